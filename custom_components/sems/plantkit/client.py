@@ -1,0 +1,226 @@
+"""The plant client: probe an endpoint for devices and read them in the planned minimum of requests."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Self
+
+from .exceptions import (
+    ModbusExceptionError,
+    PlantConnectionError,
+    PlantError,
+    PlantProtocolError,
+    UnsupportedDeviceError,
+)
+from .model import DeviceIdentity, DeviceReading
+from .planner import PlanLimits, ReadRequest, Span, plan_reads
+from .profiles import PROFILES, profile_by_name
+from .profiles.base import Profile, UnitSession
+from .registers import Point, RawValue, RegisterKind, decode
+from .transport import create_transport
+from .transport.base import Endpoint, Transport
+
+_LOGGER = logging.getLogger(__name__)
+
+# Unit ids worth trying when the user gives none: SunSpec/most gateways 1, GoodWe ET 247, GoodWe DT 127.
+COMMON_UNIT_IDS: tuple[int, ...] = (1, 247, 127, 2, 3, 4)
+
+
+class PlantClient:
+    """Talks to every device behind one endpoint over a single connection."""
+
+    def __init__(self, endpoint: Endpoint, transport: Transport | None = None) -> None:
+        self.endpoint = endpoint
+        self.transport = transport or create_transport(endpoint)
+        self.devices: list[DeviceIdentity] = []
+        self._refused: dict[int, set[tuple[RegisterKind, int]]] = defaultdict(set)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the connection."""
+        await self.transport.close()
+
+    async def probe(
+        self, unit_ids: Sequence[int] | None = None, profiles: Sequence[Profile] | None = None
+    ) -> list[DeviceIdentity]:
+        """Identify what answers at the endpoint; remembers the devices for ``read``.
+
+        Raises ``PlantConnectionError`` when nothing could be reached at all, ``UnsupportedDeviceError``
+        when something answered but no profile knows it.
+        """
+        candidates = list(profiles or PROFILES)
+        units = list(unit_ids) if unit_ids is not None else _units_for(candidates)
+        found: list[DeviceIdentity] = []
+        last_error: PlantError | None = None
+        answered = False
+        for unit_id in units:
+            session = UnitSession(self.transport, unit_id)
+            for profile in candidates:
+                if unit_ids is None and unit_id not in profile.default_units:
+                    continue
+                try:
+                    identities = await profile.identify(session)
+                except UnsupportedDeviceError as err:
+                    answered = True
+                    last_error = err
+                    continue
+                except PlantProtocolError as err:
+                    answered = True
+                    last_error = err
+                    continue
+                except PlantConnectionError as err:
+                    last_error = err
+                    if not self.transport_alive_after(err):
+                        break
+                    continue
+                found.extend(identities)
+                break
+            if found and unit_ids is None:
+                break  # a device answered at the usual id; gateways with several ids are probed explicitly
+        if found:
+            self.devices = found
+            return found
+        if answered:
+            raise UnsupportedDeviceError(f"no supported device at {self.endpoint}") from last_error
+        raise last_error or PlantConnectionError(f"nothing answered at {self.endpoint}")
+
+    def transport_alive_after(self, err: PlantConnectionError) -> bool:
+        """After a timeout on one unit id, others may still answer; a refused connection ends the probe."""
+        from .exceptions import PlantTimeoutError
+
+        return isinstance(err, PlantTimeoutError)
+
+    def plan(self, device: DeviceIdentity) -> list[ReadRequest]:
+        """The reads one full read of a device needs."""
+        profile = profile_by_name(device.profile)
+        return self._plan_points(device.unit_id, profile.points(device), profile.limits)
+
+    def planned_requests(self) -> int:
+        """Requests one full read of all known devices needs (devices on one unit share reads)."""
+        return sum(len(self._plan_unit(unit_id)) for unit_id in self._units())
+
+    async def read(self) -> list[DeviceReading]:
+        """Read every known device. Raises on connection loss; a refused block degrades to None values."""
+        if not self.devices:
+            raise PlantError("no devices: probe first")
+        readings: list[DeviceReading] = []
+        for unit_id in self._units():
+            words = await self._read_unit(unit_id)
+            for device in (d for d in self.devices if d.unit_id == unit_id):
+                profile = profile_by_name(device.profile)
+                raw = _raw_values(profile.points(device), words)
+                readings.append(profile.decode(device, raw))
+        return readings
+
+    def _units(self) -> list[int]:
+        return sorted({d.unit_id for d in self.devices})
+
+    def _unit_points(self, unit_id: int) -> tuple[list[Point], PlanLimits]:
+        points: list[Point] = []
+        limits: PlanLimits | None = None
+        for device in self.devices:
+            if device.unit_id != unit_id:
+                continue
+            profile = profile_by_name(device.profile)
+            points.extend(profile.points(device))
+            limits = _tighter(limits, profile.limits)
+        return points, limits or PlanLimits()
+
+    def _plan_unit(self, unit_id: int) -> list[ReadRequest]:
+        points, limits = self._unit_points(unit_id)
+        return self._plan_points(unit_id, points, limits)
+
+    def _plan_points(self, unit_id: int, points: Sequence[Point], limits: PlanLimits) -> list[ReadRequest]:
+        spans = [Span(p.kind, p.address, p.count) for p in points]
+        return plan_reads(spans, limits, self._refused[unit_id])
+
+    async def _read_unit(self, unit_id: int) -> dict[tuple[RegisterKind, int], int]:
+        words: dict[tuple[RegisterKind, int], int] = {}
+        points, limits = self._unit_points(unit_id)
+        for request in self._plan_points(unit_id, points, limits):
+            try:
+                values = await self.transport.read_registers(
+                    unit_id, request.kind, request.address, request.count
+                )
+            except ModbusExceptionError as err:
+                if not err.refuses_registers:
+                    raise
+                await self._learn_refusals(unit_id, request, points, words)
+                continue
+            _store(words, request, values)
+        return words
+
+    async def _learn_refusals(
+        self,
+        unit_id: int,
+        request: ReadRequest,
+        points: Sequence[Point],
+        words: dict[tuple[RegisterKind, int], int],
+    ) -> None:
+        """A block was refused: read its points one by one and remember what the device refuses.
+
+        The registers between points are marked refused too, so later plans never bridge them.
+        """
+        inside = sorted(
+            {Span(p.kind, p.address, p.count) for p in points if request.covers(Span(p.kind, p.address, p.count))}
+        )
+        refused = self._refused[unit_id]
+        readable: set[int] = set()
+        for span in inside:
+            if any((span.kind, a) in refused for a in range(span.address, span.end)):
+                continue
+            try:
+                values = await self.transport.read_registers(unit_id, span.kind, span.address, span.count)
+            except ModbusExceptionError as err:
+                if not err.refuses_registers:
+                    raise
+                refused.update((span.kind, a) for a in range(span.address, span.end))
+                continue
+            _store(words, ReadRequest(span.kind, span.address, span.count), values)
+            readable.update(range(span.address, span.end))
+        refused.update(
+            (request.kind, a) for a in range(request.address, request.end) if a not in readable
+        )
+        _LOGGER.debug("unit %s refuses %d registers at %s", unit_id, len(refused), self.endpoint)
+
+
+def _store(words: dict[tuple[RegisterKind, int], int], request: ReadRequest, values: Sequence[int]) -> None:
+    if len(values) != request.count:
+        raise PlantProtocolError(f"asked for {request.count} registers, got {len(values)}")
+    for offset, value in enumerate(values):
+        words[(request.kind, request.address + offset)] = value
+
+
+def _raw_values(points: Sequence[Point], words: dict[tuple[RegisterKind, int], int]) -> dict[str, RawValue]:
+    raw: dict[str, RawValue] = {}
+    for point in points:
+        regs = [words.get((point.kind, a)) for a in range(point.address, point.end)]
+        raw[point.key] = None if any(r is None for r in regs) else decode(point, [r for r in regs if r is not None])
+    return raw
+
+
+def _tighter(a: PlanLimits | None, b: PlanLimits) -> PlanLimits:
+    if a is None:
+        return b
+    return PlanLimits(min(a.max_registers, b.max_registers), min(a.max_gap, b.max_gap))
+
+
+def _units_for(profiles: Sequence[Profile]) -> list[int]:
+    units: list[int] = []
+    for unit_id in COMMON_UNIT_IDS + tuple(u for p in profiles for u in p.default_units):
+        if unit_id not in units and any(unit_id in p.default_units for p in profiles):
+            units.append(unit_id)
+    return units

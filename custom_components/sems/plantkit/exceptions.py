@@ -1,0 +1,43 @@
+"""Exception tree of the plant library: every failure a caller must handle is one of these."""
+
+from __future__ import annotations
+
+
+class PlantError(Exception):
+    """Base class of every error the library raises."""
+
+
+class PlantConnectionError(PlantError):
+    """The endpoint could not be reached or the connection broke."""
+
+
+class PlantTimeoutError(PlantConnectionError):
+    """The device did not answer within the timeout (after the transport's retries)."""
+
+
+class PlantProtocolError(PlantError):
+    """The device answered with something that is not a valid reply (garbage, truncated, bad CRC)."""
+
+
+class ModbusExceptionError(PlantProtocolError):
+    """The device answered with a Modbus exception code."""
+
+    ILLEGAL_FUNCTION = 1
+    ILLEGAL_DATA_ADDRESS = 2
+    ILLEGAL_DATA_VALUE = 3
+    DEVICE_FAILURE = 4
+    GATEWAY_PATH_UNAVAILABLE = 10
+    GATEWAY_TARGET_NO_RESPONSE = 11
+
+    def __init__(self, code: int, message: str | None = None) -> None:
+        super().__init__(message or f"Modbus exception code {code}")
+        self.code = code
+
+    @property
+    def refuses_registers(self) -> bool:
+        """True when the device says these registers do not exist (plan around them)."""
+        return self.code in (self.ILLEGAL_FUNCTION, self.ILLEGAL_DATA_ADDRESS)
+
+
+class UnsupportedDeviceError(PlantError):
+    """Something answered, but it is no device any profile knows."""

@@ -1,0 +1,49 @@
+"""What a device profile is: identification plus a declarative point table and a decoder."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+
+from ..model import DeviceIdentity, DeviceReading, Role
+from ..planner import PlanLimits
+from ..registers import Point, RawValue, RegisterKind
+from ..transport.base import Transport
+
+
+class UnitSession:
+    """Reads of one unit id on one transport (what a profile sees while identifying)."""
+
+    def __init__(self, transport: Transport, unit_id: int) -> None:
+        self.transport = transport
+        self.unit_id = unit_id
+
+    async def read(self, kind: RegisterKind, address: int, count: int) -> list[int]:
+        """Read ``count`` registers; raises the library's exceptions."""
+        return await self.transport.read_registers(self.unit_id, kind, address, count)
+
+
+class Profile(ABC):
+    """A device family. Subclasses are stateless; per-device facts live in ``DeviceIdentity``."""
+
+    name: str
+    role: Role
+    limits: PlanLimits = PlanLimits()
+    default_units: tuple[int, ...] = (1,)
+    default_poll_seconds: int = 10
+
+    @abstractmethod
+    async def identify(self, session: UnitSession) -> list[DeviceIdentity]:
+        """Return the devices of this family behind the unit (an inverter may bring a battery and a meter).
+
+        Raise ``UnsupportedDeviceError`` when the unit is no device of this family. Timeouts and
+        connection errors propagate unchanged.
+        """
+
+    @abstractmethod
+    def points(self, identity: DeviceIdentity) -> Sequence[Point]:
+        """Every point the decoder needs for this device (the planner coalesces them)."""
+
+    @abstractmethod
+    def decode(self, identity: DeviceIdentity, raw: Mapping[str, RawValue]) -> DeviceReading:
+        """Turn raw point values (None = unavailable or refused) into a canonical reading."""

@@ -1,0 +1,193 @@
+"""Register points and their codecs: how raw 16-bit words become numbers, strings or None."""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .exceptions import PlantProtocolError
+
+
+class RegisterKind(StrEnum):
+    """Modbus register table a point lives in."""
+
+    HOLDING = "holding"  # FC03
+    INPUT = "input"  # FC04
+
+
+class DataType(StrEnum):
+    """Encoding of a point's registers."""
+
+    U16 = "u16"
+    S16 = "s16"
+    U32 = "u32"
+    S32 = "s32"
+    U64 = "u64"
+    S64 = "s64"
+    F32 = "f32"
+    STRING = "string"
+    SUNSSF = "sunssf"  # SunSpec scale factor (int16 exponent)
+    ACC32 = "acc32"  # SunSpec accumulator: 0 means "not accumulated"
+    ACC64 = "acc64"
+    ENUM16 = "enum16"
+    BITFIELD16 = "bitfield16"
+    BITFIELD32 = "bitfield32"
+
+
+class WordOrder(StrEnum):
+    """Order of 16-bit words in multi-register values (bytes within a word are always big-endian)."""
+
+    BIG = "big"  # high word first (Modbus convention, SunSpec, Eastron, GoodWe)
+    LITTLE = "little"  # low word first (e.g. SolarEdge battery floats)
+
+
+class Sentinel(StrEnum):
+    """Which raw values mean 'not implemented / not available'."""
+
+    NONE = "none"  # every raw value is real
+    SUNSPEC = "sunspec"  # SunSpec rules: 0x8000 / 0xFFFF / 0x8000_0000 / NaN / acc=0 / all-NUL string
+    ALL_ONES = "all_ones"  # GoodWe style: 0xFFFF, 0xFFFF_FFFF, ... (and NaN floats)
+
+
+_WORDS = {
+    DataType.U16: 1,
+    DataType.S16: 1,
+    DataType.SUNSSF: 1,
+    DataType.ENUM16: 1,
+    DataType.BITFIELD16: 1,
+    DataType.U32: 2,
+    DataType.S32: 2,
+    DataType.F32: 2,
+    DataType.ACC32: 2,
+    DataType.BITFIELD32: 2,
+    DataType.U64: 4,
+    DataType.S64: 4,
+    DataType.ACC64: 4,
+}
+_SIGNED = {DataType.S16, DataType.S32, DataType.S64, DataType.SUNSSF}
+_ACCUMULATORS = {DataType.ACC32, DataType.ACC64}
+
+type RawValue = int | float | str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One value in a device's register map.
+
+    ``scale`` multiplies the decoded number (e.g. 0.1 for "/10"); ``scale_factor`` names a SunSpec
+    ``sunssf`` point of the same device whose value is a power-of-ten exponent. Both apply.
+    """
+
+    key: str
+    address: int
+    dtype: DataType
+    kind: RegisterKind = RegisterKind.HOLDING
+    length: int = 0  # registers; only for strings
+    word_order: WordOrder = WordOrder.BIG
+    sentinel: Sentinel = Sentinel.NONE
+    scale: float = 1.0
+    scale_factor: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.dtype is DataType.STRING and self.length <= 0:
+            raise ValueError(f"string point {self.key} needs a length")
+        if self.address < 0 or self.address + self.count > 0x10000:
+            raise ValueError(f"point {self.key} lies outside the register space")
+
+    @property
+    def count(self) -> int:
+        """Number of registers the point occupies."""
+        return self.length if self.dtype is DataType.STRING else _WORDS[self.dtype]
+
+    @property
+    def end(self) -> int:
+        """First register after the point."""
+        return self.address + self.count
+
+
+def _to_bytes(words: Sequence[int], order: WordOrder) -> bytes:
+    if order is WordOrder.LITTLE:
+        words = list(reversed(words))
+    return b"".join(w.to_bytes(2, "big") for w in words)
+
+
+def decode(point: Point, words: Sequence[int]) -> RawValue:
+    """Decode the raw words of one point (no scaling). Sentinels decode to None."""
+    if len(words) != point.count:
+        raise PlantProtocolError(f"{point.key}: expected {point.count} registers, got {len(words)}")
+    if any(not 0 <= w <= 0xFFFF for w in words):
+        raise PlantProtocolError(f"{point.key}: register value out of range")
+    dtype = point.dtype
+    if dtype is DataType.STRING:
+        text = b"".join(w.to_bytes(2, "big") for w in words)
+        text = text.split(b"\x00", 1)[0]
+        decoded = text.decode("ascii", errors="replace").strip()
+        return decoded or None
+    raw = _to_bytes(words, point.word_order)
+    if dtype is DataType.F32:
+        (number,) = struct.unpack(">f", raw)
+        if math.isnan(number) or math.isinf(number):
+            return None
+        return float(number)
+    unsigned = int.from_bytes(raw, "big")
+    bits = 16 * len(words)
+    if _is_sentinel(point, unsigned, bits):
+        return None
+    if dtype in _SIGNED and unsigned >= 1 << (bits - 1):
+        return unsigned - (1 << bits)
+    return unsigned
+
+
+def _is_sentinel(point: Point, unsigned: int, bits: int) -> bool:
+    all_ones = (1 << bits) - 1
+    if point.sentinel is Sentinel.ALL_ONES:
+        return unsigned == all_ones
+    if point.sentinel is Sentinel.SUNSPEC:
+        if point.dtype in _ACCUMULATORS:
+            return unsigned == 0
+        if point.dtype in _SIGNED:
+            return unsigned == 1 << (bits - 1)
+        return unsigned == all_ones
+    return False
+
+
+def encode(point: Point, value: int | float | str) -> list[int]:
+    """Encode a value into the raw words of a point (inverse of ``decode``, no scaling).
+
+    Used by the simulator and by tests; writes will use it too.
+    """
+    dtype = point.dtype
+    if dtype is DataType.STRING:
+        data = str(value).encode("ascii")[: 2 * point.length].ljust(2 * point.length, b"\x00")
+        return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
+    if dtype is DataType.F32:
+        raw = struct.pack(">f", float(value))
+    else:
+        bits = 16 * point.count
+        number = int(value)
+        if number < 0:
+            number += 1 << bits
+        if not 0 <= number < 1 << bits:
+            raise ValueError(f"{point.key}: {value} does not fit in {dtype}")
+        raw = number.to_bytes(bits // 8, "big")
+    words = [int.from_bytes(raw[i : i + 2], "big") for i in range(0, len(raw), 2)]
+    return list(reversed(words)) if point.word_order is WordOrder.LITTLE else words
+
+
+SUNSSF_RANGE = range(-10, 11)
+
+
+def scaled(point: Point, raw: RawValue, raw_values: dict[str, RawValue]) -> float | None:
+    """Apply the point's fixed scale and SunSpec scale factor; None when either is unavailable."""
+    if raw is None or isinstance(raw, str):
+        return None
+    number = float(raw) * point.scale
+    if point.scale_factor is not None:
+        exponent = raw_values.get(point.scale_factor)
+        if not isinstance(exponent, int) or exponent not in SUNSSF_RANGE:
+            return None
+        number *= 10.0**exponent
+    return number
