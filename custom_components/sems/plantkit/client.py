@@ -13,6 +13,7 @@ from .exceptions import (
     PlantConnectionError,
     PlantError,
     PlantProtocolError,
+    PlantTimeoutError,
     UnsupportedDeviceError,
 )
 from .model import DeviceIdentity, DeviceReading
@@ -61,7 +62,7 @@ class PlantClient:
         Raises ``PlantConnectionError`` when nothing could be reached at all, ``UnsupportedDeviceError``
         when something answered but no profile knows it.
         """
-        candidates = list(profiles or PROFILES)
+        candidates = [p for p in (profiles or PROFILES) if self.endpoint.transport in p.transports]
         units = list(unit_ids) if unit_ids is not None else _units_for(candidates)
         found: list[DeviceIdentity] = []
         last_error: PlantError | None = None
@@ -81,11 +82,10 @@ class PlantClient:
                     answered = True
                     last_error = err
                     continue
-                except PlantConnectionError as err:
-                    last_error = err
-                    if not self.transport_alive_after(err):
-                        break
-                    continue
+                except PlantTimeoutError as err:
+                    last_error = err  # this unit id is silent; others behind the endpoint may answer
+                    break
+                # A refused or broken connection propagates: no other unit id can answer either.
                 found.extend(identities)
                 break
             if found and unit_ids is None:
@@ -96,12 +96,6 @@ class PlantClient:
         if answered:
             raise UnsupportedDeviceError(f"no supported device at {self.endpoint}") from last_error
         raise last_error or PlantConnectionError(f"nothing answered at {self.endpoint}")
-
-    def transport_alive_after(self, err: PlantConnectionError) -> bool:
-        """After a timeout on one unit id, others may still answer; a refused connection ends the probe."""
-        from .exceptions import PlantTimeoutError
-
-        return isinstance(err, PlantTimeoutError)
 
     def plan(self, device: DeviceIdentity) -> list[ReadRequest]:
         """The reads one full read of a device needs."""

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from ..model import DeviceIdentity, DeviceReading, Role
 from ..planner import PlanLimits
 from ..registers import Point, RawValue, RegisterKind
-from ..transport.base import Transport
+from ..transport.base import Transport, TransportType
 
 
 class UnitSession:
@@ -31,6 +31,10 @@ class Profile(ABC):
     limits: PlanLimits = PlanLimits()
     default_units: tuple[int, ...] = (1,)
     default_poll_seconds: int = 10
+    # Framings the family speaks; the probe skips profiles that cannot answer on the endpoint's transport.
+    transports: frozenset[TransportType] = frozenset(
+        {TransportType.TCP, TransportType.RTU_OVER_TCP, TransportType.SERIAL}
+    )
 
     @abstractmethod
     async def identify(self, session: UnitSession) -> list[DeviceIdentity]:

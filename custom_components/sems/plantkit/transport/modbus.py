@@ -1,0 +1,94 @@
+"""Modbus TCP, RTU over TCP and serial RTU through pymodbus (3.8.3 up to 3.13.x)."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any
+
+from pymodbus import FramerType
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+
+from ..exceptions import (
+    ModbusExceptionError,
+    PlantConnectionError,
+    PlantProtocolError,
+    PlantTimeoutError,
+)
+from ..registers import RegisterKind
+from .base import Endpoint, Transport, TransportType
+
+
+def _unit_keyword() -> str:
+    """pymodbus renamed ``slave=`` to ``device_id=`` in 3.10; support both."""
+    parameters = inspect.signature(AsyncModbusTcpClient.read_holding_registers).parameters
+    return "device_id" if "device_id" in parameters else "slave"
+
+
+_UNIT_KEYWORD = _unit_keyword()
+type _Client = AsyncModbusTcpClient | AsyncModbusSerialClient
+
+
+class ModbusTransport(Transport):
+    """One pymodbus client per endpoint; our lock serializes requests, we reconnect on demand."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        super().__init__(endpoint)
+        self._client: _Client | None = None
+
+    def _new_client(self) -> _Client:
+        ep = self.endpoint
+        # reconnect_delay=0: pymodbus must not reconnect in the background; the next read reconnects.
+        common: dict[str, Any] = {"timeout": ep.timeout, "retries": ep.retries, "reconnect_delay": 0}
+        if ep.transport is TransportType.SERIAL:
+            return AsyncModbusSerialClient(
+                ep.host, framer=FramerType.RTU, baudrate=ep.baudrate, parity=ep.parity, **common
+            )
+        framer = FramerType.RTU if ep.transport is TransportType.RTU_OVER_TCP else FramerType.SOCKET
+        return AsyncModbusTcpClient(ep.host, port=ep.port, framer=framer, **common)
+
+    async def _connected(self) -> _Client:
+        if self._client is not None and self._client.connected:
+            return self._client
+        await self.close()
+        client = self._new_client()
+        try:
+            async with asyncio.timeout(self.endpoint.timeout + 1):
+                connected = await client.connect()
+        except (TimeoutError, OSError, ModbusException) as err:
+            client.close()
+            raise PlantConnectionError(f"cannot connect to {self.endpoint}: {err}") from err
+        if not connected:
+            client.close()
+            raise PlantConnectionError(f"cannot connect to {self.endpoint}")
+        self._client = client
+        return client
+
+    async def _read(self, unit_id: int, kind: RegisterKind, address: int, count: int) -> list[int]:
+        client = await self._connected()
+        read = client.read_holding_registers if kind is RegisterKind.HOLDING else client.read_input_registers
+        try:
+            unit: dict[str, Any] = {_UNIT_KEYWORD: unit_id}
+            response = await read(address, count=count, **unit)
+        except ConnectionException as err:
+            await self.close()
+            raise PlantConnectionError(f"{self.endpoint}: connection lost") from err
+        except ModbusIOException as err:
+            # A timeout leaves the stream in an unknown state (a late reply may still arrive): start over.
+            await self.close()
+            raise PlantTimeoutError(f"no valid reply from {self.endpoint} (unit {unit_id})") from err
+        except ModbusException as err:
+            await self.close()
+            raise PlantProtocolError(f"{self.endpoint}: {err}") from err
+        if response.isError():
+            raise ModbusExceptionError(int(getattr(response, "exception_code", 0)))
+        registers = list(response.registers)
+        if len(registers) != count:
+            raise PlantProtocolError(f"asked for {count} registers, got {len(registers)}")
+        return registers
+
+    async def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None

@@ -1,0 +1,135 @@
+"""The simulated plant: one physics model, several devices, each endpoint on its own loopback port."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from .device import SimDevice
+from .physics import PlantConfig, PlantPhysics
+from .server import SimServer
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSpec:
+    """One simulated endpoint: framing and the devices (by name) behind it."""
+
+    name: str
+    framing: str
+    devices: tuple[str, ...]
+    description: str
+
+
+def _device_factories() -> dict[str, Callable[[], SimDevice]]:
+    # Imported here so a missing optional device module fails loudly only when the plant is built.
+    from .devices.eastron import Sdm120Sim, Sdm630Sim
+    from .devices.goodwe import GoodWeDtSim, GoodWeEtSim
+    from .devices.sunspec import SunSpecInverterSim, SunSpecMeterSim
+
+    return {
+        "goodwe_et": GoodWeEtSim,
+        "goodwe_dt": GoodWeDtSim,
+        "sunspec_inverter": SunSpecInverterSim,
+        "sunspec_meter": SunSpecMeterSim,
+        "sdm630": Sdm630Sim,
+        "sdm120": lambda: Sdm120Sim(unit_id=2),
+    }
+
+
+ENDPOINTS: tuple[EndpointSpec, ...] = (
+    EndpointSpec("goodwe_et_tcp", "tcp", ("goodwe_et",), "GoodWe ET hybrid + battery + meter, Modbus TCP"),
+    EndpointSpec("goodwe_et_udp", "udp", ("goodwe_et",), "the same GoodWe ET over UDP (AA55 framing)"),
+    EndpointSpec("goodwe_dt_udp", "udp", ("goodwe_dt",), "GoodWe DT PV inverter over UDP (AA55 framing)"),
+    EndpointSpec(
+        "sunspec_tcp", "tcp", ("sunspec_inverter", "sunspec_meter"), "SunSpec inverter + battery, meter"
+    ),
+    EndpointSpec("sdm630_tcp", "tcp", ("sdm630",), "Eastron SDM630 meter, Modbus TCP"),
+    EndpointSpec(
+        "eastron_gateway", "rtu-over-tcp", ("sdm630", "sdm120"), "SDM630 + SDM120 behind an RTU gateway"
+    ),
+)
+
+
+class SimulatedPlant:
+    """Builds and serves every simulated endpoint; devices render from one shared physics model."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        speed: float = 1.0,
+        start: datetime | None = None,
+        config: PlantConfig | None = None,
+        endpoints: Sequence[str] | None = None,
+        ports: dict[str, int] | None = None,
+    ) -> None:
+        self.host = host
+        self.physics = PlantPhysics(config, start=start, speed=speed)
+        factories = _device_factories()
+        specs = [e for e in ENDPOINTS if endpoints is None or e.name in endpoints]
+        self.specs = {spec.name: spec for spec in specs}
+        self.devices: dict[str, SimDevice] = {}
+        for spec in specs:
+            for device_name in spec.devices:
+                if device_name not in self.devices:
+                    self.devices[device_name] = factories[device_name]()
+        self.servers = {
+            spec.name: SimServer(
+                [self.devices[d] for d in spec.devices], spec.framing, host, (ports or {}).get(spec.name, 0)
+            )
+            for spec in specs
+        }
+        self._ticker: asyncio.Task[None] | None = None
+        self.render()
+
+    def render(self) -> None:
+        """Write the current plant state into every device's registers."""
+        for device in self.devices.values():
+            device.render(self.physics.state)
+
+    def advance(self, wall_seconds: float) -> None:
+        """Move the plant forward (times ``speed``) and re-render."""
+        self.physics.advance(wall_seconds)
+        self.render()
+
+    def server(self, name: str) -> SimServer:
+        """The server of one endpoint."""
+        return self.servers[name]
+
+    def port(self, name: str) -> int:
+        """The port an endpoint listens on (after ``start``)."""
+        return self.servers[name].port
+
+    async def start(self, tick: float | None = None) -> None:
+        """Start every server; with ``tick`` the plant advances by itself every ``tick`` seconds."""
+        for server in self.servers.values():
+            await server.start()
+        if tick:
+            self._ticker = asyncio.create_task(self._tick(tick))
+
+    async def stop(self) -> None:
+        """Stop ticking and every server."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+        for server in self.servers.values():
+            await server.stop()
+
+    async def _tick(self, tick: float) -> None:
+        while True:
+            await asyncio.sleep(tick)
+            self.advance(tick)
+
+    def describe(self) -> list[str]:
+        """One line per endpoint: what is served where (printed by scripts/simulate)."""
+        lines = []
+        for name, spec in self.specs.items():
+            server = self.servers[name]
+            units = ", ".join(f"unit {self.devices[d].unit_id} {d}" for d in spec.devices)
+            lines.append(f"{name:16} {spec.framing:13} {self.host}:{server.port:<5}  {units}  ({spec.description})")
+        return lines

@@ -1,0 +1,124 @@
+"""Codecs: encode/decode round trips, word order, sentinels, scale factors."""
+
+from __future__ import annotations
+
+import math
+import struct
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from custom_components.sems.plantkit.exceptions import PlantProtocolError
+from custom_components.sems.plantkit.registers import (
+    DataType,
+    Point,
+    Sentinel,
+    WordOrder,
+    decode,
+    encode,
+    scaled,
+)
+
+RANGES = {
+    DataType.U16: (0, 0xFFFE),
+    DataType.S16: (-0x7FFF, 0x7FFF),
+    DataType.U32: (0, 0xFFFFFFFE),
+    DataType.S32: (-0x7FFFFFFF, 0x7FFFFFFF),
+    DataType.U64: (0, 2**64 - 2),
+    DataType.S64: (-(2**63) + 1, 2**63 - 1),
+}
+
+
+@given(
+    st.sampled_from(list(RANGES)),
+    st.sampled_from(list(WordOrder)),
+    st.sampled_from([Sentinel.NONE, Sentinel.SUNSPEC, Sentinel.ALL_ONES]),
+    st.data(),
+)
+def test_integer_round_trip(dtype: DataType, order: WordOrder, sentinel: Sentinel, data: st.DataObject) -> None:
+    low, high = RANGES[dtype]
+    value = data.draw(st.integers(min_value=low, max_value=high))
+    point = Point("x", 0, dtype, word_order=order, sentinel=sentinel)
+    words = encode(point, value)
+    assert len(words) == point.count
+    assert decode(point, words) == value
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False, width=32), st.sampled_from(list(WordOrder)))
+def test_float_round_trip(value: float, order: WordOrder) -> None:
+    point = Point("f", 0, DataType.F32, word_order=order)
+    assert decode(point, encode(point, value)) == value
+
+
+def test_word_order() -> None:
+    big = Point("b", 0, DataType.U32)
+    little = Point("l", 0, DataType.U32, word_order=WordOrder.LITTLE)
+    assert decode(big, [0x0001, 0x0002]) == 0x00010002
+    assert decode(little, [0x0001, 0x0002]) == 0x00020001
+    raw = struct.pack(">f", 1.5)
+    words = [int.from_bytes(raw[:2], "big"), int.from_bytes(raw[2:], "big")]
+    assert decode(Point("f", 0, DataType.F32), words) == 1.5
+
+
+@pytest.mark.parametrize(
+    ("dtype", "words"),
+    [
+        (DataType.S16, [0x8000]),
+        (DataType.U16, [0xFFFF]),
+        (DataType.SUNSSF, [0x8000]),
+        (DataType.ENUM16, [0xFFFF]),
+        (DataType.S32, [0x8000, 0x0000]),
+        (DataType.U32, [0xFFFF, 0xFFFF]),
+        (DataType.ACC32, [0, 0]),
+        (DataType.ACC64, [0, 0, 0, 0]),
+        (DataType.U64, [0xFFFF] * 4),
+        (DataType.S64, [0x8000, 0, 0, 0]),
+        (DataType.BITFIELD32, [0xFFFF, 0xFFFF]),
+        (DataType.F32, [0x7FC0, 0x0000]),
+    ],
+)
+def test_sunspec_sentinels_decode_to_none(dtype: DataType, words: list[int]) -> None:
+    assert decode(Point("x", 0, dtype, sentinel=Sentinel.SUNSPEC), words) is None
+    if dtype not in (DataType.F32,):
+        # Without a sentinel rule the same words are a real number.
+        assert decode(Point("x", 0, dtype), words) is not None
+
+
+def test_all_ones_sentinel() -> None:
+    assert decode(Point("x", 0, DataType.U32, sentinel=Sentinel.ALL_ONES), [0xFFFF, 0xFFFF]) is None
+    assert decode(Point("x", 0, DataType.S16, sentinel=Sentinel.ALL_ONES), [0xFFFF]) is None
+    assert decode(Point("x", 0, DataType.S16, sentinel=Sentinel.ALL_ONES), [0xFFFE]) == -2
+
+
+def test_strings() -> None:
+    point = Point("s", 0, DataType.STRING, length=4)
+    assert decode(point, encode(point, "GW10K")) == "GW10K"
+    assert decode(point, [0, 0, 0, 0]) is None
+    assert decode(point, encode(point, "ABCDEFGHIJ")) == "ABCDEFGH"
+    with pytest.raises(ValueError, match="length"):
+        Point("s", 0, DataType.STRING)
+
+
+def test_scale_and_scale_factor() -> None:
+    power = Point("W", 0, DataType.S16, scale_factor="W_SF")
+    assert scaled(power, 1234, {"W_SF": -1}) == pytest.approx(123.4)
+    assert scaled(power, 1234, {"W_SF": None}) is None  # SF not implemented -> value unavailable
+    assert scaled(power, 1234, {"W_SF": 11}) is None  # SF outside -10..10 is garbage
+    assert scaled(power, None, {"W_SF": 0}) is None
+    energy = Point("E", 0, DataType.U32, scale=0.1)
+    assert scaled(energy, 12345, {}) == pytest.approx(1234.5)
+
+
+def test_bad_input_raises_protocol_error() -> None:
+    with pytest.raises(PlantProtocolError):
+        decode(Point("x", 0, DataType.U32), [1])
+    with pytest.raises(PlantProtocolError):
+        decode(Point("x", 0, DataType.U16), [70000])
+    with pytest.raises(ValueError, match="fit"):
+        encode(Point("x", 0, DataType.U16), 70000)
+
+
+def test_nan_and_inf_floats_are_none() -> None:
+    point = Point("f", 0, DataType.F32)
+    assert decode(point, encode(point, math.inf)) is None

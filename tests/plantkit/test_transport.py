@@ -1,0 +1,186 @@
+"""Transports against the simulator server over real loopback sockets, healthy and faulty."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from custom_components.sems.plantkit.exceptions import (
+    ModbusExceptionError,
+    PlantConnectionError,
+    PlantError,
+    PlantProtocolError,
+    PlantTimeoutError,
+)
+from custom_components.sems.plantkit.registers import RegisterKind
+from custom_components.sems.plantkit.transport import Endpoint, TransportType, create_transport
+from custom_components.sems.plantkit.transport.rtu import build_read_request, crc16, parse_read_response
+from simulator.device import SimDevice
+from simulator.physics import PlantState
+from simulator.server import SimServer
+
+H = RegisterKind.HOLDING
+FRAMINGS = {TransportType.TCP: "tcp", TransportType.RTU_OVER_TCP: "rtu-over-tcp", TransportType.UDP: "udp"}
+
+
+class CountingDevice(SimDevice):
+    """Registers 100..299 hold their own address; input registers 0..9 hold 1000+address."""
+
+    name = "counting"
+    serial = "TEST"
+
+    def __init__(self, unit_id: int = 1) -> None:
+        super().__init__()
+        self.unit_id = unit_id
+        self.image.set_words(H, 100, list(range(100, 300)))
+        self.image.set_words(RegisterKind.INPUT, 0, [1000 + a for a in range(10)])
+
+    def render(self, state: PlantState) -> None:
+        """Static registers."""
+
+
+@pytest.fixture(params=list(FRAMINGS))
+async def served(request: pytest.FixtureRequest, socket_enabled: None) -> AsyncIterator[tuple[SimServer, Endpoint]]:
+    transport_type: TransportType = request.param
+    server = SimServer([CountingDevice()], FRAMINGS[transport_type])
+    await server.start()
+    endpoint = Endpoint("127.0.0.1", server.port, transport_type, timeout=0.5, retries=0)
+    try:
+        yield server, endpoint
+    finally:
+        await server.stop()
+
+
+async def test_reads_registers(served: tuple[SimServer, Endpoint]) -> None:
+    server, endpoint = served
+    async with create_transport(endpoint) as transport:
+        assert await transport.read_registers(1, H, 100, 125) == list(range(100, 225))
+        assert await transport.read_registers(1, RegisterKind.INPUT, 2, 3) == [1002, 1003, 1004]
+        assert transport.requests_sent == server.count() == 2
+
+
+async def test_illegal_address_is_a_modbus_exception(served: tuple[SimServer, Endpoint]) -> None:
+    _, endpoint = served
+    async with create_transport(endpoint) as transport:
+        with pytest.raises(ModbusExceptionError) as err:
+            await transport.read_registers(1, H, 290, 20)
+        assert err.value.code == 2
+        assert err.value.refuses_registers
+        # The connection stays usable after an exception reply.
+        assert await transport.read_registers(1, H, 100, 1) == [100]
+
+
+async def test_requests_are_serialized(served: tuple[SimServer, Endpoint]) -> None:
+    server, endpoint = served
+    async with create_transport(endpoint) as transport:
+        results = await asyncio.gather(*(transport.read_registers(1, H, 100 + i, 1) for i in range(20)))
+        assert results == [[100 + i] for i in range(20)]
+        assert server.count() == 20
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ("garbage", PlantError),
+        ("truncate", PlantError),
+        ("delay", PlantTimeoutError),
+        ("drop_connection", PlantConnectionError),
+    ],
+)
+async def test_faults_raise_library_errors_within_the_timeout(
+    served: tuple[SimServer, Endpoint], fault: str, error: type[Exception]
+) -> None:
+    server, endpoint = served
+    if fault == "delay":
+        server.faults.delay = 10 * endpoint.timeout  # beyond every retry
+    else:
+        setattr(server.faults, fault, True)
+    async with create_transport(endpoint) as transport:
+        started = time.monotonic()
+        with pytest.raises(error):
+            await transport.read_registers(1, H, 100, 10)
+        # UDP retries up to 3 times with a 0.5 s timeout.
+        assert time.monotonic() - started < 4 * endpoint.timeout + 1
+        server.faults.clear()
+        assert await transport.read_registers(1, H, 100, 2) == [100, 101]  # recovers by itself
+
+
+async def test_exception_code_fault(served: tuple[SimServer, Endpoint]) -> None:
+    server, endpoint = served
+    server.faults.exception_code = 4
+    async with create_transport(endpoint) as transport:
+        with pytest.raises(ModbusExceptionError) as err:
+            await transport.read_registers(1, H, 100, 1)
+        assert err.value.code == 4
+        assert not err.value.refuses_registers
+
+
+async def test_unknown_unit(served: tuple[SimServer, Endpoint]) -> None:
+    _, endpoint = served
+    async with create_transport(endpoint) as transport:
+        if endpoint.transport is TransportType.UDP:
+            with pytest.raises(PlantTimeoutError):  # a dongle forwards to RS485 and nobody answers
+                await transport.read_registers(9, H, 100, 1)
+        else:
+            with pytest.raises(ModbusExceptionError) as err:  # gateways answer "target did not respond"
+                await transport.read_registers(9, H, 100, 1)
+            assert err.value.code == 11
+
+
+async def test_closed_port_fails_fast(socket_enabled: None) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    for transport_type in (TransportType.TCP, TransportType.RTU_OVER_TCP):
+        started = time.monotonic()
+        async with create_transport(Endpoint("127.0.0.1", port, transport_type, timeout=1)) as transport:
+            with pytest.raises(PlantConnectionError):
+                await transport.read_registers(1, H, 0, 1)
+        assert time.monotonic() - started < 2.5
+
+
+async def test_udp_to_closed_port(socket_enabled: None) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with create_transport(Endpoint("127.0.0.1", port, TransportType.UDP, timeout=0.3)) as transport:
+        with pytest.raises(PlantConnectionError):  # ICMP port unreachable, or silence -> timeout
+            await transport.read_registers(1, H, 0, 1)
+
+
+async def test_offline_server_refuses(socket_enabled: None) -> None:
+    server = SimServer([CountingDevice()], "tcp")
+    server.faults.offline = True
+    await server.start()
+    try:
+        async with create_transport(Endpoint("127.0.0.1", server.port, timeout=0.5, retries=0)) as transport:
+            with pytest.raises(PlantConnectionError):
+                await transport.read_registers(1, H, 100, 1)
+            server.faults.offline = False
+            assert await transport.read_registers(1, H, 100, 1) == [100]
+    finally:
+        await server.stop()
+
+
+def test_rtu_frame_matches_a_known_goodwe_request() -> None:
+    # Read 125 holding registers at 35100 from unit 0xF7, as GoodWe tools send it.
+    assert build_read_request(0xF7, H, 35100, 125).hex() == "f703891c007d7ae7"
+
+
+def test_rtu_response_validation() -> None:
+    body = bytes([1, 3, 4, 0, 1, 0, 2])
+    frame = body + crc16(body).to_bytes(2, "little")
+    assert parse_read_response(frame, 1, H, 2) == [1, 2]
+    with pytest.raises(PlantProtocolError):
+        parse_read_response(frame[:-1] + b"\x00", 1, H, 2)
+    with pytest.raises(PlantProtocolError):
+        parse_read_response(frame, 2, H, 2)
+    with pytest.raises(PlantProtocolError):
+        parse_read_response(frame, 1, H, 3)
+    error = bytes([1, 0x83, 2])
+    with pytest.raises(ModbusExceptionError):
+        parse_read_response(error + crc16(error).to_bytes(2, "little"), 1, H, 2)
