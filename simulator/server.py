@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import pty
+import tty
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -50,7 +53,7 @@ class SimServer:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        if framing not in ("tcp", "rtu-over-tcp", "udp"):
+        if framing not in ("tcp", "rtu-over-tcp", "udp", "serial"):
             raise ValueError(f"unknown framing {framing}")
         self.devices = {device.unit_id: device for device in devices}
         self.framing = framing
@@ -63,11 +66,20 @@ class SimServer:
         self._streams: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.pending_replies: set[asyncio.TimerHandle] = set()  # delayed UDP replies, cancelled on stop
+        self.serial_path = ""  # for framing "serial": the pty a client opens as its serial port
+        self._pty: tuple[int, int] | None = None
+        self._serial_buffer = bytearray()
 
     async def start(self) -> None:
         """Listen; with port 0 a free port is chosen (see ``port``)."""
         loop = asyncio.get_running_loop()
-        if self.framing == "udp":
+        if self.framing == "serial":
+            master, slave = pty.openpty()
+            tty.setraw(slave)
+            self._pty = (master, slave)
+            self.serial_path = os.ttyname(slave)
+            loop.add_reader(master, self._serial_readable)
+        elif self.framing == "udp":
             self._udp, _ = await loop.create_datagram_endpoint(
                 lambda: _UdpHandler(self), local_addr=(self.host, self.port)
             )
@@ -84,6 +96,11 @@ class SimServer:
         if self._udp is not None:
             self._udp.close()
             self._udp = None
+        if self._pty is not None:
+            asyncio.get_running_loop().remove_reader(self._pty[0])
+            for fd in self._pty:
+                os.close(fd)
+            self._pty = None
         if self._server is not None:
             self._server.close()
             for writer in list(self._streams):
@@ -104,8 +121,8 @@ class SimServer:
         """The response PDU for a request PDU; None means stay silent (absent unit on UDP)."""
         function = pdu[0] if pdu else 0
         if unit_id not in self.devices:
-            if self.framing == "udp":
-                return None
+            if self.framing in ("udp", "serial"):
+                return None  # nobody on the bus answers
             return bytes([function | 0x80, GATEWAY_TARGET_NO_RESPONSE])
         if function not in _KINDS or len(pdu) != 5:
             return bytes([function | 0x80, ILLEGAL_FUNCTION])
@@ -177,6 +194,24 @@ class SimServer:
             return None  # a real device ignores frames with a bad CRC
         answer = self.answer_pdu(frame[0], frame[1:6])
         return None if answer is None else with_crc(bytes([frame[0]]) + answer)
+
+
+    def _serial_readable(self) -> None:
+        """RS485 behaviour on a pty: 8-byte RTU read requests in, RTU responses out."""
+        assert self._pty is not None
+        try:
+            self._serial_buffer.extend(os.read(self._pty[0], 256))
+        except OSError:
+            return
+        while len(self._serial_buffer) >= 8:
+            frame = bytes(self._serial_buffer[:8])
+            del self._serial_buffer[:8]
+            if crc16(frame[:-2]) != int.from_bytes(frame[-2:], "little"):
+                self._serial_buffer.clear()  # resynchronise on the next request, like a line idle gap
+                return
+            answer = self.answer_pdu(frame[0], frame[1:6])
+            if answer is not None and not self.faults.offline:
+                os.write(self._pty[0], self._damage(with_crc(bytes([frame[0]]) + answer)))
 
 
 class _UdpHandler(asyncio.DatagramProtocol):

@@ -184,3 +184,35 @@ def test_rtu_response_validation() -> None:
     error = bytes([1, 0x83, 2])
     with pytest.raises(ModbusExceptionError):
         parse_read_response(error + crc16(error).to_bytes(2, "little"), 1, H, 2)
+
+
+async def test_serial_rtu_over_a_pty() -> None:
+    server = SimServer([CountingDevice(unit_id=3)], "serial")
+    await server.start()
+    try:
+        endpoint = Endpoint(server.serial_path, 0, TransportType.SERIAL, timeout=0.5, retries=0)
+        async with create_transport(endpoint) as transport:
+            assert await transport.read_registers(3, H, 100, 4) == [100, 101, 102, 103]
+            with pytest.raises(ModbusExceptionError):
+                await transport.read_registers(3, H, 299, 2)
+            with pytest.raises(PlantTimeoutError):  # nobody at unit 4 on the bus
+                await transport.read_registers(4, H, 100, 1)
+    finally:
+        await server.stop()
+
+
+async def test_serial_port_missing() -> None:
+    endpoint = Endpoint("/dev/does-not-exist-sems", 0, TransportType.SERIAL, timeout=0.5)
+    async with create_transport(endpoint) as transport:
+        with pytest.raises(PlantConnectionError):
+            await transport.read_registers(1, H, 0, 1)
+
+
+async def test_exception_replies_do_not_log_errors(
+    served: tuple[SimServer, Endpoint], caplog: pytest.LogCaptureFixture
+) -> None:
+    _, endpoint = served
+    async with create_transport(endpoint) as transport:
+        with pytest.raises(ModbusExceptionError):
+            await transport.read_registers(1, H, 290, 20)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]

@@ -18,7 +18,7 @@ from .exceptions import (
 )
 from .model import DeviceIdentity, DeviceReading
 from .planner import PlanLimits, ReadRequest, Span, plan_reads
-from .profiles import PROFILES, profile_by_name
+from .profiles import PROFILES
 from .profiles.base import Profile, UnitSession
 from .registers import Point, RawValue, RegisterKind, decode
 from .transport import create_transport
@@ -33,9 +33,16 @@ COMMON_UNIT_IDS: tuple[int, ...] = (1, 247, 127, 2, 3, 4)
 class PlantClient:
     """Talks to every device behind one endpoint over a single connection."""
 
-    def __init__(self, endpoint: Endpoint, transport: Transport | None = None) -> None:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        transport: Transport | None = None,
+        profiles: Sequence[Profile] | None = None,
+    ) -> None:
         self.endpoint = endpoint
         self.transport = transport or create_transport(endpoint)
+        self.profiles: tuple[Profile, ...] = tuple(profiles) if profiles is not None else PROFILES
+        self._by_name = {profile.name: profile for profile in self.profiles}
         self.devices: list[DeviceIdentity] = []
         self._refused: dict[int, set[tuple[RegisterKind, int]]] = defaultdict(set)
 
@@ -54,15 +61,13 @@ class PlantClient:
         """Close the connection."""
         await self.transport.close()
 
-    async def probe(
-        self, unit_ids: Sequence[int] | None = None, profiles: Sequence[Profile] | None = None
-    ) -> list[DeviceIdentity]:
+    async def probe(self, unit_ids: Sequence[int] | None = None) -> list[DeviceIdentity]:
         """Identify what answers at the endpoint; remembers the devices for ``read``.
 
         Raises ``PlantConnectionError`` when nothing could be reached at all, ``UnsupportedDeviceError``
         when something answered but no profile knows it.
         """
-        candidates = [p for p in (profiles or PROFILES) if self.endpoint.transport in p.transports]
+        candidates = [p for p in self.profiles if self.endpoint.transport in p.transports]
         units = list(unit_ids) if unit_ids is not None else _units_for(candidates)
         found: list[DeviceIdentity] = []
         last_error: PlantError | None = None
@@ -97,9 +102,16 @@ class PlantClient:
             raise UnsupportedDeviceError(f"no supported device at {self.endpoint}") from last_error
         raise last_error or PlantConnectionError(f"nothing answered at {self.endpoint}")
 
+    def profile(self, name: str) -> Profile:
+        """The profile a device identity names."""
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise PlantError(f"unknown profile {name!r}") from None
+
     def plan(self, device: DeviceIdentity) -> list[ReadRequest]:
         """The reads one full read of a device needs."""
-        profile = profile_by_name(device.profile)
+        profile = self.profile(device.profile)
         return self._plan_points(device.unit_id, profile.points(device), profile.limits)
 
     def planned_requests(self) -> int:
@@ -114,7 +126,7 @@ class PlantClient:
         for unit_id in self._units():
             words = await self._read_unit(unit_id)
             for device in (d for d in self.devices if d.unit_id == unit_id):
-                profile = profile_by_name(device.profile)
+                profile = self.profile(device.profile)
                 raw = _raw_values(profile.points(device), words)
                 readings.append(profile.decode(device, raw))
         return readings
@@ -128,7 +140,7 @@ class PlantClient:
         for device in self.devices:
             if device.unit_id != unit_id:
                 continue
-            profile = profile_by_name(device.profile)
+            profile = self.profile(device.profile)
             points.extend(profile.points(device))
             limits = _tighter(limits, profile.limits)
         return points, limits or PlanLimits()

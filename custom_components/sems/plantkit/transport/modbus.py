@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 from typing import Any
 
 from pymodbus import FramerType
@@ -27,6 +28,20 @@ def _unit_keyword() -> str:
 
 
 _UNIT_KEYWORD = _unit_keyword()
+
+
+class _ExceptionReplyFilter(logging.Filter):
+    """pymodbus 3.8 logs every Modbus exception reply at ERROR; we raise them as ModbusExceptionError.
+
+    Probing and learning refused registers produce such replies by design, so they must not reach
+    the user's log as errors.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Exception response")
+
+
+logging.getLogger("pymodbus.logging").addFilter(_ExceptionReplyFilter())
 type _Client = AsyncModbusTcpClient | AsyncModbusSerialClient
 
 
