@@ -21,6 +21,7 @@ class EndpointSpec:
     framing: str
     devices: tuple[str, ...]
     description: str
+    sleeps_at_night: bool = False  # PV-only inverters power down without sun and stop answering
 
 
 def _device_factories() -> dict[str, Callable[[], SimDevice]]:
@@ -42,7 +43,9 @@ def _device_factories() -> dict[str, Callable[[], SimDevice]]:
 ENDPOINTS: tuple[EndpointSpec, ...] = (
     EndpointSpec("goodwe_et_tcp", "tcp", ("goodwe_et",), "GoodWe ET hybrid + battery + meter, Modbus TCP"),
     EndpointSpec("goodwe_et_udp", "udp", ("goodwe_et",), "the same GoodWe ET over UDP (AA55 framing)"),
-    EndpointSpec("goodwe_dt_udp", "udp", ("goodwe_dt",), "GoodWe DT PV inverter over UDP (AA55 framing)"),
+    EndpointSpec(
+        "goodwe_dt_udp", "udp", ("goodwe_dt",), "GoodWe DT PV inverter over UDP (AA55 framing)", True
+    ),
     EndpointSpec(
         "sunspec_tcp", "tcp", ("sunspec_inverter", "sunspec_meter"), "SunSpec inverter + battery, meter"
     ),
@@ -87,8 +90,12 @@ class SimulatedPlant:
 
     def render(self) -> None:
         """Write the current plant state into every device's registers."""
+        state = self.physics.state
         for device in self.devices.values():
-            device.render(self.physics.state)
+            device.render(state)
+        for name, spec in self.specs.items():
+            if spec.sleeps_at_night:
+                self.servers[name].faults.asleep = state.pv_power <= 0
 
     def advance(self, wall_seconds: float) -> None:
         """Move the plant forward (times ``speed``) and re-render."""
@@ -131,5 +138,7 @@ class SimulatedPlant:
         for name, spec in self.specs.items():
             server = self.servers[name]
             units = ", ".join(f"unit {self.devices[d].unit_id} {d}" for d in spec.devices)
-            lines.append(f"{name:16} {spec.framing:13} {self.host}:{server.port:<5}  {units}  ({spec.description})")
+            lines.append(
+                f"{name:16} {spec.framing:13} {self.host}:{server.port:<5}  {units}  ({spec.description})"
+            )
         return lines

@@ -152,7 +152,7 @@ class SimServer:
             self._tasks.add(task)
         self._streams.add(writer)
         try:
-            if self.faults.offline:
+            if self.faults.silent:
                 return
             while True:
                 if self.framing == "tcp":
@@ -195,7 +195,6 @@ class SimServer:
         answer = self.answer_pdu(frame[0], frame[1:6])
         return None if answer is None else with_crc(bytes([frame[0]]) + answer)
 
-
     def _serial_readable(self) -> None:
         """RS485 behaviour on a pty: 8-byte RTU read requests in, RTU responses out."""
         assert self._pty is not None
@@ -210,7 +209,7 @@ class SimServer:
                 self._serial_buffer.clear()  # resynchronise on the next request, like a line idle gap
                 return
             answer = self.answer_pdu(frame[0], frame[1:6])
-            if answer is not None and not self.faults.offline:
+            if answer is not None and not self.faults.silent:
                 os.write(self._pty[0], self._damage(with_crc(bytes([frame[0]]) + answer)))
 
 
@@ -227,7 +226,7 @@ class _UdpHandler(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
         server = self.server
-        if server.faults.offline or server.faults.drop_connection:
+        if server.faults.silent or server.faults.drop_connection:
             return
         if len(data) != 8 or crc16(data[:-2]) != int.from_bytes(data[-2:], "little"):
             return
