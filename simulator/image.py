@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from custom_components.sems.plantkit.registers import Point, RegisterKind, encode
 
 
-class IllegalAddress(Exception):
+class IllegalAddress(Exception):  # noqa: N818 (named after the Modbus exception)
     """A read touches a register the device does not have (Modbus exception 2)."""
 
 

@@ -23,7 +23,9 @@ spans_strategy = st.lists(
 limits_strategy = st.builds(
     PlanLimits, st.integers(min_value=8, max_value=125), st.integers(min_value=0, max_value=30)
 )
-refused_strategy = st.sets(st.tuples(st.sampled_from([H, I]), st.integers(min_value=0, max_value=610)), max_size=15)
+refused_strategy = st.sets(
+    st.tuples(st.sampled_from([H, I]), st.integers(min_value=0, max_value=610)), max_size=15
+)
 
 
 def _touches(span: Span, refused: set[tuple[RegisterKind, int]]) -> bool:
@@ -45,11 +47,11 @@ def _minimum_requests(spans: list[Span], limits: PlanLimits, refused: set[tuple[
                 covered = set()
                 for s in group:
                     covered.update(range(s.address, s.end))
-                gaps_ok = all(
-                    (a in covered) or _gap_ok(a, covered, limits) for a in range(start, end)
-                )
-                if end - start <= limits.max_registers and gaps_ok and not any(
-                    (kind, a) in refused for a in range(start, end)
+                gaps_ok = all((a in covered) or _gap_ok(a, covered, limits) for a in range(start, end))
+                if (
+                    end - start <= limits.max_registers
+                    and gaps_ok
+                    and not any((kind, a) in refused for a in range(start, end))
                 ):
                     cost[j] = min(cost[j], cost[i] + 1)
         best += cost[n]
@@ -90,13 +92,17 @@ def test_plan_covers_exactly_the_readable_points(
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(
-        st.builds(Span, st.just(H), st.integers(min_value=0, max_value=150), st.integers(min_value=1, max_value=4)),
+        st.builds(
+            Span, st.just(H), st.integers(min_value=0, max_value=150), st.integers(min_value=1, max_value=4)
+        ),
         max_size=12,
     ),
     limits_strategy,
     st.sets(st.tuples(st.just(H), st.integers(min_value=0, max_value=155)), max_size=6),
 )
-def test_plan_is_minimal(spans: list[Span], limits: PlanLimits, refused: set[tuple[RegisterKind, int]]) -> None:
+def test_plan_is_minimal(
+    spans: list[Span], limits: PlanLimits, refused: set[tuple[RegisterKind, int]]
+) -> None:
     assert len(plan_reads(spans, limits, refused)) == _minimum_requests(spans, limits, refused)
 
 

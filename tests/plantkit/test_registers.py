@@ -36,7 +36,9 @@ RANGES = {
     st.sampled_from([Sentinel.NONE, Sentinel.SUNSPEC, Sentinel.ALL_ONES]),
     st.data(),
 )
-def test_integer_round_trip(dtype: DataType, order: WordOrder, sentinel: Sentinel, data: st.DataObject) -> None:
+def test_integer_round_trip(
+    dtype: DataType, order: WordOrder, sentinel: Sentinel, data: st.DataObject
+) -> None:
     low, high = RANGES[dtype]
     value = data.draw(st.integers(min_value=low, max_value=high))
     point = Point("x", 0, dtype, word_order=order, sentinel=sentinel)

@@ -44,7 +44,9 @@ class CountingDevice(SimDevice):
 
 
 @pytest.fixture(params=list(FRAMINGS))
-async def served(request: pytest.FixtureRequest, socket_enabled: None) -> AsyncIterator[tuple[SimServer, Endpoint]]:
+async def served(
+    request: pytest.FixtureRequest, socket_enabled: None
+) -> AsyncIterator[tuple[SimServer, Endpoint]]:
     transport_type: TransportType = request.param
     server = SimServer([CountingDevice()], FRAMINGS[transport_type])
     await server.start()

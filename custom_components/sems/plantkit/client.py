@@ -181,7 +181,11 @@ class PlantClient:
         The registers between points are marked refused too, so later plans never bridge them.
         """
         inside = sorted(
-            {Span(p.kind, p.address, p.count) for p in points if request.covers(Span(p.kind, p.address, p.count))}
+            {
+                Span(p.kind, p.address, p.count)
+                for p in points
+                if request.covers(Span(p.kind, p.address, p.count))
+            }
         )
         refused = self._refused[unit_id]
         readable: set[int] = set()
@@ -197,9 +201,7 @@ class PlantClient:
                 continue
             _store(words, ReadRequest(span.kind, span.address, span.count), values)
             readable.update(range(span.address, span.end))
-        refused.update(
-            (request.kind, a) for a in range(request.address, request.end) if a not in readable
-        )
+        refused.update((request.kind, a) for a in range(request.address, request.end) if a not in readable)
         _LOGGER.debug("unit %s refuses %d registers at %s", unit_id, len(refused), self.endpoint)
 
 
@@ -214,7 +216,9 @@ def _raw_values(points: Sequence[Point], words: dict[tuple[RegisterKind, int], i
     raw: dict[str, RawValue] = {}
     for point in points:
         regs = [words.get((point.kind, a)) for a in range(point.address, point.end)]
-        raw[point.key] = None if any(r is None for r in regs) else decode(point, [r for r in regs if r is not None])
+        raw[point.key] = (
+            None if any(r is None for r in regs) else decode(point, [r for r in regs if r is not None])
+        )
     return raw
 
 

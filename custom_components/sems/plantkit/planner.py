@@ -62,9 +62,12 @@ class PlanLimits:
             raise ValueError("max_gap must be >= 0")
 
 
+DEFAULT_LIMITS = PlanLimits()
+
+
 def plan_reads(
     spans: Iterable[Span],
-    limits: PlanLimits = PlanLimits(),
+    limits: PlanLimits = DEFAULT_LIMITS,
     refused: Collection[tuple[RegisterKind, int]] = (),
 ) -> list[ReadRequest]:
     """Plan the fewest requests that cover every readable span.

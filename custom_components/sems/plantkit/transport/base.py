@@ -55,9 +55,7 @@ class Transport(ABC):
         self._lock = asyncio.Lock()
         self.requests_sent = 0  # for tests and the benchmark
 
-    async def read_registers(
-        self, unit_id: int, kind: RegisterKind, address: int, count: int
-    ) -> list[int]:
+    async def read_registers(self, unit_id: int, kind: RegisterKind, address: int, count: int) -> list[int]:
         """Read registers; connects on demand. Raises the library's exceptions."""
         if not 1 <= count <= 125:
             raise ValueError("count must be 1..125")
