@@ -50,7 +50,18 @@ def test_integer_round_trip(
 @given(st.floats(allow_nan=False, allow_infinity=False, width=32), st.sampled_from(list(WordOrder)))
 def test_float_round_trip(value: float, order: WordOrder) -> None:
     point = Point("f", 0, DataType.F32, word_order=order)
-    assert decode(point, encode(point, value)) == value
+    decoded = decode(point, encode(point, value))
+    assert isinstance(decoded, float)
+    # Decoding keeps float32's ~7 significant digits and drops the binary tail (1054.300048828125 -> 1054.3).
+    assert decoded == pytest.approx(value, rel=1e-6, abs=1e-37)
+    assert decoded == float(f"{value:.7g}")
+
+
+def test_float_and_scale_noise_is_removed() -> None:
+    meter = Point("f", 0, DataType.F32)
+    assert decode(meter, encode(meter, -1054.3)) == -1054.3
+    energy = Point("e", 0, DataType.U16, scale=0.1)
+    assert scaled(energy, 87, {}) == 8.7
 
 
 def test_word_order() -> None:

@@ -67,7 +67,7 @@ class PlantClient:
         Raises ``PlantConnectionError`` when nothing could be reached at all, ``UnsupportedDeviceError``
         when something answered but no profile knows it.
         """
-        candidates = [p for p in self.profiles if self.endpoint.transport in p.transports]
+        candidates = [p for p in self.profiles if p.default_units and self.endpoint.transport in p.transports]
         units = list(unit_ids) if unit_ids is not None else _units_for(candidates)
         found: list[DeviceIdentity] = []
         last_error: PlantError | None = None
@@ -122,6 +122,8 @@ class PlantClient:
         """Read every known device. Raises on connection loss; a refused block degrades to None values."""
         if not self.devices:
             raise PlantError("no devices: probe first")
+        for name in sorted({d.profile for d in self.devices}):
+            await self.profile(name).prepare()  # devices may come from storage, without a probe
         readings: list[DeviceReading] = []
         for unit_id in self._units():
             words = await self._read_unit(unit_id)

@@ -35,8 +35,11 @@ class ModbusExceptionError(PlantProtocolError):
 
     @property
     def refuses_registers(self) -> bool:
-        """True when the device says these registers do not exist (plan around them)."""
-        return self.code in (self.ILLEGAL_FUNCTION, self.ILLEGAL_DATA_ADDRESS)
+        """True when the device refuses this request shape: plan around it (read smaller pieces).
+
+        Illegal data value counts too: some meters answer it for requests longer than they serve.
+        """
+        return self.code in (self.ILLEGAL_FUNCTION, self.ILLEGAL_DATA_ADDRESS, self.ILLEGAL_DATA_VALUE)
 
 
 class UnsupportedDeviceError(PlantError):

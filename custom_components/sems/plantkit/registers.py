@@ -131,7 +131,7 @@ def decode(point: Point, words: Sequence[int]) -> RawValue:
         (number,) = struct.unpack(">f", raw)
         if math.isnan(number) or math.isinf(number):
             return None
-        return float(number)
+        return float(f"{number:.7g}")  # float32 carries ~7 significant digits; drop the binary tail
     unsigned = int.from_bytes(raw, "big")
     bits = 16 * len(words)
     if _is_sentinel(point, unsigned, bits):
@@ -189,5 +189,6 @@ def scaled(point: Point, raw: RawValue, raw_values: dict[str, RawValue]) -> floa
         exponent = raw_values.get(point.scale_factor)
         if not isinstance(exponent, int) or exponent not in SUNSSF_RANGE:
             return None
-        number *= 10.0**exponent
-    return number
+        # Divide for negative exponents: 493 / 10 is exactly 49.3, 493 * 0.1 is not.
+        number = number * 10.0**exponent if exponent >= 0 else number / 10.0**-exponent
+    return round(number, 9)  # 87 * 0.1 is 8.700000000000001; registers never carry 1e-9 resolution

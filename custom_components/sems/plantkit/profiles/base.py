@@ -29,12 +29,17 @@ class Profile(ABC):
     name: str
     role: Role
     limits: PlanLimits = PlanLimits()
+    # Unit ids where the family is usually found; empty for decode-only profiles (batteries and meters
+    # found through their inverter), which the probe then never asks.
     default_units: tuple[int, ...] = (1,)
     default_poll_seconds: int = 10
     # Framings the family speaks; the probe skips profiles that cannot answer on the endpoint's transport.
     transports: frozenset[TransportType] = frozenset(
         {TransportType.TCP, TransportType.RTU_OVER_TCP, TransportType.SERIAL}
     )
+
+    async def prepare(self) -> None:
+        """Load what ``points``/``decode`` need (e.g. model definitions from disk), off the event loop."""
 
     @abstractmethod
     async def identify(self, session: UnitSession) -> list[DeviceIdentity]:

@@ -1,0 +1,290 @@
+"""``sems``: probe and read plant devices from a shell (``scripts/sems`` runs this module).
+
+    sems probe --host 192.168.1.50
+    sems read --host 192.168.1.60 --port 8899 --transport udp --json
+
+Every failure ends with one line on stderr and a nonzero exit status, within ``--timeout`` seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn, TextIO
+
+from .client import PlantClient
+from .exceptions import (
+    ModbusExceptionError,
+    PlantConnectionError,
+    PlantError,
+    PlantTimeoutError,
+    UnsupportedDeviceError,
+)
+from .model import QUANTITY_INFO, DeviceIdentity, DeviceReading
+from .transport.base import DEFAULT_PORTS, Endpoint, TransportType
+
+EXIT_OK = 0
+EXIT_ERROR = 1  # the device answered with something unusable
+EXIT_USAGE = 2  # bad arguments (argparse's convention)
+EXIT_UNREACHABLE = 3  # connection refused, timeout, nothing answered
+EXIT_UNSUPPORTED = 4  # something answered, but no profile knows it
+
+DEFAULT_TIMEOUT = 10.0
+# One request. Probing walks several unit ids and silent ones cost a timeout per attempt (GoodWe UDP
+# retries three times), so a request gets a small share of the overall --timeout.
+MAX_REQUEST_TIMEOUT = 1.0
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _ranged_int(name: str, low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text, 0)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, not {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{name} must be {low}..{high}, not {value}")
+        return value
+
+    return parse
+
+
+def _seconds(name: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number of seconds, not {text!r}") from None
+        if not 0.1 <= value <= 300:
+            raise argparse.ArgumentTypeError(f"{name} must be 0.1..300 seconds, not {value:g}")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and documentation)."""
+    connection = _Parser(add_help=False)
+    connection.add_argument("--host", required=True, help="device or gateway address (serial: device path)")
+    connection.add_argument(
+        "--port", type=_ranged_int("port", 1, 65535), help="TCP/UDP port (default: 502, udp 8899)"
+    )
+    connection.add_argument(
+        "--transport",
+        choices=[t.value for t in TransportType],
+        default=TransportType.TCP.value,
+        help="framing: Modbus TCP, RTU through a TCP gateway, GoodWe UDP, or a local serial port",
+    )
+    connection.add_argument(
+        "--unit",
+        type=_ranged_int("unit id", 0, 255),
+        action="append",
+        help="Modbus unit id to probe (repeat for several; default: the usual ids of each family)",
+    )
+    connection.add_argument(
+        "--timeout",
+        type=_seconds("timeout"),
+        default=DEFAULT_TIMEOUT,
+        help=f"give up after this many seconds in total (default {DEFAULT_TIMEOUT:g})",
+    )
+    connection.add_argument(
+        "--request-timeout",
+        type=_seconds("request timeout"),
+        help=f"wait this long for one answer (default: --timeout/4, at most {MAX_REQUEST_TIMEOUT:g})",
+    )
+    connection.add_argument("--baudrate", type=_ranged_int("baudrate", 300, 921600), default=9600)
+    connection.add_argument("--parity", choices=["N", "E", "O"], default="N")
+    connection.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    connection.add_argument("-v", "--verbose", action="store_true", help="log protocol details to stderr")
+
+    parser = _Parser(
+        prog="sems",
+        description="Find and read solar plant devices (GoodWe, SunSpec, Eastron) over Modbus.",
+        epilog="exit status: 0 ok, 1 bad answer, 2 bad arguments, 3 unreachable, 4 unsupported device",
+    )
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="{probe,read}", parser_class=_Parser
+    )
+    commands.add_parser("probe", parents=[connection], help="identify the devices behind an endpoint")
+    commands.add_parser("read", parents=[connection], help="probe, then read every device once")
+    return parser
+
+
+def endpoint_from_args(args: argparse.Namespace) -> Endpoint:
+    """The endpoint the arguments describe."""
+    transport = TransportType(args.transport)
+    port = args.port if args.port is not None else DEFAULT_PORTS[transport]
+    request_timeout = args.request_timeout or min(MAX_REQUEST_TIMEOUT, args.timeout / 4)
+    return Endpoint(
+        host=args.host,
+        port=port,
+        transport=transport,
+        timeout=request_timeout,
+        baudrate=args.baudrate,
+        parity=args.parity,
+    )
+
+
+async def run(args: argparse.Namespace, out: TextIO) -> int:
+    """Probe (and read) one endpoint; raises the library's errors or TimeoutError at the deadline."""
+    client = PlantClient(endpoint_from_args(args))
+    try:
+        async with asyncio.timeout(args.timeout):
+            devices = await client.probe(args.unit)
+            if args.command == "probe":
+                _print_identities(devices, out, as_json=args.json)
+                return EXIT_OK
+            readings = await client.read()
+            _print_readings(readings, out, as_json=args.json)
+            return EXIT_OK
+    finally:
+        await client.close()
+
+
+def _print_identities(devices: Sequence[DeviceIdentity], out: TextIO, *, as_json: bool) -> None:
+    if as_json:
+        json.dump({"devices": [_identity_json(d) for d in devices]}, out, indent=2)
+        out.write("\n")
+        return
+    rows = [
+        (
+            str(d.role),
+            d.profile,
+            d.manufacturer,
+            d.model,
+            f"serial {d.serial}",
+            f"firmware {d.firmware or '-'}",
+            f"unit {d.unit_id}",
+        )
+        for d in devices
+    ]
+    _print_rows(rows, out)
+
+
+def _identity_json(identity: DeviceIdentity) -> dict[str, object]:
+    return {
+        "role": str(identity.role),
+        "profile": identity.profile,
+        "manufacturer": identity.manufacturer,
+        "model": identity.model,
+        "serial": identity.serial,
+        "firmware": identity.firmware,
+        "unit_id": identity.unit_id,
+        "via_serial": identity.via_serial,
+    }
+
+
+def _print_readings(readings: Sequence[DeviceReading], out: TextIO, *, as_json: bool) -> None:
+    if as_json:
+        json.dump({"devices": [r.to_json() for r in readings]}, out, indent=2)
+        out.write("\n")
+        return
+    for index, reading in enumerate(readings):
+        ident = reading.identity
+        if index:
+            out.write("\n")
+        out.write(
+            f"{ident.role} {ident.manufacturer} {ident.model} (serial {ident.serial}, unit {ident.unit_id},"
+            f" profile {ident.profile}): {reading.status}\n"
+        )
+        rows = [
+            (f"  {quantity}", _format_value(value), str(QUANTITY_INFO[quantity].unit))
+            for quantity, value in reading.values.items()
+        ]
+        if reading.faults:
+            rows.append(("  faults", ", ".join(sorted(reading.faults)), ""))
+        _print_rows(rows, out, right_align={1})
+
+
+def _format_value(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}".rstrip("0").rstrip(".") if value % 1 else f"{value:.0f}"
+
+
+def _print_rows(rows: Sequence[Sequence[str]], out: TextIO, right_align: set[int] | None = None) -> None:
+    if not rows:
+        return
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = [
+            cell.rjust(widths[i]) if right_align and i in right_align else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ]
+        out.write("  ".join(cells).rstrip() + "\n")
+
+
+def describe_error(err: BaseException, endpoint: Endpoint, timeout: float) -> tuple[int, str]:
+    """Exit status and the one-line message for a failure."""
+    if isinstance(err, TimeoutError):
+        return EXIT_UNREACHABLE, f"no complete answer from {endpoint} within {timeout:g} s"
+    if isinstance(err, UnsupportedDeviceError):
+        cause = _root_cause(err)
+        reason = f" (last answer: {_one_line(cause)})" if cause is not err else ""
+        return EXIT_UNSUPPORTED, f"{_one_line(err)}{reason}"
+    if isinstance(err, PlantTimeoutError):
+        return EXIT_UNREACHABLE, f"{_one_line(err)} (timeout)"
+    if isinstance(err, PlantConnectionError | OSError):
+        return EXIT_UNREACHABLE, _one_line(err)
+    if isinstance(err, ModbusExceptionError):
+        return EXIT_ERROR, f"{endpoint} answered with {_one_line(err)}"
+    return EXIT_ERROR, _one_line(err)
+
+
+def _root_cause(err: BaseException) -> BaseException:
+    """The innermost library error behind ``err`` (what the device actually said)."""
+    while isinstance(err.__cause__, PlantError):
+        err = err.__cause__
+    return err
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return text or type(err).__name__
+
+
+def _configure_logging(verbose: bool) -> None:
+    # Libraries (pymodbus) log errors themselves; unless asked for, keep stderr to our one line.
+    root = logging.getLogger()
+    if verbose:
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+    elif not root.handlers:
+        root.addHandler(logging.NullHandler())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (never raises SystemExit)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    _configure_logging(args.verbose)
+    endpoint = endpoint_from_args(args)
+    try:
+        return asyncio.run(run(args, sys.stdout))
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): nothing to report. Park stdout so the final flush is quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    except (PlantError, TimeoutError, OSError) as failure:
+        status, message = describe_error(failure, endpoint, args.timeout)
+        sys.stderr.write(f"sems: error: {message}\n")
+        return status
+    except KeyboardInterrupt:
+        sys.stderr.write("sems: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
