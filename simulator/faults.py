@@ -35,6 +35,7 @@ DEVICE_FAULTS: dict[str, str] = {
     "over_temperature": "inverter over-temperature fault bit",
     "ground_fault": "insulation / ground fault bit",
     "grid_over_voltage": "AC over-voltage fault bit",
+    "grid_loss": "the grid is gone (GoodWe utility loss)",
     "bms_alarm": "battery BMS alarm (over-temperature)",
     "meter_comm_lost": "inverter lost its grid meter",
     "sentinel_values": "every measurement register shows its 'not implemented' value",

@@ -5,11 +5,14 @@ Only the blocks GoodWe's tools read exist (35000x33, 35100x125, 36000x45, 37000x
 inverter. Values go in through the profile's own points, so the codec runs in both directions, and with
 GoodWe's signs: grid power + = export (the canonical state counts + = import), battery + = discharge.
 
-Device faults the sims understand in ``PlantState.faults``:
-- ``inverter_fault``: work mode "Fault" and error bit 13 (over temperature).
+Device faults (``simulator.faults.DEVICE_FAULTS`` names in ``PlantState.faults``):
+- ``over_temperature``: work mode "Fault" and error bit 13 (over temperature).
+- ``ground_fault``: work mode "Fault" and error bit 10 (ground current).
+- ``grid_over_voltage``: error bit 17 (Vac failure).
 - ``grid_loss``: error bit 9 (utility loss) and grid mode "not connected".
-- ``battery_alarm``: BMS alarm bit 2 (cell temperature high) and BMS warning bit 8 (cell imbalance).
-- ``meter_offline``: the ET loses its meter (36004 meter_comm_status = 0).
+- ``bms_alarm``: BMS alarm bit 2 (cell temperature high) and BMS warning bit 8 (cell imbalance).
+- ``meter_comm_lost``: the ET loses its meter (36004 meter_comm_status = 0).
+- ``sentinel_values``: energy counters and SOC read GoodWe's "undefined" all-ones value.
 """
 
 from __future__ import annotations
@@ -34,10 +37,16 @@ from ..physics import PlantState
 
 HOLDING = RegisterKind.HOLDING
 
-FAULT_INVERTER = "inverter_fault"
+FAULT_INVERTER = "over_temperature"
+FAULT_GROUND = "ground_fault"
+FAULT_GRID_OVER_VOLTAGE = "grid_over_voltage"
 FAULT_GRID_LOSS = "grid_loss"
-FAULT_BATTERY_ALARM = "battery_alarm"
-FAULT_METER_OFFLINE = "meter_offline"
+FAULT_BATTERY_ALARM = "bms_alarm"
+FAULT_METER_OFFLINE = "meter_comm_lost"
+FAULT_SENTINEL_VALUES = "sentinel_values"
+ERROR_BIT_GROUND_CURRENT = 10
+ERROR_BIT_VAC_FAILURE = 17
+TRIPPING_FAULTS = {FAULT_INVERTER: 13, FAULT_GROUND: ERROR_BIT_GROUND_CURRENT}
 
 ERROR_BIT_OVER_TEMPERATURE = 13
 ERROR_BIT_UTILITY_LOSS = 9
@@ -174,20 +183,30 @@ class GoodWeEtSim(SimDevice):
             put(image, EtRun.PBATTERY1, state.battery_power)  # GoodWe: + = discharge, like canonical
             put(image, EtRun.BATTERY_MODE, _battery_mode(state.battery_power))
         put(image, EtRun.WARNING_CODE, 0)
-        put(image, EtRun.WORK_MODE, 3 if FAULT_INVERTER in faults else 1)
+        put(image, EtRun.WORK_MODE, 3 if faults & TRIPPING_FAULTS.keys() else 1)
         errors = 0
-        if FAULT_INVERTER in faults:
-            errors |= 1 << ERROR_BIT_OVER_TEMPERATURE
+        for fault, bit in TRIPPING_FAULTS.items():
+            if fault in faults:
+                errors |= 1 << bit
+        if FAULT_GRID_OVER_VOLTAGE in faults:
+            errors |= 1 << ERROR_BIT_VAC_FAILURE
         if FAULT_GRID_LOSS in faults:
             errors |= 1 << ERROR_BIT_UTILITY_LOSS
         put(image, EtRun.ERROR_CODES, errors)
-        put(image, EtRun.E_TOTAL, state.pv_energy_total)
-        put(image, EtRun.E_DAY, state.pv_energy_today)
-        put(image, EtRun.E_TOTAL_EXP, state.grid_export_energy_total)
-        put(image, EtRun.E_TOTAL_IMP, state.grid_import_energy_total)
-        put(image, EtRun.E_LOAD_TOTAL, state.load_energy_total)
-        put(image, EtRun.E_BAT_CHARGE_TOTAL, state.battery_charge_energy_total)
-        put(image, EtRun.E_BAT_DISCHARGE_TOTAL, state.battery_discharge_energy_total)
+        counters = (
+            (EtRun.E_TOTAL, state.pv_energy_total),
+            (EtRun.E_DAY, state.pv_energy_today),
+            (EtRun.E_TOTAL_EXP, state.grid_export_energy_total),
+            (EtRun.E_TOTAL_IMP, state.grid_import_energy_total),
+            (EtRun.E_LOAD_TOTAL, state.load_energy_total),
+            (EtRun.E_BAT_CHARGE_TOTAL, state.battery_charge_energy_total),
+            (EtRun.E_BAT_DISCHARGE_TOTAL, state.battery_discharge_energy_total),
+        )
+        for point, value in counters:
+            if FAULT_SENTINEL_VALUES in faults:
+                image.set_words(point.kind, point.address, [0xFFFF] * point.count)
+            else:
+                put(image, point, value)
 
     def _render_meter(self, state: PlantState) -> None:
         image = self.image
@@ -212,7 +231,10 @@ class GoodWeEtSim(SimDevice):
         alarm = FAULT_BATTERY_ALARM in state.faults
         put(image, self.BMS_STATUS, 1)
         put(image, EtBattery.TEMPERATURE, state.battery_temperature)
-        put(image, EtBattery.SOC, state.battery_soc)
+        if FAULT_SENTINEL_VALUES in state.faults:
+            image.set_words(EtBattery.SOC.kind, EtBattery.SOC.address, [0xFFFF])
+        else:
+            put(image, EtBattery.SOC, state.battery_soc)
         put(image, EtBattery.SOH, state.battery_soh)
         put(image, EtBattery.ERROR_L, 1 << BMS_ALARM_CELL_TEMP_HIGH if alarm else 0)
         put(image, EtBattery.ERROR_H, 0)
