@@ -7,9 +7,11 @@
 
 Loopback containment of zeroconf: its listening socket is bound to 0.0.0.0:5353 (python-zeroconf offers
 no way to narrow that), but with ``interfaces=["127.0.0.1"]`` it joins the mDNS group on ``lo`` only, and
-its only sending socket is bound to 127.0.0.1 with ``IP_MULTICAST_IF`` = 127.0.0.1, so multicast leaves
-through ``lo``. What could still leave is a unicast answer to a querier that reached the wildcard socket
-from another interface: ``LoopbackZeroconf`` drops every packet addressed outside 127.0.0.0/8.
+its only multicast sender is bound to 127.0.0.1 with ``IP_MULTICAST_IF`` = 127.0.0.1, so multicast
+leaves through ``lo`` (checked by ``assert_loopback_senders`` before anything is registered). Unicast
+answers go back through whichever socket heard the question, the wildcard one included, so a querier
+that reached it from another interface would get one: ``LoopbackZeroconf`` drops every packet addressed
+outside 127.0.0.0/8 (the test records every ``sendto`` to check this).
 """
 
 from __future__ import annotations

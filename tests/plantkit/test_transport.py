@@ -218,3 +218,15 @@ async def test_exception_replies_do_not_log_errors(
         with pytest.raises(ModbusExceptionError):
             await transport.read_registers(1, H, 290, 20)
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_cancellation_stays_a_cancellation(served: tuple[SimServer, Endpoint]) -> None:
+    """Callers bound reads with asyncio.timeout / task cancellation; no transport may swallow it."""
+    server, endpoint = served
+    server.faults.delay = 30
+    async with create_transport(endpoint) as transport:
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.2):
+                await transport.read_registers(1, H, 100, 1)
+        assert time.monotonic() - started < 1.0

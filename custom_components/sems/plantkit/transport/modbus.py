@@ -30,18 +30,20 @@ def _unit_keyword() -> str:
 _UNIT_KEYWORD = _unit_keyword()
 
 
-class _ExceptionReplyFilter(logging.Filter):
-    """pymodbus 3.8 logs every Modbus exception reply at ERROR; we raise them as ModbusExceptionError.
+class _SurfacedErrorFilter(logging.Filter):
+    """pymodbus logs exception replies and timeouts at ERROR; we raise both as typed exceptions.
 
-    Probing and learning refused registers produce such replies by design, so they must not reach
-    the user's log as errors.
+    Probing, scanning and learning refused registers produce them by design, and the caller decides
+    what the user sees (Home Assistant logs unavailability once), so they must not reach the log as errors.
     """
 
+    SURFACED = ("Exception response", "No response received")
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Exception response")
+        return not str(record.msg).startswith(self.SURFACED)
 
 
-logging.getLogger("pymodbus.logging").addFilter(_ExceptionReplyFilter())
+logging.getLogger("pymodbus.logging").addFilter(_SurfacedErrorFilter())
 type _Client = AsyncModbusTcpClient | AsyncModbusSerialClient
 
 
@@ -92,6 +94,9 @@ class ModbusTransport(Transport):
         except ModbusIOException as err:
             # A timeout leaves the stream in an unknown state (a late reply may still arrive): start over.
             await self.close()
+            if isinstance(err.__cause__, asyncio.CancelledError):
+                # pymodbus >= 3.9 turns the caller's cancellation into an IO error: keep it a cancellation.
+                raise asyncio.CancelledError from err
             raise PlantTimeoutError(f"no valid reply from {self.endpoint} (unit {unit_id})") from err
         except ModbusException as err:
             await self.close()
