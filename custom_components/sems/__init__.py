@@ -1,0 +1,122 @@
+"""SEMS Local Solar: read GoodWe, SunSpec and Eastron devices over Modbus on the local network."""
+
+from __future__ import annotations
+
+from homeassistant.const import CONF_HOST
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
+
+from .const import CLOUD_ENTRY_KEYS, CONF_DEVICES, DOMAIN, ISSUE_CLOUD_ENTRY, LOGGER, PLATFORMS
+from .coordinator import SemsConfigEntry, SemsCoordinator
+from .entry_data import endpoint_from_data, identity_to_dict, probe_unit_ids, stored_devices
+from .plantkit.client import PlantClient
+from .plantkit.exceptions import PlantError
+
+__all__ = ["SemsConfigEntry"]
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> bool:
+    """Connect to the endpoint, read once, then set up the sensors."""
+    if is_cloud_entry(entry):
+        # An entry of the cloud-only integration that shares our domain: explain once, do not retry.
+        _async_create_cloud_entry_issue(hass, entry)
+        return False
+
+    client = PlantClient(endpoint_from_data(entry.data))
+    client.devices = stored_devices(entry.data)
+    if not client.devices:
+        await _async_probe_and_store(hass, entry, client)
+
+    coordinator = SemsCoordinator(hass, entry, client)  # closes the client when setup fails or unloads
+    try:
+        await coordinator.async_config_entry_first_refresh()
+    except ConfigEntryNotReady as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="cannot_connect",
+            translation_placeholders={"endpoint": str(client.endpoint), "error": str(err.__cause__)},
+        ) from err
+    entry.runtime_data = coordinator
+
+    _async_remove_stale_devices(hass, entry, {device.key for device in client.devices})
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> bool:
+    """Unload the sensors; the coordinator's shutdown (run by the entry) closes the connection."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: SemsConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Let the user delete a device only when the endpoint no longer has it."""
+    keys = {identity.key for identity in entry.runtime_data.devices}
+    return not any(domain == DOMAIN and key in keys for domain, key in device.identifiers)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> None:
+    """Drop the repair issue of a removed cloud entry."""
+    ir.async_delete_issue(hass, DOMAIN, _cloud_issue_id(entry))
+
+
+def is_cloud_entry(entry: SemsConfigEntry) -> bool:
+    """True for entries of the cloud-only "GoodWe SEMS API" integration, which also uses domain sems."""
+    return CONF_HOST not in entry.data or bool(CLOUD_ENTRY_KEYS & entry.data.keys())
+
+
+async def _async_probe_and_store(hass: HomeAssistant, entry: SemsConfigEntry, client: PlantClient) -> None:
+    """Find the devices again (nothing usable was stored) and remember them for the next start."""
+    try:
+        client.devices = await client.probe(probe_unit_ids(entry.data))
+    except PlantError as err:
+        await client.close()
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="cannot_connect",
+            translation_placeholders={"endpoint": str(client.endpoint), "error": str(err)},
+        ) from err
+    hass.config_entries.async_update_entry(
+        entry, data={**entry.data, CONF_DEVICES: [identity_to_dict(d) for d in client.devices]}
+    )
+
+
+async def _async_options_updated(hass: HomeAssistant, entry: SemsConfigEntry) -> None:
+    """Options only change the polling interval: apply it in place and poll once at the new pace.
+
+    Reconfiguration changes entry.data too, but its flow schedules a reload itself, so this listener
+    never reloads (a listener plus reloading flow helpers would reload twice).
+    """
+    coordinator = entry.runtime_data
+    if coordinator.apply_options():
+        await coordinator.async_request_refresh()
+
+
+def _async_remove_stale_devices(hass: HomeAssistant, entry: SemsConfigEntry, keys: set[str]) -> None:
+    """Remove devices of this entry that the endpoint no longer has (e.g. after a reconfigure)."""
+    registry = dr.async_get(hass)
+    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+        if not any(domain == DOMAIN and key in keys for domain, key in device.identifiers):
+            LOGGER.debug("Removing device %s: no longer behind %s", device.name, entry.title)
+            registry.async_remove_device(device.id)
+
+
+def _cloud_issue_id(entry: SemsConfigEntry) -> str:
+    return f"{ISSUE_CLOUD_ENTRY}_{entry.entry_id}"
+
+
+def _async_create_cloud_entry_issue(hass: HomeAssistant, entry: SemsConfigEntry) -> None:
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        _cloud_issue_id(entry),
+        is_fixable=False,
+        is_persistent=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key=ISSUE_CLOUD_ENTRY,
+        translation_placeholders={"title": entry.title},
+    )

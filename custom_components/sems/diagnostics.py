@@ -1,0 +1,42 @@
+"""Diagnostics download: the stored endpoint, the devices and their latest readings, without secrets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.core import HomeAssistant
+
+from .coordinator import SemsConfigEntry
+
+# The host shows where a user lives on their network; serials identify the plant (and its SEMS account).
+TO_REDACT = {"host", "serial", "via_serial", "unique_id", "title"}
+
+
+async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: SemsConfigEntry) -> dict[str, Any]:
+    """Diagnostics of one endpoint."""
+    coordinator = entry.runtime_data
+    readings = [reading.to_json() for reading in (coordinator.data or {}).values()]
+    return async_redact_data(
+        {
+            "entry": {
+                "title": entry.title,
+                "unique_id": entry.unique_id,
+                "data": dict(entry.data),
+                "options": dict(entry.options),
+            },
+            "endpoint": {
+                "transport": str(coordinator.client.endpoint.transport),
+                "port": coordinator.client.endpoint.port,
+                "timeout": coordinator.client.endpoint.timeout,
+                "update_interval_seconds": (
+                    coordinator.update_interval.total_seconds() if coordinator.update_interval else None
+                ),
+                "planned_requests_per_poll": coordinator.client.planned_requests(),
+            },
+            "last_update_success": coordinator.last_update_success,
+            "last_exception": repr(coordinator.last_exception) if coordinator.last_exception else None,
+            "readings": readings,
+        },
+        TO_REDACT,
+    )

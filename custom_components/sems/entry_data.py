@@ -1,0 +1,115 @@
+"""What a config entry stores, and how it turns back into plantkit objects.
+
+Devices found by the probe are stored in ``entry.data`` so a restart can read at once, without probing
+the endpoint again (a probe costs many requests and a GoodWe Wi-Fi dongle dislikes bursts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from homeassistant.const import CONF_HOST, CONF_PORT
+
+from .const import CONF_DEVICES, CONF_TRANSPORT, CONF_UNIT_IDS, LOGGER
+from .plantkit.model import DeviceIdentity, Role
+from .plantkit.profiles import profile_by_name
+from .plantkit.transport import Endpoint, TransportType
+
+
+def identity_to_dict(identity: DeviceIdentity) -> dict[str, Any]:
+    """A JSON-safe dict of a device identity (for entry.data)."""
+    return {
+        "role": str(identity.role),
+        "profile": identity.profile,
+        "unit_id": identity.unit_id,
+        "manufacturer": identity.manufacturer,
+        "model": identity.model,
+        "serial": identity.serial,
+        "firmware": identity.firmware,
+        "via_serial": identity.via_serial,
+        "details": [[name, value] for name, value in identity.details],
+    }
+
+
+def identity_from_dict(data: Mapping[str, Any]) -> DeviceIdentity:
+    """The inverse of ``identity_to_dict``; raises KeyError/ValueError on a malformed dict."""
+    return DeviceIdentity(
+        role=Role(data["role"]),
+        profile=str(data["profile"]),
+        unit_id=int(data["unit_id"]),
+        manufacturer=str(data["manufacturer"]),
+        model=str(data["model"]),
+        serial=str(data["serial"]),
+        firmware=data.get("firmware"),
+        via_serial=data.get("via_serial"),
+        details=tuple((str(name), value) for name, value in data.get("details", ())),
+    )
+
+
+def stored_devices(data: Mapping[str, Any]) -> list[DeviceIdentity]:
+    """The devices stored in an entry; empty when none are stored or they no longer fit plantkit.
+
+    An empty list makes setup probe again, which also heals entries whose profile names changed.
+    """
+    devices: list[DeviceIdentity] = []
+    for item in data.get(CONF_DEVICES, ()):
+        try:
+            identity = identity_from_dict(item)
+            profile_by_name(identity.profile)
+        except (KeyError, TypeError, ValueError) as err:
+            LOGGER.debug("Stored device %s is not usable (%s); probing again", item, err)
+            return []
+        devices.append(identity)
+    return devices
+
+
+def endpoint_from_data(data: Mapping[str, Any]) -> Endpoint:
+    """The plantkit endpoint of an entry."""
+    return Endpoint(
+        host=data[CONF_HOST], port=int(data[CONF_PORT]), transport=TransportType(data[CONF_TRANSPORT])
+    )
+
+
+def probe_unit_ids(data: Mapping[str, Any]) -> list[int] | None:
+    """Unit ids to probe (None = plantkit's usual ids)."""
+    return list(data.get(CONF_UNIT_IDS) or ()) or None
+
+
+def main_device(devices: Sequence[DeviceIdentity]) -> DeviceIdentity:
+    """The device that names the entry: the inverter, else a meter, else whatever was found first."""
+    for role in (Role.INVERTER, Role.METER):
+        for device in devices:
+            if device.role is role:
+                return device
+    return devices[0]
+
+
+def default_poll_seconds(devices: Sequence[DeviceIdentity]) -> int:
+    """The main device's profile decides the default interval (GoodWe dongles need slow polling)."""
+    return profile_by_name(main_device(devices).profile).default_poll_seconds
+
+
+def entry_title(device: DeviceIdentity) -> str:
+    """A readable title without the serial (titles show up in logs and screenshots)."""
+    return device_name(device)
+
+
+def device_name(device: DeviceIdentity, plant: Sequence[DeviceIdentity] = ()) -> str:
+    """The model, prefixed by the manufacturer unless the model already names it.
+
+    A battery or meter that would share its name with another device of the plant (SunSpec batteries
+    report the inverter's model) gets its role appended.
+    """
+    name = _base_name(device)
+    if device.role is not Role.INVERTER and any(
+        other.key != device.key and _base_name(other) == name for other in plant
+    ):
+        name = f"{name} {device.role}"
+    return name
+
+
+def _base_name(device: DeviceIdentity) -> str:
+    if device.model.casefold().startswith(device.manufacturer.casefold()):
+        return device.model
+    return f"{device.manufacturer} {device.model}"

@@ -1,0 +1,1 @@
+"""Tests of the SEMS Local Solar integration and its plantkit library."""

@@ -1,0 +1,89 @@
+"""The integration's own small decisions: transport order, main device, names, poll interval, probe errors."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.sems.const import CONF_POLL_PRESET, DOMAIN
+from custom_components.sems.coordinator import poll_interval
+from custom_components.sems.entry_data import (
+    device_name,
+    identity_from_dict,
+    identity_to_dict,
+    main_device,
+)
+from custom_components.sems.plantkit.exceptions import (
+    PlantConnectionError,
+    PlantError,
+    PlantProtocolError,
+    PlantTimeoutError,
+    UnsupportedDeviceError,
+)
+from custom_components.sems.plantkit.model import DeviceIdentity, Role
+from custom_components.sems.plantkit.transport import TransportType
+from custom_components.sems.probe import _most_telling, transport_candidates
+
+INVERTER = DeviceIdentity(Role.INVERTER, "goodwe_et", 247, "GoodWe", "GW10K-ET", "S1", "1.0")
+BATTERY = DeviceIdentity(Role.BATTERY, "sunspec_battery", 1, "SunSpecSim", "INV", "S2", via_serial="S3")
+SUNSPEC_INVERTER = DeviceIdentity(Role.INVERTER, "sunspec_inverter", 1, "SunSpecSim", "INV", "S3")
+METER = DeviceIdentity(Role.METER, "eastron_sdm630", 1, "Eastron", "Eastron SDM630", "S4")
+
+
+@pytest.mark.parametrize(
+    ("host", "transport", "port", "expected"),
+    [
+        ("10.0.0.5", "auto", None, [(TransportType.TCP, 502), (TransportType.UDP, 8899)]),
+        ("10.0.0.5", "auto", 1502, [(TransportType.TCP, 1502), (TransportType.UDP, 1502)]),
+        ("/dev/ttyUSB0", "auto", None, [(TransportType.SERIAL, 0)]),
+        ("/dev/ttyUSB0", "serial", 502, [(TransportType.SERIAL, 0)]),
+        ("10.0.0.5", "udp", None, [(TransportType.UDP, 8899)]),
+        ("10.0.0.5", "rtu-over-tcp", 4196, [(TransportType.RTU_OVER_TCP, 4196)]),
+    ],
+)
+def test_transport_candidates(
+    host: str, transport: str, port: int | None, expected: list[tuple[TransportType, int]]
+) -> None:
+    assert [(e.transport, e.port) for e in transport_candidates(host, transport, port)] == expected
+
+
+def test_most_telling_failure() -> None:
+    """An answer from an unknown device says more than a timeout, which says more than a refusal."""
+    refused, silent = PlantConnectionError("refused"), PlantTimeoutError("silent")
+    garbage, unknown = PlantProtocolError("garbage"), UnsupportedDeviceError("unknown")
+    assert _most_telling([refused, silent, garbage, unknown]) is unknown
+    assert _most_telling([refused, garbage, silent]) is garbage
+    assert _most_telling([refused, silent]) is silent
+    assert _most_telling([refused]) is refused
+    other = PlantError("something else")
+    assert _most_telling([other]) is other
+
+
+def test_main_device_and_names() -> None:
+    assert main_device([BATTERY, METER, INVERTER]) is INVERTER
+    assert main_device([BATTERY, METER]) is METER
+    assert main_device([BATTERY]) is BATTERY
+    assert device_name(INVERTER) == "GoodWe GW10K-ET"
+    assert device_name(METER) == "Eastron SDM630"  # the model already names the maker
+    # A SunSpec battery reports its inverter's model: the role keeps the two apart.
+    assert device_name(BATTERY, [SUNSPEC_INVERTER, BATTERY]) == "SunSpecSim INV battery"
+    assert device_name(SUNSPEC_INVERTER, [SUNSPEC_INVERTER, BATTERY]) == "SunSpecSim INV"
+
+
+def test_identity_round_trip() -> None:
+    identity = DeviceIdentity(
+        Role.BATTERY, "goodwe_et_battery", 247, "GoodWe", "Lynx", "S1", "21", "S1", (("bms", 287), ("x", "y"))
+    )
+    assert identity_from_dict(identity_to_dict(identity)) == identity
+
+
+@pytest.mark.parametrize(("options", "seconds"), [({}, 30), ({CONF_POLL_PRESET: "retired"}, 30)])
+async def test_poll_interval_falls_back_to_normal(
+    hass: HomeAssistant, options: dict[str, str], seconds: int
+) -> None:
+    """No preset, or one a later version dropped: the profile's default."""
+    entry = MockConfigEntry(domain=DOMAIN, options=options)
+    assert poll_interval(entry, [INVERTER]) == timedelta(seconds=seconds)

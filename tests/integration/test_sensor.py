@@ -1,0 +1,94 @@
+"""Sensors and devices of every simulated endpoint, energy-dashboard validity, counter glitches."""
+
+from __future__ import annotations
+
+import pytest
+from homeassistant.components.sensor import SensorDeviceClass
+from homeassistant.const import ATTR_DEVICE_CLASS, STATE_UNKNOWN
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import snapshot_platform
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.sems.plantkit.model import QUANTITY_INFO, Quantity
+from simulator.plant import SimulatedPlant
+
+from .conftest import ALL_CASES, GOODWE_ET_TCP, SDM630_TCP, PlantCase, add_plant
+from .test_init import poll
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+@pytest.mark.parametrize("case", ALL_CASES, ids=lambda case: case.endpoint)
+async def test_entities_and_devices(
+    hass: HomeAssistant,
+    plant: SimulatedPlant,
+    case: PlantCase,
+    entity_registry: er.EntityRegistry,
+    device_registry: dr.DeviceRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """Every entity (registry entry and state) and every device of each endpoint, frozen in snapshots."""
+    entry = await add_plant(hass, plant, case)
+    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+
+    devices = sorted(
+        dr.async_entries_for_config_entry(device_registry, entry.entry_id),
+        key=lambda d: sorted(d.identifiers),
+    )
+    assert len(devices) == case.device_count
+    for device in devices:
+        assert device == snapshot(name=f"device-{sorted(device.identifiers)[0][1]}")
+
+
+async def test_only_quantities_the_profile_provides(hass: HomeAssistant, plant: SimulatedPlant) -> None:
+    """A meter gets its status and grid sensors only: nothing about PV or batteries."""
+    entry = await add_plant(hass, plant, SDM630_TCP)
+    reading = next(iter(entry.runtime_data.data.values()))
+    unique_ids = {e.unique_id for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)}
+    key = reading.identity.key
+    assert unique_ids == {f"{key}_status"} | {f"{key}_{quantity}" for quantity in reading.values}
+    assert not any("pv" in unique_id or "battery" in unique_id for unique_id in unique_ids)
+
+
+async def test_secondary_quantities_disabled_and_diagnostic(
+    hass: HomeAssistant, plant: SimulatedPlant, entity_registry: er.EntityRegistry
+) -> None:
+    """Per-phase and technical values are diagnostic and off until the user enables them."""
+    entry = await add_plant(hass, plant, GOODWE_ET_TCP)
+    entries = er.async_entries_for_config_entry(entity_registry, entry.entry_id)
+    assert entries
+    for entity in entries:
+        quantity = entity.translation_key
+        primary = quantity == "status" or QUANTITY_INFO[Quantity(quantity)].primary
+        assert (entity.disabled_by is None) is primary, entity.entity_id
+        assert (entity.entity_category is None) is primary, entity.entity_id
+        assert (hass.states.get(entity.entity_id) is not None) is primary, entity.entity_id
+
+
+async def test_status_sensor(hass: HomeAssistant, plant: SimulatedPlant) -> None:
+    """The inverter's status is an enum of canonical states."""
+    await add_plant(hass, plant, GOODWE_ET_TCP)
+    state = hass.states.get("sensor.goodwe_gw10k_et_status")
+    assert state.state == "running"
+    assert state.attributes[ATTR_DEVICE_CLASS] == SensorDeviceClass.ENUM
+    assert "fault" in state.attributes["options"]
+    assert "unknown" not in state.attributes["options"]
+
+
+async def test_lifetime_counter_reading_zero_is_ignored(hass: HomeAssistant, plant: SimulatedPlant) -> None:
+    """A lifetime total that drops to 0 (inverter booting) shows unknown, not a reset to zero."""
+    await add_plant(hass, plant, GOODWE_ET_TCP)
+    entity_id = "sensor.goodwe_gw10k_et_pv_energy"
+    assert float(hass.states.get(entity_id).state) == pytest.approx(12345.6)
+
+    state = plant.physics.state
+    state.pv_energy_total, real_total = 0.0, state.pv_energy_total
+    plant.render()
+    await poll(hass, 31)
+    assert hass.states.get(entity_id).state == STATE_UNKNOWN
+
+    state.pv_energy_total = real_total + 1.5
+    plant.render()
+    await poll(hass, 31)
+    assert float(hass.states.get(entity_id).state) == pytest.approx(12347.1)
