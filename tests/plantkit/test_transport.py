@@ -230,3 +230,20 @@ async def test_cancellation_stays_a_cancellation(served: tuple[SimServer, Endpoi
             async with asyncio.timeout(0.2):
                 await transport.read_registers(1, H, 100, 1)
         assert time.monotonic() - started < 1.0
+
+
+async def test_connection_closed_mid_request_fails_at_once(served: tuple[SimServer, Endpoint]) -> None:
+    """pymodbus alone would wait for every retry's timeout on a socket the device already closed."""
+    server, endpoint = served
+    if endpoint.transport is TransportType.UDP:
+        pytest.skip("UDP has no connection")
+    slow = Endpoint(endpoint.host, endpoint.port, endpoint.transport, timeout=3, retries=1)
+    async with create_transport(slow) as transport:
+        assert await transport.read_registers(1, H, 100, 1) == [100]
+        server.faults.drop_connection = True
+        started = time.monotonic()
+        with pytest.raises(PlantConnectionError, match="closed"):
+            await transport.read_registers(1, H, 100, 1)
+        assert time.monotonic() - started < 1.0
+        server.faults.clear()
+        assert await transport.read_registers(1, H, 100, 1) == [100]

@@ -38,7 +38,7 @@ class Profile(ABC):
         {TransportType.TCP, TransportType.RTU_OVER_TCP, TransportType.SERIAL}
     )
 
-    async def prepare(self) -> None:
+    async def prepare(self) -> None:  # noqa: B027 - optional hook, most profiles need nothing
         """Load what ``points``/``decode`` need (e.g. model definitions from disk), off the event loop."""
 
     @abstractmethod

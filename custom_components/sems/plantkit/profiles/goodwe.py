@@ -364,7 +364,7 @@ class _Raw:
     def negated(self, point: Point) -> float | None:
         """GoodWe's export-positive power as canonical import-positive."""
         value = self.value(point)
-        return None if value is None else -value
+        return None if value is None else 0.0 - value  # not -value: -0.0 would show as "-0 W"
 
     def temperature(self, point: Point) -> float | None:
         """Temperatures: -1 and 32767 mean 'no sensor'."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from pymodbus import FramerType
@@ -37,7 +38,7 @@ class _SurfacedErrorFilter(logging.Filter):
     what the user sees (Home Assistant logs unavailability once), so they must not reach the log as errors.
     """
 
-    SURFACED = ("Exception response", "No response received")
+    SURFACED = ("Exception response", "No response received", "Failed to connect")
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not str(record.msg).startswith(self.SURFACED)
@@ -53,11 +54,23 @@ class ModbusTransport(Transport):
     def __init__(self, endpoint: Endpoint) -> None:
         super().__init__(endpoint)
         self._client: _Client | None = None
+        self._lost = asyncio.Event()
+
+    def _trace_connect(self, connected: bool) -> None:
+        if not connected:
+            self._lost.set()
 
     def _new_client(self) -> _Client:
         ep = self.endpoint
         # reconnect_delay=0: pymodbus must not reconnect in the background; the next read reconnects.
-        common: dict[str, Any] = {"timeout": ep.timeout, "retries": ep.retries, "reconnect_delay": 0}
+        # trace_connect tells us when the device closes the connection: pymodbus would otherwise keep
+        # waiting for the reply of a request sent on a dead socket until every retry timed out.
+        common: dict[str, Any] = {
+            "timeout": ep.timeout,
+            "retries": ep.retries,
+            "reconnect_delay": 0,
+            "trace_connect": self._trace_connect,
+        }
         if ep.transport is TransportType.SERIAL:
             return AsyncModbusSerialClient(
                 ep.host, framer=FramerType.RTU, baudrate=ep.baudrate, parity=ep.parity, **common
@@ -79,15 +92,16 @@ class ModbusTransport(Transport):
         if not connected:
             client.close()
             raise PlantConnectionError(f"cannot connect to {self.endpoint}")
+        self._lost.clear()
         self._client = client
         return client
 
     async def _read(self, unit_id: int, kind: RegisterKind, address: int, count: int) -> list[int]:
         client = await self._connected()
         read = client.read_holding_registers if kind is RegisterKind.HOLDING else client.read_input_registers
+        unit: dict[str, Any] = {_UNIT_KEYWORD: unit_id}
         try:
-            unit: dict[str, Any] = {_UNIT_KEYWORD: unit_id}
-            response = await read(address, count=count, **unit)
+            response = await self._unless_lost(read(address, count=count, **unit))
         except ConnectionException as err:
             await self.close()
             raise PlantConnectionError(f"{self.endpoint}: connection lost") from err
@@ -107,6 +121,22 @@ class ModbusTransport(Transport):
         if len(registers) != count:
             raise PlantProtocolError(f"asked for {count} registers, got {len(registers)}")
         return registers
+
+    async def _unless_lost[T](self, request: Awaitable[T]) -> T:
+        """Await a pymodbus request, but give up as soon as the connection is lost."""
+        task = asyncio.ensure_future(request)
+        lost = asyncio.ensure_future(self._lost.wait())
+        try:
+            await asyncio.wait({task, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+            if not task.done():
+                task.cancel()
+        if task.cancelled() or not task.done():
+            await asyncio.gather(task, return_exceptions=True)
+            await self.close()
+            raise PlantConnectionError(f"{self.endpoint}: the device closed the connection")
+        return task.result()
 
     async def close(self) -> None:
         if self._client is not None:

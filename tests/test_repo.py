@@ -1,0 +1,315 @@
+"""Repository checks (hassfest/HACS stand-ins from scripts/validate_integration.py), and proof that each
+check catches what it is for: every check runs on the real files and on a broken variant."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+COMPONENT_DIR = REPO_ROOT / "custom_components" / "sems"
+
+
+def _load_validator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "validate_integration", REPO_ROOT / "scripts" / "validate_integration.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+validator = _load_validator()
+
+
+def _json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict[str, Any]:
+    return _json(COMPONENT_DIR / "manifest.json")
+
+
+@pytest.fixture(scope="module")
+def en() -> dict[str, Any]:
+    return _json(COMPONENT_DIR / "translations" / "en.json")
+
+
+@pytest.fixture(scope="module")
+def usage() -> Any:
+    return validator.collect_translation_usage()
+
+
+def _write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+# --- (a) the library never needs Home Assistant -----------------------------------------------------------
+
+
+def test_library_modules_import_nothing_from_home_assistant() -> None:
+    assert validator.library_import_problems() == []
+
+
+def test_library_import_check_finds_every_way_out(tmp_path: Path) -> None:
+    library = _write(
+        tmp_path / "plantkit",
+        {
+            "__init__.py": "",
+            "direct.py": "import homeassistant.core\n",
+            "sub/__init__.py": "",
+            "sub/relative.py": "from ...const import DOMAIN\n",  # plantkit/sub -> plantkit -> the integration
+            "absolute.py": "from custom_components.sems.coordinator import SemsCoordinator\n",
+            "dynamic.py": "import importlib\nimportlib.import_module('homeassistant.helpers')\n",
+            "fine.py": "from .sub import relative\nfrom ..plantkit import direct\nimport asyncio\n",
+        },
+    )
+    problems = validator.library_import_problems(library)
+    assert len(problems) == 4, problems
+    for culprit in ("direct.py", "relative.py", "absolute.py", "dynamic.py"):
+        assert any(culprit in problem for problem in problems), culprit
+
+
+def test_library_imports_in_an_interpreter_where_home_assistant_cannot_load() -> None:
+    assert validator.library_isolated_import_problems() == []
+
+
+@pytest.mark.parametrize(
+    ("library_files", "fails"),
+    [
+        ({"__init__.py": "from . import codec\n", "codec.py": "import json\n"}, False),
+        ({"__init__.py": "", "codec.py": "import homeassistant.const\n"}, True),
+        ({"__init__.py": "", "codec.py": "from .. import const\n"}, True),  # the integration's module
+    ],
+)
+def test_isolated_import_check_catches_home_assistant(
+    tmp_path: Path, library_files: dict[str, str], fails: bool
+) -> None:
+    files = {
+        "custom_components/__init__.py": "",
+        # Must never run: the library is imported as if shipped without the integration.
+        "custom_components/sems/__init__.py": "raise RuntimeError('the integration was imported')\n",
+        "custom_components/sems/const.py": "DOMAIN = 'sems'\n",
+    }
+    files |= {f"custom_components/sems/plantkit/{name}": text for name, text in library_files.items()}
+    repo = _write(tmp_path, files)
+    problems = validator.library_isolated_import_problems(repo_root=repo)
+    assert bool(problems) is fails, problems
+
+
+def test_library_is_typed(tmp_path: Path) -> None:
+    assert validator.typed_problems() == []
+    assert validator.typed_problems(tmp_path) != []
+
+
+# --- (b) manifest.json ------------------------------------------------------------------------------------
+
+
+def test_manifest(manifest: dict[str, Any]) -> None:
+    assert validator.manifest_problems(manifest) == []
+
+
+def _reordered(manifest: dict[str, Any]) -> dict[str, Any]:
+    keys = list(manifest)
+    return {key: manifest[key] for key in [keys[0], keys[-1], *keys[1:-1]]}
+
+
+@pytest.mark.parametrize(
+    ("breakage", "expected"),
+    [
+        (_reordered, "sorted"),
+        (lambda m: m | {"domain": "sems_local"}, "folder"),
+        (lambda m: m | {"version": "one point oh"}, "version"),
+        (lambda m: {k: v for k, v in m.items() if k != "version"}, "missing 'version'"),
+        (lambda m: m | {"iot_class": "local_pull"}, "iot_class"),
+        (lambda m: m | {"integration_type": "plant"}, "integration_type"),
+        (lambda m: m | {"config_flow": False}, "config_flow"),
+        (lambda m: m | {"codeowners": []}, "codeowners"),
+        (lambda m: m | {"documentation": "http://example.invalid"}, "documentation"),
+        (lambda m: m | {"issue_tracker": ""}, "issue_tracker"),
+        (lambda m: m | {"requirements": ["pymodbus==3.8.3"]}, "3.13.1"),
+        (lambda m: m | {"requirements": ["pymodbus>=3.9"]}, "3.8.3"),
+        (lambda m: m | {"requirements": ["pymodbus >= 3.8.3"]}, "space"),
+        (lambda m: m | {"requirements": ["pysunspec2==1.3.7"]}, "pymodbus is not a requirement"),
+    ],
+)
+def test_manifest_check_catches(manifest: dict[str, Any], breakage: Any, expected: str) -> None:
+    problems = validator.manifest_problems(breakage(dict(manifest)))
+    assert any(expected in problem for problem in problems), problems
+
+
+def test_every_third_party_import_is_a_requirement(manifest: dict[str, Any]) -> None:
+    assert validator.requirement_coverage_problems(manifest) == []
+    without_pymodbus = manifest | {
+        "requirements": [r for r in manifest["requirements"] if "pymodbus" not in r]
+    }
+    problems = validator.requirement_coverage_problems(without_pymodbus)
+    assert problems
+    assert all("pymodbus" in problem for problem in problems)
+
+
+# --- (c) hacs.json ----------------------------------------------------------------------------------------
+
+
+def test_hacs_json() -> None:
+    hacs = _json(REPO_ROOT / "hacs.json")
+    tested = validator.tested_homeassistant_version()
+    assert validator.hacs_problems(hacs, tested) == []
+    assert (REPO_ROOT / "README.md").is_file()  # HACS shows it (render_readme)
+    assert any("domains" in p for p in validator.hacs_problems(hacs | {"domains": ["sensor"]}, tested))
+    assert any("newer" in p for p in validator.hacs_problems(hacs | {"homeassistant": "2099.1.0"}, tested))
+    assert any("type" in p for p in validator.hacs_problems(hacs | {"render_readme": "yes"}, tested))
+    assert any("name" in p for p in validator.hacs_problems({"render_readme": True}, tested))
+
+
+# --- (d) translations -------------------------------------------------------------------------------------
+
+
+def test_translations_cover_every_key_the_code_uses(en: dict[str, Any], usage: Any) -> None:
+    assert validator.translation_problems(en, usage) == []
+
+
+def test_translation_usage_is_found(usage: Any) -> None:
+    """The collector sees the flows, selectors and entities (an empty collection would prove nothing)."""
+    categories = {flow.category for flow in usage.flows}
+    assert categories == {"config", "options"}
+    config = next(flow for flow in usage.flows if flow.category == "config")
+    assert "user" in config.steps
+    assert config.steps["user"].fields
+    assert config.errors
+    assert "already_configured" in config.aborts
+    assert usage.selectors
+    assert len(usage.entities) >= 10
+    assert usage.exceptions
+
+
+def _leaf_paths(tree: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            yield from _leaf_paths(value, (*path, key))
+    else:
+        yield path
+
+
+def _without(tree: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    broken = copy.deepcopy(tree)
+    node = broken
+    for part in path[:-1]:
+        node = node[part]
+    del node[path[-1]]
+    return broken
+
+
+def _optional(path: tuple[str, ...]) -> bool:
+    """Step titles and descriptions may be left out: the frontend then shows none."""
+    return len(path) == 4 and path[1] == "step" and path[3] in {"title", "description"}
+
+
+def test_every_translation_is_needed_and_its_removal_is_caught(en: dict[str, Any], usage: Any) -> None:
+    """Removing any required string makes the check fail; a string whose removal goes unnoticed is unused."""
+    unused = []
+    for path in _leaf_paths(en):
+        if _optional(path):
+            continue
+        if not validator.translation_problems(_without(en, path), usage):
+            unused.append(".".join(path))
+    assert unused == [], "en.json keys no code uses (or the check misses them)"
+
+
+def test_translation_placeholders_must_be_provided(en: dict[str, Any], usage: Any) -> None:
+    key = sorted(usage.exceptions)[0]
+    broken = copy.deepcopy(en)
+    broken["exceptions"][key]["message"] += " ({not_provided})"
+    problems = validator.translation_problems(broken, usage)
+    assert any("not_provided" in problem for problem in problems), problems
+
+
+def test_translations_must_not_use_core_references(en: dict[str, Any], usage: Any) -> None:
+    broken = copy.deepcopy(en)
+    broken["config"]["abort"]["already_configured"] = "[%key:common::config_flow::abort::already_configured%]"
+    assert any("[%key" in problem for problem in validator.translation_problems(broken, usage))
+
+
+# --- (e) icons.json, (f) quality_scale.yaml, structure ---------------------------------------------------
+
+
+def test_icons(en: dict[str, Any]) -> None:
+    icons = _json(COMPONENT_DIR / "icons.json")
+    assert validator.icon_problems(icons, en) == []
+    platform, entities = next(iter(icons["entity"].items()))
+    key = next(iter(entities))
+    broken = copy.deepcopy(icons)
+    broken["entity"][platform][key]["default"] = "hass:flash"
+    assert any("mdi:" in p for p in validator.icon_problems(broken, en))
+    broken = copy.deepcopy(icons)
+    broken["entity"][platform]["no_such_sensor"] = {"default": "mdi:flash"}
+    assert any("no_such_sensor" in p for p in validator.icon_problems(broken, en))
+    broken = copy.deepcopy(icons)
+    broken["entity"][platform][key]["state"] = {"on": broken["entity"][platform][key]["default"]}
+    assert any("repeats" in p for p in validator.icon_problems(broken, en))
+
+
+def test_quality_scale() -> None:
+    text = (COMPONENT_DIR / "quality_scale.yaml").read_text(encoding="utf-8")
+    assert validator.quality_scale_problems(text) == []
+
+
+def test_quality_scale_check_catches() -> None:
+    rules = sorted(validator.QUALITY_SCALE_RULES)
+    complete = dict.fromkeys(rules, "done")
+
+    def problems(rules_map: dict[str, Any]) -> list[str]:
+        import yaml
+
+        return validator.quality_scale_problems(yaml.safe_dump({"rules": rules_map}))
+
+    assert problems(complete) == []
+    assert any(rules[0] in p for p in problems(dict.fromkeys(rules[1:], "done")))
+    assert any("not-a-rule" in p for p in problems(complete | {"not-a-rule": "done"}))
+    assert any("without a comment" in p for p in problems(complete | {rules[0]: "exempt"}))
+    assert any("without a comment" in p for p in problems(complete | {rules[0]: {"status": "exempt"}}))
+    assert problems(complete | {rules[0]: {"status": "exempt", "comment": "no such thing here"}}) == []
+    assert any("status" in p for p in problems(complete | {rules[0]: "finished"}))
+
+
+def test_component_structure_and_json(tmp_path: Path) -> None:
+    assert validator.structure_problems() == []
+    assert validator.json_problems() == []
+    assert validator.structure_problems(tmp_path)
+    _write(tmp_path, {"bad.json": "{'single': 'quotes'}"})
+    assert validator.json_problems(tmp_path)
+
+
+# --- the front door ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("script", ["scripts/setup", "scripts/test", "scripts/develop", ".ci/run"])
+def test_scripts_are_executable_bash(script: str) -> None:
+    path = REPO_ROOT / script
+    assert os.access(path, os.X_OK), f"{script} is not executable"
+    assert path.read_text(encoding="utf-8").startswith("#!/usr/bin/env bash\n")
+    subprocess.run(["bash", "-n", str(path)], check=True)
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    head = (REPO_ROOT / "README.md").read_text(encoding="utf-8")[:2500]
+    assert "scripts/develop" in head
+    assert "scripts/test" in head
