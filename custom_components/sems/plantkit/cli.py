@@ -154,7 +154,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> int:
 
 def _print_identities(devices: Sequence[DeviceIdentity], out: TextIO, *, as_json: bool) -> None:
     if as_json:
-        json.dump({"devices": [_identity_json(d) for d in devices]}, out, indent=2)
+        json.dump({"devices": [d.to_dict() for d in devices]}, out, indent=2)
         out.write("\n")
         return
     rows = [
@@ -170,19 +170,6 @@ def _print_identities(devices: Sequence[DeviceIdentity], out: TextIO, *, as_json
         for d in devices
     ]
     _print_rows(rows, out)
-
-
-def _identity_json(identity: DeviceIdentity) -> dict[str, object]:
-    return {
-        "role": str(identity.role),
-        "profile": identity.profile,
-        "manufacturer": identity.manufacturer,
-        "model": identity.model,
-        "serial": identity.serial,
-        "firmware": identity.firmware,
-        "unit_id": identity.unit_id,
-        "via_serial": identity.via_serial,
-    }
 
 
 def _print_readings(readings: Sequence[DeviceReading], out: TextIO, *, as_json: bool) -> None:

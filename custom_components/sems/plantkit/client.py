@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from types import TracebackType
-from typing import Self
 
+from .closing import AsyncClosing
 from .exceptions import (
     ModbusExceptionError,
     PlantConnectionError,
@@ -30,7 +29,7 @@ _LOGGER = logging.getLogger(__name__)
 COMMON_UNIT_IDS: tuple[int, ...] = (1, 247, 127, 2, 3, 4)
 
 
-class PlantClient:
+class PlantClient(AsyncClosing):
     """Talks to every device behind one endpoint over a single connection."""
 
     def __init__(
@@ -45,17 +44,6 @@ class PlantClient:
         self._by_name = {profile.name: profile for profile in self.profiles}
         self.devices: list[DeviceIdentity] = []
         self._refused: dict[int, set[tuple[RegisterKind, int]]] = defaultdict(set)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Close the connection."""

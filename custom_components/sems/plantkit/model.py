@@ -9,8 +9,10 @@ Sign conventions (fixed, never per vendor):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class Role(StrEnum):
@@ -171,6 +173,35 @@ class DeviceIdentity:
         """Look up a profile-private fact."""
         return dict(self.details).get(name)
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict (stored by Home Assistant, printed by the CLI)."""
+        return {
+            "role": str(self.role),
+            "profile": self.profile,
+            "unit_id": self.unit_id,
+            "manufacturer": self.manufacturer,
+            "model": self.model,
+            "serial": self.serial,
+            "firmware": self.firmware,
+            "via_serial": self.via_serial,
+            "details": [[name, value] for name, value in self.details],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DeviceIdentity:
+        """The inverse of ``to_dict``; raises KeyError/ValueError/TypeError on a malformed dict."""
+        return cls(
+            role=Role(data["role"]),
+            profile=str(data["profile"]),
+            unit_id=int(data["unit_id"]),
+            manufacturer=str(data["manufacturer"]),
+            model=str(data["model"]),
+            serial=str(data["serial"]),
+            firmware=data.get("firmware"),
+            via_serial=data.get("via_serial"),
+            details=tuple((str(name), value) for name, value in data.get("details", ())),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class DeviceReading:
@@ -183,15 +214,10 @@ class DeviceReading:
 
     def to_json(self) -> dict[str, object]:
         """The `read --json` shape of one device."""
-        ident = self.identity
+        identity = self.identity.to_dict()
+        del identity["details"]  # profile-private
         return {
-            "role": str(ident.role),
-            "profile": ident.profile,
-            "manufacturer": ident.manufacturer,
-            "model": ident.model,
-            "serial": ident.serial,
-            "firmware": ident.firmware,
-            "unit_id": ident.unit_id,
+            **identity,
             "status": str(self.status),
             "faults": sorted(self.faults),
             "values": {str(q): v for q, v in self.values.items()},

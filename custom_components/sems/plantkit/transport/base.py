@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass
 from enum import StrEnum
-from types import TracebackType
-from typing import Self
 
+from ..closing import AsyncClosing
 from ..registers import RegisterKind
 
 
@@ -47,7 +46,7 @@ class Endpoint:
         return f"{self.transport}://{self.host}:{self.port}"
 
 
-class Transport(ABC):
+class Transport(AsyncClosing):
     """Reads registers from units behind one endpoint, one request at a time."""
 
     def __init__(self, endpoint: Endpoint) -> None:
@@ -70,14 +69,3 @@ class Transport(ABC):
     @abstractmethod
     async def close(self) -> None:
         """Close the connection; the transport may reconnect on the next read."""
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
