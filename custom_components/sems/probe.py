@@ -60,7 +60,8 @@ async def async_probe(host: str, transport: str, port: int | None, unit_ids: lis
     """
     failures: list[PlantError] = []
     for endpoint in transport_candidates(host, transport, port):
-        client = PlantClient(replace(endpoint, timeout=PROBE_TIMEOUT))
+        # One retry: a silent unit id (a DT dongle asked for unit 247) then costs 2 timeouts, not 4.
+        client = PlantClient(replace(endpoint, timeout=PROBE_TIMEOUT, retries=1))
         try:
             async with asyncio.timeout(PROBE_BUDGET):
                 devices = await client.probe(unit_ids)

@@ -36,7 +36,7 @@ class Endpoint:
     port: int
     transport: TransportType = TransportType.TCP
     timeout: float = 3.0
-    retries: int = 1  # extra attempts after a timeout (UDP is lossy: it uses more)
+    retries: int | None = None  # extra attempts after a timeout; None: the transport's default
     baudrate: int = 9600
     parity: str = "N"
 

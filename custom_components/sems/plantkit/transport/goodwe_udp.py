@@ -63,7 +63,8 @@ class GoodWeUdpTransport(Transport):
         udp = await self._ensure_open()
         request = build_read_request(unit_id, kind, address, count)
         last_error: Exception | None = None
-        for _ in range(1 + max(self.endpoint.retries, UDP_RETRIES)):
+        retries = UDP_RETRIES if self.endpoint.retries is None else self.endpoint.retries
+        for _ in range(1 + retries):
             self._collector.reset()
             udp.sendto(request)
             try:

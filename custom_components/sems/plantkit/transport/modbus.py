@@ -67,7 +67,7 @@ class ModbusTransport(Transport):
         # waiting for the reply of a request sent on a dead socket until every retry timed out.
         common: dict[str, Any] = {
             "timeout": ep.timeout,
-            "retries": ep.retries,
+            "retries": 1 if ep.retries is None else ep.retries,
             "reconnect_delay": 0,
             "trace_connect": self._trace_connect,
         }
