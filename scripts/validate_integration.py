@@ -356,6 +356,8 @@ class FlowUsage:
     steps: dict[str, StepUsage] = field(default_factory=dict)
     errors: set[str] = field(default_factory=set)
     aborts: set[str] = field(default_factory=set)
+    progress: dict[str, set[str] | None] = field(default_factory=dict)  # progress_action -> placeholders
+    title_placeholders: set[str] | None = None  # keys of context["title_placeholders"] (flow_title)
     unresolved: list[str] = field(default_factory=list)
 
 
@@ -468,7 +470,25 @@ def _flow_usage(cls: ast.ClassDef, category: str, resolver: _Resolver) -> FlowUs
                 _flow_call(node, usage, resolver, local, methods)
             elif isinstance(node, ast.Assign | ast.AnnAssign):
                 _flow_errors(node, usage, resolver, local)
+                _flow_title(node, usage, resolver, local)
     return usage
+
+
+def _flow_title(
+    node: ast.Assign | ast.AnnAssign, usage: FlowUsage, resolver: _Resolver, local: dict[str, ast.expr]
+) -> None:
+    """``self.context["title_placeholders"] = {...}``: the flow shows ``flow_title`` with these keys."""
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    for target in targets:
+        if (
+            isinstance(target, ast.Subscript)
+            and isinstance(target.value, ast.Attribute)
+            and target.value.attr == "context"
+            and isinstance(target.slice, ast.Constant)
+            and target.slice.value == "title_placeholders"
+            and node.value is not None
+        ):
+            usage.title_placeholders = _dict_keys(node.value, resolver, local)
 
 
 def _flow_call(
@@ -493,6 +513,14 @@ def _flow_call(
             step.fields = _schema_fields(schema, resolver, local) if schema is not None else set()
             if step.fields is None:
                 usage.unresolved.append(f"{resolver.where(node)}: cannot tell the fields of step {step_id}")
+    elif name == "async_show_progress":
+        action = _keyword(node, "progress_action")
+        key = resolver.text(action, local) if action is not None else None
+        if key is None:
+            usage.unresolved.append(f"{resolver.where(node)}: progress_action is not a constant")
+            return
+        placeholders = _keyword(node, "description_placeholders")
+        usage.progress[key] = _dict_keys(placeholders, resolver, local) if placeholders is not None else set()
     elif name == "async_abort":
         reason = _keyword(node, "reason") or (node.args[0] if node.args else None)
         _add_resolved(usage.aborts, reason, resolver, local, usage.unresolved, node)
@@ -723,6 +751,18 @@ def _flow_problems(en: Mapping[str, Any], flow: FlowUsage) -> list[str]:
     for abort in sorted(flow.aborts):
         if _get(en, prefix, "abort", abort) is None:
             problems.append(f"{prefix}.abort.{abort} is missing ({flow.name})")
+    for action, placeholders in sorted(flow.progress.items()):
+        text = _get(en, prefix, "progress", action)
+        if text is None:
+            problems.append(f"{prefix}.progress.{action} is missing ({flow.name})")
+        else:
+            problems.extend(_placeholder_problems(f"{prefix}.progress.{action}", [text], placeholders))
+    if flow.title_placeholders is not None and flow.title_placeholders:
+        title = _get(en, prefix, "flow_title")
+        if title is None:
+            problems.append(f"{prefix}.flow_title is missing ({flow.name})")
+        else:
+            problems.extend(_placeholder_problems(f"{prefix}.flow_title", [title], flow.title_placeholders))
     return problems
 
 

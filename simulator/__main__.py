@@ -1,6 +1,9 @@
 """``python -m simulator``: serve the simulated plant on loopback, or switch faults in a running one.
 
 python -m simulator [serve] [--speed 60] ...       serve every endpoint until interrupted
+python -m simulator serve --discovery              ... and answer discovery like real devices (loopback):
+                                                   the GoodWe dongle query on UDP 48899, and zeroconf
+                                                   _modbus._tcp.local. for every Modbus TCP endpoint
 python -m simulator state                          what the running simulator serves and shows
 python -m simulator fault ENDPOINT FAULT [VALUE]   transport fault: offline, drop_connection, delay,
                                                    exception_code, garbage, truncate, clear
@@ -17,9 +20,17 @@ import signal
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
+from custom_components.sems.plantkit.client import PlantClient
+from custom_components.sems.plantkit.discovery import DONGLE_DISCOVERY_PORT
+from custom_components.sems.plantkit.model import DeviceIdentity, Role
+from custom_components.sems.plantkit.transport import Endpoint, TransportType
+
 from .control import CONTROL_PORT, ControlServer
+from .discovery import AnnouncedDevice, DongleResponder, ZeroconfAnnouncer
 from .faults import DEVICE_FAULTS
 from .plant import ENDPOINTS, SimulatedPlant
 
@@ -44,6 +55,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--start", help="simulated start time, ISO format (default: today 10:00)")
     serve.add_argument("--random-ports", action="store_true", help="let the OS pick free ports")
     serve.add_argument("--only", nargs="*", choices=[e.name for e in ENDPOINTS], help="endpoints to serve")
+    serve.add_argument(
+        "--discovery",
+        action="store_true",
+        help="answer the GoodWe dongle query and announce Modbus TCP endpoints by zeroconf (loopback only)",
+    )
+    serve.add_argument(
+        "--dongle-port",
+        type=int,
+        default=DONGLE_DISCOVERY_PORT,
+        help="UDP port of the dongle query responder (default %(default)s)",
+    )
     sub.add_parser("state", help="show what the running simulator serves")
     fault = sub.add_parser("fault", help="switch a transport fault of one endpoint")
     fault.add_argument("endpoint", choices=[e.name for e in ENDPOINTS])
@@ -69,8 +91,11 @@ async def _serve(args: argparse.Namespace) -> None:
     await plant.start(tick=args.tick)
     control = ControlServer(plant, port=0 if args.random_ports else CONTROL_PORT)
     await control.start()
+    discovery = DiscoveryServices(plant, args.dongle_port) if args.discovery else None
+    if discovery is not None:
+        await discovery.start()
     print(f"simulated plant at {args.speed:g}x speed, starting {start:%Y-%m-%d %H:%M}:", flush=True)
-    for line in plant.describe():
+    for line in [*plant.describe(), *(discovery.describe() if discovery is not None else [])]:
         print("  " + line, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -79,8 +104,82 @@ async def _serve(args: argparse.Namespace) -> None:
     try:
         await stop.wait()
     finally:
+        if discovery is not None:
+            await discovery.stop()
         await control.stop()
         await plant.stop()
+
+
+class DiscoveryServices:
+    """What a real plant would answer to discovery, for the simulated one (all on the plant's loopback
+    address): a GoodWe/Hi-Flying module answering the dongle query when a GoodWe UDP endpoint is served,
+    and a zeroconf ``_modbus._tcp.local.`` service per Modbus TCP endpoint, with the TXT record of the
+    main device found there (probed, so it says exactly what the integration will find)."""
+
+    def __init__(self, plant: SimulatedPlant, dongle_port: int = DONGLE_DISCOVERY_PORT) -> None:
+        self.plant = plant
+        self.dongle_port = dongle_port
+        self.responder: DongleResponder | None = None
+        self.announcer: ZeroconfAnnouncer | None = None
+        self.announced: list[AnnouncedDevice] = []
+
+    async def start(self) -> None:
+        """Start answering (after the plant's servers are up)."""
+        try:
+            if any(spec.framing == "udp" for spec in self.plant.specs.values()):
+                self.responder = DongleResponder(self.plant.host, self.dongle_port)
+                await self.responder.start()
+            for name, spec in self.plant.specs.items():
+                if spec.framing == "tcp":
+                    self.announced.append(await self._announcement(name))
+            if self.announced:
+                self.announcer = ZeroconfAnnouncer(self.announced)
+                await self.announcer.start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _announcement(self, name: str) -> AnnouncedDevice:
+        units = [self.plant.devices[device].unit_id for device in self.plant.specs[name].devices]
+        endpoint = Endpoint(self.plant.host, self.plant.port(name), TransportType.TCP)
+        async with PlantClient(replace(endpoint, timeout=2.0)) as client:
+            main = main_device(await client.probe(units))
+        return AnnouncedDevice(
+            endpoint.host, endpoint.port, main.manufacturer, main.model, main.serial, main.unit_id
+        )
+
+    async def stop(self) -> None:
+        """Say goodbye on zeroconf and stop answering."""
+        if self.announcer is not None:
+            await self.announcer.stop()
+            self.announcer = None
+        if self.responder is not None:
+            await self.responder.stop()
+            self.responder = None
+
+    def describe(self) -> list[str]:
+        """One line per discovery service."""
+        lines = []
+        if self.responder is not None:
+            lines.append(
+                f"{'dongle query':16} {'udp':13} {self.responder.host}:{self.responder.port:<5}  "
+                "answers WIFIKIT-214028-READ like a GoodWe dongle"
+            )
+        lines.extend(
+            f"{'zeroconf':16} {'mdns':13} {device.host}:{device.port:<5}  "
+            f"{device.manufacturer} {device.model} {device.serial} unit {device.unit_id}"
+            for device in self.announced
+        )
+        return lines
+
+
+def main_device(devices: Sequence[DeviceIdentity]) -> DeviceIdentity:
+    """The device a zeroconf record names: the inverter, else a meter, else the first one."""
+    for role in (Role.INVERTER, Role.METER):
+        for device in devices:
+            if device.role is role:
+                return device
+    return devices[0]
 
 
 def _call(path: str, body: dict[str, object] | None = None) -> int:

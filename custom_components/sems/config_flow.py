@@ -1,60 +1,83 @@
-"""Config flow: find the devices at a host (user and reconfigure steps) and pick a polling preset."""
+"""Config flow: find the devices at a host, by address, unit scan, network search, zeroconf or DHCP."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import voluptuous as vol
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import (
+    SOURCE_IGNORE,
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import callback
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
     TextSelector,
 )
+from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
+from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 
+from . import discovery
 from .const import (
     CONF_DEVICES,
     CONF_POLL_PRESET,
     CONF_TRANSPORT,
+    CONF_UNAVAILABLE_AFTER,
     CONF_UNIT_IDS,
     DOMAIN,
     LOGGER,
+    MAX_UNAVAILABLE_AFTER,
     POLL_PRESET_SECONDS,
     TRANSPORT_AUTO,
+    UNIT_SCAN_BUDGET,
+    UNIT_SCAN_IDS,
+    UNIT_SCAN_KEYWORD,
     PollPreset,
 )
-from .coordinator import SemsConfigEntry
+from .coordinator import SemsConfigEntry, unavailable_after
+from .discovery import followed_data
 from .entry_data import default_poll_seconds, entry_title, identity_to_dict, main_device, stored_devices
+from .plantkit.discovery import Found
 from .plantkit.exceptions import PlantError, PlantProtocolError, PlantTimeoutError, UnsupportedDeviceError
-from .plantkit.transport import TransportType
+from .plantkit.model import DeviceIdentity
+from .plantkit.transport import Endpoint, TransportType
+from .plantkit.transport.base import DEFAULT_PORTS
 from .probe import ProbeResult, async_probe, is_serial_path
 
 TRANSPORT_CHOICES = [TRANSPORT_AUTO, *(str(kind) for kind in TransportType)]
 MAX_UNIT_ID = 247
 _HOSTNAME_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.IGNORECASE)
 
-CONNECTION_SCHEMA = vol.Schema(
-    {
-        vol.Required(CONF_HOST): TextSelector(),
-        vol.Required(CONF_TRANSPORT, default=TRANSPORT_AUTO): SelectSelector(
-            SelectSelectorConfig(
-                options=TRANSPORT_CHOICES, translation_key=CONF_TRANSPORT, mode=SelectSelectorMode.DROPDOWN
-            )
-        ),
-        # No min/max in the selector: out-of-range values get our translated per-field error.
-        vol.Optional(CONF_PORT): NumberSelector(NumberSelectorConfig(mode=NumberSelectorMode.BOX, step=1)),
-        vol.Optional(CONF_UNIT_IDS): TextSelector(),
-    }
-)
+_CONNECTION_OPTIONS = {
+    vol.Required(CONF_TRANSPORT, default=TRANSPORT_AUTO): SelectSelector(
+        SelectSelectorConfig(
+            options=TRANSPORT_CHOICES, translation_key=CONF_TRANSPORT, mode=SelectSelectorMode.DROPDOWN
+        )
+    ),
+    # No min/max in the selector: out-of-range values get our translated per-field error.
+    vol.Optional(CONF_PORT): NumberSelector(NumberSelectorConfig(mode=NumberSelectorMode.BOX, step=1)),
+    vol.Optional(CONF_UNIT_IDS): TextSelector(),
+}
+CONNECTION_SCHEMA = vol.Schema({vol.Required(CONF_HOST): TextSelector(), **_CONNECTION_OPTIONS})
+# The user step also starts the network search: it runs when the host is left empty.
+USER_SCHEMA = vol.Schema({vol.Optional(CONF_HOST): TextSelector(), **_CONNECTION_OPTIONS})
+CONF_DEVICE = "device"  # the search result the user picks
 
 
 def valid_host(host: str, transport: str) -> bool:
@@ -97,6 +120,11 @@ def parse_unit_ids(value: str | None) -> list[int]:
     return unit_ids
 
 
+def wants_unit_scan(user_input: Mapping[str, Any]) -> bool:
+    """The user typed "scan" as unit IDs: ask unit after unit behind the host."""
+    return str(user_input.get(CONF_UNIT_IDS) or "").strip().casefold() == UNIT_SCAN_KEYWORD
+
+
 def _suggested(data: Mapping[str, Any]) -> dict[str, Any]:
     """Form values from stored entry data or earlier input."""
     suggested = {key: data[key] for key in (CONF_HOST, CONF_TRANSPORT) if key in data}
@@ -110,25 +138,85 @@ def _suggested(data: Mapping[str, Any]) -> dict[str, Any]:
     return suggested
 
 
+@dataclass(frozen=True, slots=True)
+class ConnectionInput:
+    """A validated connection form."""
+
+    host: str
+    transport: str  # a TransportType value or "auto"
+    port: int | None
+
+
+def _entry_data(probed: ProbeResult, unit_ids: Sequence[int]) -> dict[str, Any]:
+    """What an entry stores: where the devices answered, the unit ids to probe again, the devices."""
+    endpoint = probed.endpoint
+    return {
+        CONF_HOST: endpoint.host,
+        CONF_PORT: endpoint.port,
+        CONF_TRANSPORT: str(endpoint.transport),
+        CONF_UNIT_IDS: list(unit_ids),
+        CONF_DEVICES: [identity_to_dict(device) for device in probed.devices],
+    }
+
+
+def _found_unit_ids(devices: Sequence[DeviceIdentity]) -> list[int]:
+    """Unit ids a discovered endpoint's devices answered on (stored, so a re-probe asks exactly these)."""
+    return sorted({device.unit_id for device in devices})
+
+
+def _choice_key(found: Found) -> str:
+    return f"{found.host}:{found.port}/{found.transport}"
+
+
 class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Set up one endpoint (a host, or a serial port) and every device behind it."""
+    """Set up one endpoint (a host, or a serial port) and every device behind it.
+
+    Entries come from the user step (an address, a unit scan behind it, or a search of the network) or
+    from zeroconf/DHCP announcements; every path probes before it offers anything.
+    """
 
     VERSION = 1
     MINOR_VERSION = 1
 
+    def __init__(self) -> None:
+        """Nothing found yet."""
+        self._user_input: dict[str, Any] = {}
+        self._discovered: ProbeResult | None = None
+        self._search_task: asyncio.Task[discovery.SearchResult] | None = None
+        self._searched = ""  # the networks searched, for the user
+        self._choices: dict[str, Found] = {}
+        self._already_configured = 0  # devices the search found that are set up already
+        self._unit_scan_target: ConnectionInput | None = None
+        self._unit_scan_task: asyncio.Task[ProbeResult] | None = None
+
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask where the devices are, probe, and create the entry."""
+        """Ask where the devices are and probe there; an empty host searches the network instead."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            probed, data, errors = await self._async_probe_input(user_input)
-            if probed is not None:
-                main = main_device(probed.devices)
-                await self.async_set_unique_id(main.serial)
-                self._abort_if_unique_id_configured()
-                return self.async_create_entry(title=entry_title(main), data=data)
+            self._user_input = user_input
+            if not str(user_input.get(CONF_HOST) or "").strip():
+                return await self.async_step_search()
+            if wants_unit_scan(user_input):
+                target, _, errors = self._parse_connection(user_input, unit_ids=False)
+                if target is not None:
+                    self._unit_scan_target = target
+                    return await self.async_step_unit_scan()
+            else:
+                probed, data, errors = await self._async_probe_input(user_input)
+                if probed is not None:
+                    main = main_device(probed.devices)
+                    await self.async_set_unique_id(main.serial)
+                    self._abort_if_unique_id_configured()
+                    return self.async_create_entry(title=entry_title(main), data=data)
+        return self._async_show_user_form(user_input, errors)
+
+    @callback
+    def _async_show_user_form(
+        self, user_input: Mapping[str, Any] | None, errors: dict[str, str]
+    ) -> ConfigFlowResult:
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(CONNECTION_SCHEMA, _suggested(user_input or {})),
+            data_schema=self.add_suggested_values_to_schema(USER_SCHEMA, _suggested(user_input or {})),
             errors=errors,
         )
 
@@ -153,10 +241,11 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
-    async def _async_probe_input(
-        self, user_input: dict[str, Any]
-    ) -> tuple[ProbeResult | None, dict[str, Any], dict[str, str]]:
-        """Validate the form, then probe. Returns the probe result and entry data, or errors by field."""
+    @staticmethod
+    def _parse_connection(
+        user_input: Mapping[str, Any], *, unit_ids: bool = True
+    ) -> tuple[ConnectionInput | None, list[int], dict[str, str]]:
+        """Check the form's syntax (nothing is sent yet); errors are reported on their own fields."""
         errors: dict[str, str] = {}
         host = str(user_input[CONF_HOST]).strip()
         transport = user_input[CONF_TRANSPORT]
@@ -169,15 +258,25 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
                 port = parse_port(user_input.get(CONF_PORT))
             except ValueError:
                 errors[CONF_PORT] = "invalid_port"
-        try:
-            unit_ids = parse_unit_ids(user_input.get(CONF_UNIT_IDS))
-        except ValueError:
-            errors[CONF_UNIT_IDS] = "invalid_unit"
+        parsed_units: list[int] = []
+        if unit_ids:
+            try:
+                parsed_units = parse_unit_ids(user_input.get(CONF_UNIT_IDS))
+            except ValueError:
+                errors[CONF_UNIT_IDS] = "invalid_unit"
         if errors:
-            return None, {}, errors
+            return None, [], errors
+        return ConnectionInput(host, transport, port), parsed_units, errors
 
+    async def _async_probe_input(
+        self, user_input: dict[str, Any]
+    ) -> tuple[ProbeResult | None, dict[str, Any], dict[str, str]]:
+        """Validate the form, then probe. Returns the probe result and entry data, or errors by field."""
+        target, unit_ids, errors = self._parse_connection(user_input)
+        if target is None:
+            return None, {}, errors
         try:
-            probed = await async_probe(host, transport, port, unit_ids or None)
+            probed = await async_probe(target.host, target.transport, target.port, unit_ids or None)
         except (UnsupportedDeviceError, PlantProtocolError):
             errors["base"] = "not_supported"
         except PlantTimeoutError:
@@ -185,19 +284,274 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
         except PlantError:
             errors["base"] = "cannot_connect"
         except Exception:
-            LOGGER.exception("Unexpected error while probing %s", host)
+            LOGGER.exception("Unexpected error while probing %s", target.host)
             errors["base"] = "unknown"
         else:
-            endpoint = probed.endpoint
-            data = {
-                CONF_HOST: endpoint.host,
-                CONF_PORT: endpoint.port,
-                CONF_TRANSPORT: str(endpoint.transport),
-                CONF_UNIT_IDS: unit_ids,
-                CONF_DEVICES: [identity_to_dict(device) for device in probed.devices],
-            }
-            return probed, data, errors
+            return probed, _entry_data(probed, unit_ids), errors
         return None, {}, errors
+
+    # --- unit scan behind one host ----------------------------------------------------------------------
+
+    async def async_step_unit_scan(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask one unit id after another behind the host (RS485 gateways, parallel inverters)."""
+        target = self._unit_scan_target
+        assert target is not None
+        if self._unit_scan_task is None:
+            self._unit_scan_task = self.hass.async_create_task(self._async_unit_scan(target))
+        if not self._unit_scan_task.done():
+            return self.async_show_progress(
+                step_id="unit_scan",  # needed: the step is entered from the user step
+                progress_action="unit_scan",
+                progress_task=self._unit_scan_task,
+                description_placeholders={
+                    "host": target.host,
+                    "count": str(len(UNIT_SCAN_IDS)),
+                    "seconds": str(round(UNIT_SCAN_BUDGET)),
+                },
+            )
+        return self.async_show_progress_done(next_step_id="unit_scan_done")
+
+    async def _async_unit_scan(self, target: ConnectionInput) -> ProbeResult:
+        endpoint = await discovery.async_unit_scan_endpoint(target.host, target.transport, target.port)
+        return await discovery.async_scan_units(endpoint, progress=self._async_report_progress)
+
+    async def async_step_unit_scan_done(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Create the entry with every unit that answered, or back to the form with the reason."""
+        task, self._unit_scan_task = self._unit_scan_task, None
+        assert task is not None
+        errors: dict[str, str] = {}
+        try:
+            probed = task.result()
+        except PlantTimeoutError:
+            errors["base"] = "timeout"  # no unit answered with a supported device
+        except PlantError:
+            errors["base"] = "cannot_connect"
+        except Exception:
+            LOGGER.exception(
+                "Unexpected error while scanning the units of %s", self._user_input.get(CONF_HOST)
+            )
+            errors["base"] = "unknown"
+        else:
+            main = main_device(probed.devices)
+            await self.async_set_unique_id(main.serial)
+            self._abort_if_unique_id_configured()
+            return self.async_create_entry(
+                title=entry_title(main), data=_entry_data(probed, _found_unit_ids(probed.devices))
+            )
+        return self._async_show_user_form(self._user_input, errors)
+
+    # --- search my network -----------------------------------------------------------------------------
+
+    async def async_step_search(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Search the networks Home Assistant is attached to; the result is listed next."""
+        settings = discovery.DEFAULT_SEARCH_SETTINGS
+        if self._search_task is None:
+            plan = await discovery.async_scan_plan(self.hass)
+            self._searched = plan.describe()
+            self._search_task = self.hass.async_create_task(
+                discovery.async_search(plan, settings, self._async_report_progress)
+            )
+        if not self._search_task.done():
+            return self.async_show_progress(
+                step_id="search",  # needed: the step is entered from the user step
+                progress_action="search",
+                progress_task=self._search_task,
+                description_placeholders={"networks": self._searched, "seconds": str(round(settings.budget))},
+            )
+        task, self._search_task = self._search_task, None
+        found: tuple[Found, ...] = ()
+        try:
+            result = task.result()
+        except Exception:
+            LOGGER.exception("Searching %s failed", self._searched)
+        else:
+            found = result.found
+            LOGGER.debug(
+                "Search of %s: %d endpoints with devices, %d dongles answered, %.1f s%s",
+                self._searched,
+                len(found),
+                result.dongles,
+                result.seconds,
+                "" if result.complete else " (time budget spent)",
+            )
+            await self._async_follow_found(found)
+        configured = self._configured_serials()
+        choices = discovery.distinct_choices(found, configured)
+        self._already_configured = len({main_device(f.devices).serial for f in found} & configured)
+        self._choices = {_choice_key(choice): choice for choice in choices}
+        return self.async_show_progress_done(next_step_id="pick" if self._choices else "nothing_found")
+
+    @callback
+    def _async_report_progress(self, fraction: float) -> None:
+        """Move the progress bar (Home Assistant 2025.5 and later; 2025.4 shows the text only)."""
+        update = getattr(self, "async_update_progress", None)
+        if update is not None:
+            update(fraction)
+
+    def _configured_serials(self) -> set[str]:
+        """Serials of every device of the entries set up (ignored ones may be set up from a search)."""
+        serials: set[str] = set()
+        for entry in self._async_current_entries(include_ignore=False):
+            if entry.unique_id:
+                serials.add(entry.unique_id)
+            serials.update(device.serial for device in stored_devices(entry.data))
+        return serials
+
+    async def _async_follow_found(self, found: Sequence[Found]) -> None:
+        """Configured devices the search found only at another address follow there."""
+        hosts: dict[str, set[str]] = {}
+        for candidate in found:
+            hosts.setdefault(main_device(candidate.devices).serial, set()).add(candidate.host)
+        for candidate in found:
+            serial = main_device(candidate.devices).serial
+            entry = self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, serial)
+            if entry is None or entry.source == SOURCE_IGNORE or entry.data.get(CONF_HOST) in hosts[serial]:
+                continue
+            await self._async_follow(entry, candidate.endpoint)
+
+    async def async_step_pick(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """List what the search found (model, serial, address, unit) to pick one."""
+        if user_input is not None:
+            found = self._choices[user_input[CONF_DEVICE]]
+            main = main_device(found.devices)
+            await self.async_set_unique_id(main.serial)
+            self._abort_if_unique_id_configured()
+            probed = ProbeResult(found.endpoint, list(found.devices))
+            return self.async_create_entry(
+                title=entry_title(main), data=_entry_data(probed, _found_unit_ids(probed.devices))
+            )
+        options = [
+            SelectOptionDict(value=key, label=discovery.choice_label(found))
+            for key, found in self._choices.items()
+        ]
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_DEVICE): SelectSelector(
+                    SelectSelectorConfig(options=options, mode=SelectSelectorMode.LIST)
+                )
+            }
+        )
+        return self.async_show_form(
+            step_id="pick",
+            data_schema=schema,
+            description_placeholders={
+                "count": str(len(self._choices)),
+                "networks": self._searched,
+                "configured": str(self._already_configured),
+            },
+        )
+
+    async def async_step_nothing_found(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Nothing new answered: search again, or enter an address."""
+        return self.async_show_menu(
+            step_id="nothing_found",
+            menu_options=["search", "user"],
+            description_placeholders={
+                "networks": self._searched,
+                "configured": str(self._already_configured),
+            },
+        )
+
+    # --- zeroconf and DHCP -----------------------------------------------------------------------------
+
+    async def async_step_zeroconf(self, discovery_info: ZeroconfServiceInfo) -> ConfigFlowResult:
+        """A ``_modbus._tcp`` announcement: TXT manufacturer, model, serial, port, unit."""
+        properties = discovery_info.properties
+        port = (
+            discovery.txt_number(properties, "port", 1, 65535)
+            or discovery_info.port
+            or DEFAULT_PORTS[TransportType.TCP]
+        )
+        unit_id = discovery.txt_number(properties, "unit", 1, 255)
+        endpoint = Endpoint(discovery_info.host, port, TransportType.TCP)
+        if serial := str(properties.get("serial") or "").strip():
+            # Known at this very address (or ignored): nothing needs to be sent to find that out.
+            entry = await self.async_set_unique_id(serial)
+            if entry is None or entry.source == SOURCE_IGNORE or followed_data(entry.data, endpoint) is None:
+                self._abort_if_unique_id_configured()
+        candidate = discovery.ProbeCandidate(endpoint, (unit_id,) if unit_id else None)
+        return await self._async_probe_discovered([candidate], announced=True)
+
+    async def async_step_dhcp(self, discovery_info: DhcpServiceInfo) -> ConfigFlowResult:
+        """A DHCP match (SunSpec vendors, Hi-Flying modules of GoodWe dongles): probe before offering."""
+        self._async_abort_entries_match({CONF_HOST: discovery_info.ip})
+        candidates = discovery.dhcp_candidates(
+            discovery_info.ip,
+            discovery_info.macaddress,
+            discovery_info.hostname,
+            discovery.DEFAULT_SEARCH_SETTINGS,
+        )
+        return await self._async_probe_discovered(candidates, announced=False)
+
+    async def _async_probe_discovered(
+        self, candidates: Sequence[discovery.ProbeCandidate], *, announced: bool
+    ) -> ConfigFlowResult:
+        """Probe a discovered device; offer it (or follow it, when it is configured) only if it answers.
+
+        A silent device that announced itself (zeroconf) "cannot connect"; a silent DHCP match is simply
+        not one of ours.
+        """
+        try:
+            probed = await discovery.async_probe_candidates(candidates)
+        except (UnsupportedDeviceError, PlantProtocolError):
+            return self.async_abort(reason="not_supported")
+        except PlantError:
+            if announced:
+                return self.async_abort(reason="cannot_connect")
+            return self.async_abort(reason="not_supported")
+        main = main_device(probed.devices)
+        # The unique id is the serial the device itself reports, whatever the announcement said.
+        entry = await self.async_set_unique_id(main.serial)
+        if (
+            entry is not None
+            and entry.source != SOURCE_IGNORE
+            and await self._async_follow(entry, probed.endpoint)
+        ):
+            return self.async_abort(reason="already_configured")
+        self._abort_if_unique_id_configured()
+        self._discovered = probed
+        self.context["title_placeholders"] = {"name": f"{entry_title(main)} ({probed.endpoint.host})"}
+        return await self.async_step_discovery_confirm()
+
+    async def async_step_discovery_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show what was found; adding it needs only a confirmation."""
+        probed = self._discovered
+        assert probed is not None
+        main = main_device(probed.devices)
+        if user_input is not None:
+            return self.async_create_entry(
+                title=entry_title(main), data=_entry_data(probed, _found_unit_ids(probed.devices))
+            )
+        self._set_confirm_only()
+        endpoint = probed.endpoint
+        return self.async_show_form(
+            step_id="discovery_confirm",
+            description_placeholders={
+                "model": entry_title(main),
+                "serial": main.serial,
+                "address": f"{endpoint.host}:{endpoint.port} ({endpoint.transport})",
+                "count": str(len(probed.devices)),
+            },
+        )
+
+    async def _async_follow(self, entry: ConfigEntry, endpoint: Endpoint) -> bool:
+        """Move a configured device's entry to ``endpoint`` and reload it; True when it moved.
+
+        It stays where it is when its stored host is a name the user typed, or when the device still
+        answers there (a second way to the same device, e.g. a LAN kit and a Wi-Fi dongle, must not
+        replace the one the user chose).
+        """
+        new_data = followed_data(entry.data, endpoint)
+        if new_data is None or await discovery.async_answers_at(entry.data, str(entry.unique_id)):
+            return False
+        LOGGER.info("%s moved to %s; updating its entry", entry.title, endpoint)
+        self.hass.config_entries.async_update_entry(entry, data=new_data)
+        # As in reconfigure: the update listener only applies options, so the reload is scheduled here.
+        if entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_RETRY):
+            self.hass.config_entries.async_schedule_reload(entry.entry_id)
+        return True
 
     @staticmethod
     @callback
@@ -207,14 +561,16 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class SemsOptionsFlow(OptionsFlow):
-    """Choose how often the endpoint is polled."""
+    """Choose how often the endpoint is polled, and after how many failed polls entities go unavailable."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """One preset choice; the update listener applies it without a reload."""
+        """One preset choice and the failure threshold; the update listener applies both without a reload."""
         devices = stored_devices(self.config_entry.data)
         if not devices:
             return self.async_abort(reason="not_local_entry")
         if user_input is not None:
+            if CONF_UNAVAILABLE_AFTER in user_input:  # the number selector returns a float
+                user_input[CONF_UNAVAILABLE_AFTER] = int(user_input[CONF_UNAVAILABLE_AFTER])
             return self.async_create_entry(data=user_input)
         current = self.config_entry.options.get(CONF_POLL_PRESET, PollPreset.NORMAL)
         schema = vol.Schema(
@@ -225,7 +581,15 @@ class SemsOptionsFlow(OptionsFlow):
                         translation_key=CONF_POLL_PRESET,
                         mode=SelectSelectorMode.LIST,
                     )
-                )
+                ),
+                vol.Optional(
+                    CONF_UNAVAILABLE_AFTER,
+                    description={"suggested_value": unavailable_after(self.config_entry)},
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=1, max=MAX_UNAVAILABLE_AFTER, step=1, mode=NumberSelectorMode.BOX
+                    )
+                ),
             }
         )
         seconds = {preset: POLL_PRESET_SECONDS[preset] for preset in PollPreset}

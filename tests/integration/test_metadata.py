@@ -26,7 +26,15 @@ FLOW_ERRORS = {
     "unknown",
 }
 # already_in_progress: async_set_unique_id aborts a second flow for the same device.
-FLOW_ABORTS = {"already_configured", "already_in_progress", "reconfigure_successful", "different_device"}
+# not_supported / cannot_connect: a discovered device that answers as nothing known / does not answer.
+FLOW_ABORTS = {
+    "already_configured",
+    "already_in_progress",
+    "reconfigure_successful",
+    "different_device",
+    "not_supported",
+    "cannot_connect",
+}
 # Every rule id of the Integration Quality Scale (developers.home-assistant, hassfest ALL_RULES, 2026-08).
 QUALITY_RULES = {
     "action-setup", "appropriate-polling", "brands", "common-modules", "config-flow-test-coverage",
@@ -82,7 +90,7 @@ def test_config_translations_cover_the_flow() -> None:
 def test_options_and_selector_translations() -> None:
     strings = load_json("translations/en.json")
     init = strings["options"]["step"]["init"]
-    assert set(init["data"]) == set(init["data_description"]) == {"poll_preset"}
+    assert set(init["data"]) == set(init["data_description"]) == {"poll_preset", "unavailable_after"}
     assert placeholders(init["description"] + init["data_description"]["poll_preset"]) == {
         "normal",
         "fast",

@@ -675,7 +675,7 @@ class SunSpecInverterProfile(_SunSpecProfile):
 
     name = INVERTER_PROFILE
     role = Role.INVERTER
-    default_units = (1, 3)  # 1: Fronius, SolarEdge, most gateways; 3: SMA
+    default_units = (1, 126)  # 1: Fronius, SolarEdge, most gateways; 126: SMA's SunSpec unit id
 
     async def identify(self, session: UnitSession) -> list[DeviceIdentity]:
         return await identify_unit(session)
