@@ -86,7 +86,8 @@ async def _async_probe_and_store(hass: HomeAssistant, entry: SemsConfigEntry, cl
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: SemsConfigEntry) -> None:
-    """Options only change the polling interval: apply it in place and poll once at the new pace.
+    """Options change the polling interval and the failure threshold: apply both in place, and poll
+    once at the new pace when the interval changed.
 
     Reconfiguration changes entry.data too, but its flow schedules a reload itself, so this listener
     never reloads (a listener plus reloading flow helpers would reload twice).

@@ -8,7 +8,11 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from .const import DOMAIN
 from .coordinator import SemsCoordinator
 from .entry_data import device_name
+from .plantkit.faults import UNKNOWN_FAULT, UNSPECIFIED_INVERTER_WARNING, Fault, resolve
 from .plantkit.model import DeviceIdentity, DeviceReading, Role
+
+# Canonical codes that say nothing on their own: each raw bit behind them stays a fault of its own.
+_UNSPECIFIC_CODES = frozenset({UNKNOWN_FAULT, UNSPECIFIED_INVERTER_WARNING})
 
 
 def device_info(identity: DeviceIdentity, devices: list[DeviceIdentity]) -> DeviceInfo:
@@ -42,6 +46,29 @@ def _inverter_of(identity: DeviceIdentity, devices: list[DeviceIdentity]) -> Dev
         if inverter.serial == identity.via_serial:
             return inverter
     return inverters[0] if len(inverters) == 1 else None
+
+
+def active_faults(reading: DeviceReading) -> dict[str, dict[str, str]]:
+    """The device's active faults, worst first: announcement key -> code, name, severity, group, raw.
+
+    Raw codes that mean the same fault are one entry (a SunSpec inverter reports a trip both in its
+    103 Evt1 and its 701 Alrm word; "raw" then lists both), so one trip is one event. Bits the catalogue
+    cannot name stay apart, keyed by their raw code, so two unknown bits are two faults.
+    """
+    merged: dict[str, list[Fault]] = {}
+    for fault in resolve(reading.faults):
+        key = fault.raw if fault.code in _UNSPECIFIC_CODES else fault.code
+        merged.setdefault(key, []).append(fault)
+    return {
+        key: {
+            "code": faults[0].code,
+            "name": faults[0].name,
+            "severity": str(faults[0].severity),
+            "group": str(faults[0].group),
+            "raw": ", ".join(fault.raw for fault in faults),
+        }
+        for key, faults in merged.items()
+    }
 
 
 class SemsEntity(CoordinatorEntity[SemsCoordinator]):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from homeassistant.components.sensor import (
+    RestoreSensor,
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
@@ -25,6 +27,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
+from .const import LOGGER
 from .coordinator import SemsConfigEntry, SemsCoordinator
 from .entity import SemsEntity
 from .plantkit.model import (
@@ -70,7 +73,9 @@ class SemsSensorEntityDescription(SensorEntityDescription):
     """A sensor of one plant device."""
 
     value_fn: Callable[[DeviceReading], StateType]
-    lifetime_total: bool = False  # drop a reading of 0 after a positive value (see SemsSensor)
+    # Whether the reading has this value at all; while the plant sleeps only what it has stays available.
+    present_fn: Callable[[DeviceReading], bool]
+    lifetime_total: bool = False  # never published lower than before (see MonotonicTotal)
 
 
 def quantity_description(quantity: Quantity) -> SemsSensorEntityDescription:
@@ -87,6 +92,7 @@ def quantity_description(quantity: Quantity) -> SemsSensorEntityDescription:
         entity_category=None if info.primary else EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=info.primary,
         value_fn=lambda reading: reading.values.get(quantity),
+        present_fn=lambda reading: quantity in reading.values,
         lifetime_total=info.kind is Kind.LIFETIME_TOTAL,
     )
 
@@ -101,6 +107,7 @@ STATUS_DESCRIPTION = SemsSensorEntityDescription(
     device_class=SensorDeviceClass.ENUM,
     options=STATUS_OPTIONS,
     value_fn=lambda reading: None if reading.status is DeviceStatus.UNKNOWN else str(reading.status),
+    present_fn=lambda reading: reading.status is not DeviceStatus.UNKNOWN,
 )
 
 
@@ -124,10 +131,52 @@ async def async_setup_entry(
     """Create the sensors of every device from the first reading (setup guarantees one)."""
     coordinator = entry.runtime_data
     async_add_entities(
-        SemsSensor(coordinator, reading.identity, description)
+        (SemsTotalSensor if description.lifetime_total else SemsSensor)(
+            coordinator, reading.identity, description
+        )
         for reading in coordinator.data.values()
         for description in descriptions_for(reading)
     )
+
+
+class MonotonicTotal:
+    """The glitch guard of a lifetime counter: it is never published lower than it was.
+
+    Inverters report 0 while booting and now and then a stale, lower value. Passed on, long-term
+    statistics (state class total_increasing) take a decrease for a meter reset and count the next real
+    value as a whole new lifetime of energy. So a lower value keeps the last one (logged once per
+    episode), and the counter moves on as soon as the device reports more than that again.
+    Unreadable values (sentinels) stay unknown: they are not a value at all.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.last: float | None = None
+        self._holding = False
+
+    def restore(self, value: float) -> None:
+        """Start from the value published before a restart."""
+        if self.last is None or value > self.last:
+            self.last = value
+
+    def filter(self, value: float | None) -> float | None:
+        """The value to publish for a new reading."""
+        if value is None:
+            return None
+        if self.last is not None and value < self.last:
+            if not self._holding:
+                LOGGER.info(
+                    "%s went back from %s to %s; keeping %s until it counts past it",
+                    self.name,
+                    self.last,
+                    value,
+                    self.last,
+                )
+                self._holding = True
+            return self.last
+        self.last = value
+        self._holding = False
+        return value
 
 
 class SemsSensor(SemsEntity, SensorEntity):
@@ -144,8 +193,17 @@ class SemsSensor(SemsEntity, SensorEntity):
         super().__init__(coordinator, identity)
         self.entity_description = description
         self._attr_unique_id = f"{identity.key}_{description.key}"
-        self._last_total: float | None = None
         self._attr_native_value = self._current_value()
+
+    @property
+    def available(self) -> bool:
+        """While the plant sleeps, only what it still shows (totals, power, status) stays available."""
+        if not super().available:
+            return False
+        reading = self.reading
+        return not self.coordinator.asleep or (
+            reading is not None and self.entity_description.present_fn(reading)
+        )
 
     @callback
     def _handle_coordinator_update(self) -> None:
@@ -155,13 +213,36 @@ class SemsSensor(SemsEntity, SensorEntity):
     def _current_value(self) -> StateType:
         """The value of the latest reading; None (unknown) when the device does not report it now."""
         reading = self.reading
+        return None if reading is None else self.entity_description.value_fn(reading)
+
+
+class SemsTotalSensor(SemsSensor, RestoreSensor):
+    """A lifetime energy counter: guarded against going backwards, also across restarts."""
+
+    def __init__(
+        self,
+        coordinator: SemsCoordinator,
+        identity: DeviceIdentity,
+        description: SemsSensorEntityDescription,
+    ) -> None:
+        self._guard = MonotonicTotal(f"{identity.key} {description.key}")
+        super().__init__(coordinator, identity, description)
+
+    async def async_added_to_hass(self) -> None:
+        """Seed the guard with the value published before the restart, so a boot-time 0 stays hidden."""
+        await super().async_added_to_hass()
+        last = await self.async_get_last_sensor_data()
+        if last is not None and isinstance(last.native_value, int | float | Decimal):
+            self._guard.restore(float(last.native_value))
+            self._attr_native_value = self._current_value()
+
+    def _current_value(self) -> StateType:
+        reading = self.reading
         if reading is None:
             return None
         value = self.entity_description.value_fn(reading)
-        if self.entity_description.lifetime_total and isinstance(value, int | float):
-            # Inverters report 0 for lifetime counters while booting or asleep. Passed on, statistics
-            # would count the next real value as a whole new lifetime of energy; unknown is skipped.
-            if value == 0 and self._last_total:
-                return None
-            self._last_total = value
-        return value
+        total = self._guard.filter(float(value) if isinstance(value, int | float) else None)
+        if total is None and self.coordinator.asleep:
+            # Started at night: the plant has not answered yet; show the total from before the restart.
+            return self._guard.last
+        return total

@@ -117,6 +117,9 @@ async def test_unavailable_while_device_is_gone_and_back_after(
     caplog.set_level(logging.INFO, logger="custom_components.sems")
 
     await server.stop()
+    for _ in range(2):  # the last reading is kept until three polls in a row failed (the default)
+        await poll(hass, 31)
+        assert float(hass.states.get(entity_id).state) == 6518
     for _ in range(3):
         await poll(hass, 31)
         assert hass.states.get(entity_id).state == STATE_UNAVAILABLE
@@ -214,7 +217,8 @@ async def test_unavailable_on_bad_replies_and_back(
         server.faults.garbage = True
     else:
         server.faults.exception_code = 4
-    await poll(hass, 31)
+    for _ in range(3):  # unavailable after three failed polls in a row (the default)
+        await poll(hass, 31)
     assert hass.states.get(entity_id).state == STATE_UNAVAILABLE
 
     server.faults.clear()

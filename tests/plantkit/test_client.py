@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 
 import pytest
 
-from custom_components.sems.plantkit.client import PlantClient
+from custom_components.sems.plantkit.client import RELEARN_REFUSALS_EVERY, PlantClient
 from custom_components.sems.plantkit.exceptions import (
+    ModbusExceptionError,
     PlantConnectionError,
     PlantError,
     UnsupportedDeviceError,
@@ -161,3 +162,32 @@ async def test_udp_endpoint_skips_profiles_that_cannot_speak_it(socket_enabled: 
         assert server.count() == 0
     finally:
         await server.stop()
+
+
+async def test_refusing_everything_is_a_state_not_a_layout(toy_server: SimServer) -> None:
+    """A gateway whose device is booting refuses every register for a while; nothing is learned from it."""
+    async with _client(toy_server) as client:
+        await client.probe(unit_ids=[5])
+        toy_server.faults.exception_code = 2
+        with pytest.raises(ModbusExceptionError):
+            await client.read()
+        toy_server.faults.clear()
+        toy_server.requests.clear()
+        [reading] = await client.read()
+        assert reading.values[Quantity.BATTERY_SOC] == 77.0
+        assert toy_server.count() == client.planned_requests() == 1
+
+
+async def test_refusals_are_tried_again_after_a_while(toy_server: SimServer) -> None:
+    device = toy_server.devices[5]
+    device.image.refused.add((H, 20))
+    async with _client(toy_server) as client:
+        await client.probe(unit_ids=[5])
+        [reading] = await client.read()
+        assert reading.values[Quantity.BATTERY_SOC] is None
+        device.image.refused.clear()  # e.g. after a firmware update
+        for _ in range(RELEARN_REFUSALS_EVERY - 2):
+            [reading] = await client.read()
+        assert reading.values[Quantity.BATTERY_SOC] is None
+        [reading] = await client.read()
+        assert reading.values[Quantity.BATTERY_SOC] == 77.0

@@ -27,6 +27,8 @@ _LOGGER = logging.getLogger(__name__)
 
 # Unit ids worth trying when the user gives none: SunSpec/most gateways 1, GoodWe ET 247, GoodWe DT 127.
 COMMON_UNIT_IDS: tuple[int, ...] = (1, 247, 127, 2, 3, 4)
+# Refused registers are learned and planned around; every so many reads they are tried again.
+RELEARN_REFUSALS_EVERY = 360
 
 
 class PlantClient(AsyncClosing):
@@ -44,6 +46,7 @@ class PlantClient(AsyncClosing):
         self._by_name = {profile.name: profile for profile in self.profiles}
         self.devices: list[DeviceIdentity] = []
         self._refused: dict[int, set[tuple[RegisterKind, int]]] = defaultdict(set)
+        self._reads: dict[int, int] = defaultdict(int)
 
     async def close(self) -> None:
         """Close the connection."""
@@ -146,6 +149,11 @@ class PlantClient(AsyncClosing):
     async def _read_unit(self, unit_id: int) -> dict[tuple[RegisterKind, int], int]:
         words: dict[tuple[RegisterKind, int], int] = {}
         points, limits = self._unit_points(unit_id)
+        self._reads[unit_id] += 1
+        if self._reads[unit_id] % RELEARN_REFUSALS_EVERY == 0:
+            self._refused[unit_id].clear()  # a firmware update may serve registers it refused before
+        known_refusals = set(self._refused[unit_id])
+        refusal: ModbusExceptionError | None = None
         for request in self._plan_points(unit_id, points, limits):
             try:
                 values = await self.transport.read_registers(
@@ -154,9 +162,15 @@ class PlantClient(AsyncClosing):
             except ModbusExceptionError as err:
                 if not err.refuses_registers:
                     raise
+                refusal = err
                 await self._learn_refusals(unit_id, request, points, words)
                 continue
             _store(words, request, values)
+        if refusal is not None and not words:
+            # Refusing everything is a state (a gateway whose device is still booting), not the device's
+            # register layout: forget what this pass learned and fail the read instead.
+            self._refused[unit_id] = known_refusals
+            raise refusal
         return words
 
     async def _learn_refusals(
