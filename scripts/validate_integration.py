@@ -368,6 +368,8 @@ class TranslationUsage:
     flows: list[FlowUsage] = field(default_factory=list)
     selectors: dict[str, set[str]] = field(default_factory=dict)  # selector translation_key -> options
     entities: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (platform, key) -> states
+    # (platform, key) -> attribute -> states, from each platform's TRANSLATED_ATTRIBUTES declaration
+    attributes: dict[tuple[str, str], dict[str, set[str]]] = field(default_factory=dict)
     exceptions: dict[str, set[str] | None] = field(default_factory=dict)  # key -> placeholders
     issues: dict[str, tuple[set[str] | None, bool]] = field(
         default_factory=dict
@@ -663,6 +665,8 @@ def _collect_entity_descriptions(component_dir: Path, usage: TranslationUsage) -
     const = importlib.import_module(f"{COMPONENT_PACKAGE}.const")
     for platform in getattr(const, "PLATFORMS", []):
         module = importlib.import_module(f"{COMPONENT_PACKAGE}.{platform}")
+        for key, attributes in getattr(module, "TRANSLATED_ATTRIBUTES", {}).items():
+            usage.attributes[(str(platform), key)] = {a: {str(s) for s in v} for a, v in attributes.items()}
         for value in vars(module).values():
             for description in _descriptions_in(value, EntityDescription):
                 if description.translation_key is None:
@@ -703,6 +707,15 @@ def translation_problems(en: Mapping[str, Any], usage: TranslationUsage) -> list
         for state in sorted(states):
             if _get(en, "entity", platform, key, "state", state) is None:
                 problems.append(f"entity.{platform}.{key}.state.{state} is missing")
+    for (platform, key), attributes in sorted(usage.attributes.items()):
+        for attribute, states in sorted(attributes.items()):
+            path = ("entity", platform, key, "state_attributes", attribute)
+            # event_type is named by Home Assistant itself; its states are ours.
+            if attribute != "event_type" and _get(en, *path, "name") is None:
+                problems.append(f"{'.'.join(path)}.name is missing")
+            for state in sorted(states):
+                if _get(en, *path, "state", state) is None:
+                    problems.append(f"{'.'.join(path)}.state.{state} is missing")
     for key, placeholders in sorted(usage.exceptions.items()):
         message = _get(en, "exceptions", key, "message")
         if message is None:

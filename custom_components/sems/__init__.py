@@ -10,7 +10,7 @@ from homeassistant.helpers import issue_registry as ir
 
 from .const import CLOUD_ENTRY_KEYS, CONF_DEVICES, DOMAIN, ISSUE_CLOUD_ENTRY, LOGGER, PLATFORMS
 from .coordinator import SemsConfigEntry, SemsCoordinator
-from .entry_data import endpoint_from_data, identity_to_dict, probe_unit_ids, stored_devices
+from .entry_data import endpoint_from_data, probe_unit_ids, stored_devices
 from .plantkit.client import PlantClient
 from .plantkit.exceptions import PlantError
 
@@ -81,7 +81,7 @@ async def _async_probe_and_store(hass: HomeAssistant, entry: SemsConfigEntry, cl
             translation_placeholders={"endpoint": str(client.endpoint), "error": str(err)},
         ) from err
     hass.config_entries.async_update_entry(
-        entry, data={**entry.data, CONF_DEVICES: [identity_to_dict(d) for d in client.devices]}
+        entry, data={**entry.data, CONF_DEVICES: [d.to_dict() for d in client.devices]}
     )
 
 

@@ -27,6 +27,10 @@ from .plantkit.model import DeviceIdentity, DeviceStatus, Role
 PARALLEL_UPDATES = 0
 
 ATTR_ACTIVE_FAULTS = "active_faults"
+# Translated attribute names (checked against translations/en.json by scripts/validate_integration.py).
+TRANSLATED_ATTRIBUTES = {
+    key: {ATTR_ACTIVE_FAULTS: ()} for key in ("problem", *(f"{group}_problem" for group in FaultGroup))
+}
 
 # The groups each role's fault sources can report (SunSpec 1xx/701/160 and GoodWe error/warning words
 # for inverters; SunSpec 802 and GoodWe BMS words for batteries; SunSpec 20x and GoodWe meter test for

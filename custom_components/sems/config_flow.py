@@ -52,7 +52,7 @@ from .const import (
 )
 from .coordinator import SemsConfigEntry, unavailable_after
 from .discovery import followed_data
-from .entry_data import default_poll_seconds, entry_title, identity_to_dict, main_device, stored_devices
+from .entry_data import default_poll_seconds, entry_title, main_device, stored_devices
 from .plantkit.discovery import Found
 from .plantkit.exceptions import PlantError, PlantProtocolError, PlantTimeoutError, UnsupportedDeviceError
 from .plantkit.model import DeviceIdentity
@@ -155,7 +155,7 @@ def _entry_data(probed: ProbeResult, unit_ids: Sequence[int]) -> dict[str, Any]:
         CONF_PORT: endpoint.port,
         CONF_TRANSPORT: str(endpoint.transport),
         CONF_UNIT_IDS: list(unit_ids),
-        CONF_DEVICES: [identity_to_dict(device) for device in probed.devices],
+        CONF_DEVICES: [device.to_dict() for device in probed.devices],
     }
 
 

@@ -17,36 +17,6 @@ from .plantkit.profiles import profile_by_name
 from .plantkit.transport import Endpoint, TransportType
 
 
-def identity_to_dict(identity: DeviceIdentity) -> dict[str, Any]:
-    """A JSON-safe dict of a device identity (for entry.data)."""
-    return {
-        "role": str(identity.role),
-        "profile": identity.profile,
-        "unit_id": identity.unit_id,
-        "manufacturer": identity.manufacturer,
-        "model": identity.model,
-        "serial": identity.serial,
-        "firmware": identity.firmware,
-        "via_serial": identity.via_serial,
-        "details": [[name, value] for name, value in identity.details],
-    }
-
-
-def identity_from_dict(data: Mapping[str, Any]) -> DeviceIdentity:
-    """The inverse of ``identity_to_dict``; raises KeyError/ValueError on a malformed dict."""
-    return DeviceIdentity(
-        role=Role(data["role"]),
-        profile=str(data["profile"]),
-        unit_id=int(data["unit_id"]),
-        manufacturer=str(data["manufacturer"]),
-        model=str(data["model"]),
-        serial=str(data["serial"]),
-        firmware=data.get("firmware"),
-        via_serial=data.get("via_serial"),
-        details=tuple((str(name), value) for name, value in data.get("details", ())),
-    )
-
-
 def stored_devices(data: Mapping[str, Any]) -> list[DeviceIdentity]:
     """The devices stored in an entry; empty when none are stored or they no longer fit plantkit.
 
@@ -55,7 +25,7 @@ def stored_devices(data: Mapping[str, Any]) -> list[DeviceIdentity]:
     devices: list[DeviceIdentity] = []
     for item in data.get(CONF_DEVICES, ()):
         try:
-            identity = identity_from_dict(item)
+            identity = DeviceIdentity.from_dict(item)
             profile_by_name(identity.profile)
         except (KeyError, TypeError, ValueError) as err:
             LOGGER.debug("Stored device %s is not usable (%s); probing again", item, err)

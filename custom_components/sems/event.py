@@ -20,6 +20,7 @@ from homeassistant.util import dt as dt_util
 from .const import EVENT_FAULT_CLEARED, EVENT_FAULT_RAISED, LOGGER
 from .coordinator import SemsConfigEntry, SemsCoordinator
 from .entity import SemsEntity, active_faults
+from .plantkit.faults import FAULT_CODES, FaultGroup, Severity
 from .plantkit.model import DeviceIdentity
 
 # Read-only entities fed by a coordinator: no limit on parallel updates.
@@ -27,6 +28,18 @@ PARALLEL_UPDATES = 0
 
 type Announced = dict[str, dict[str, str]]  # announcement key -> code, name, severity, group, raw
 _FAULT_FIELDS = ("code", "name", "severity", "group", "raw")
+# Translated event attributes (checked against translations/en.json by scripts/validate_integration.py).
+TRANSLATED_ATTRIBUTES = {
+    "faults": {
+        "event_type": (EVENT_FAULT_RAISED, EVENT_FAULT_CLEARED),
+        "code": FAULT_CODES,
+        "name": (),
+        "severity": tuple(Severity),
+        "group": tuple(FaultGroup),
+        "raw": (),
+        "time": (),
+    }
+}
 
 
 @dataclass

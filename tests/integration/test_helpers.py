@@ -12,8 +12,6 @@ from custom_components.sems.const import CONF_POLL_PRESET, DOMAIN
 from custom_components.sems.coordinator import poll_interval
 from custom_components.sems.entry_data import (
     device_name,
-    identity_from_dict,
-    identity_to_dict,
     main_device,
 )
 from custom_components.sems.plantkit.exceptions import (
@@ -77,7 +75,7 @@ def test_identity_round_trip() -> None:
     identity = DeviceIdentity(
         Role.BATTERY, "goodwe_et_battery", 247, "GoodWe", "Lynx", "S1", "21", "S1", (("bms", 287), ("x", "y"))
     )
-    assert identity_from_dict(identity_to_dict(identity)) == identity
+    assert DeviceIdentity.from_dict(identity.to_dict()) == identity
 
 
 @pytest.mark.parametrize(("options", "seconds"), [({}, 30), ({CONF_POLL_PRESET: "retired"}, 30)])

@@ -18,7 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.sems import async_remove_config_entry_device
 from custom_components.sems.const import CONF_DEVICES, CONF_TRANSPORT, CONF_UNIT_IDS, DOMAIN
-from custom_components.sems.entry_data import identity_from_dict
+from custom_components.sems.plantkit.model import DeviceIdentity
 from simulator.plant import SimulatedPlant
 
 from .conftest import GOODWE_ET_TCP, SUNSPEC_TCP, PlantCase, add_plant
@@ -64,7 +64,7 @@ async def test_setup_reads_stored_devices_without_probing(hass: HomeAssistant, p
 
     assert entry.state is ConfigEntryState.LOADED
     assert server.count() == entry.runtime_data.client.planned_requests()
-    assert [d.key for d in entry.runtime_data.devices] == [identity_from_dict(d).key for d in stored]
+    assert [d.key for d in entry.runtime_data.devices] == [DeviceIdentity.from_dict(d).key for d in stored]
 
 
 @pytest.mark.parametrize(
@@ -80,7 +80,7 @@ async def test_setup_probes_when_nothing_usable_is_stored(
     await hass.async_block_till_done()
 
     assert entry.state is ConfigEntryState.LOADED
-    keys = [identity_from_dict(d).key for d in entry.data[CONF_DEVICES]]
+    keys = [DeviceIdentity.from_dict(d).key for d in entry.data[CONF_DEVICES]]
     assert keys == ["SS-INV-0001", "SS-INV-0001_battery", "SS-MTR-0001_meter"]
 
 
