@@ -58,7 +58,7 @@ from .plantkit.exceptions import PlantError, PlantProtocolError, PlantTimeoutErr
 from .plantkit.model import DeviceIdentity
 from .plantkit.transport import Endpoint, TransportType
 from .plantkit.transport.base import DEFAULT_PORTS
-from .probe import ProbeResult, async_probe, is_serial_path
+from .probe import ProbeCandidate, ProbeResult, async_probe, is_serial_path
 
 TRANSPORT_CHOICES = [TRANSPORT_AUTO, *(str(kind) for kind in TransportType)]
 MAX_UNIT_ID = 247
@@ -469,7 +469,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
             entry = await self.async_set_unique_id(serial)
             if entry is None or entry.source == SOURCE_IGNORE or followed_data(entry.data, endpoint) is None:
                 self._abort_if_unique_id_configured()
-        candidate = discovery.ProbeCandidate(endpoint, (unit_id,) if unit_id else None)
+        candidate = ProbeCandidate(endpoint, (unit_id,) if unit_id else None)
         return await self._async_probe_discovered([candidate], announced=True)
 
     async def async_step_dhcp(self, discovery_info: DhcpServiceInfo) -> ConfigFlowResult:
@@ -484,7 +484,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self._async_probe_discovered(candidates, announced=False)
 
     async def _async_probe_discovered(
-        self, candidates: Sequence[discovery.ProbeCandidate], *, announced: bool
+        self, candidates: Sequence[ProbeCandidate], *, announced: bool
     ) -> ConfigFlowResult:
         """Probe a discovered device; offer it (or follow it, when it is configured) only if it answers.
 

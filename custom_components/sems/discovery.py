@@ -58,14 +58,14 @@ from .plantkit.discovery import (
     suggested_networks,
     tcp_port_open,
 )
-from .plantkit.exceptions import PlantConnectionError, PlantError, PlantTimeoutError
+from .plantkit.exceptions import PlantError, PlantTimeoutError
 from .plantkit.model import DeviceIdentity
 from .plantkit.profiles.base import Profile
 from .plantkit.profiles.goodwe import GOODWE_PROFILES
 from .plantkit.profiles.sunspec import SUNSPEC_PROFILES
 from .plantkit.transport import Endpoint, TransportType
 from .plantkit.transport.base import DEFAULT_PORTS
-from .probe import ProbeResult, _most_telling, is_serial_path
+from .probe import ProbeCandidate, ProbeResult, is_serial_path, probe_candidates
 
 type ProgressCallback = Callable[[float], None]  # fraction done, 0..1
 
@@ -262,53 +262,11 @@ def choice_label(found: Found) -> str:
 # --- probing announced devices ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ProbeCandidate:
-    """One way an announced device might answer."""
-
-    endpoint: Endpoint
-    unit_ids: tuple[int, ...] | None = None  # None: the library's usual ids
-    profiles: tuple[Profile, ...] | None = None  # None: every profile
-
-
 async def async_probe_candidates(candidates: Sequence[ProbeCandidate]) -> ProbeResult:
-    """Probe each candidate in turn until one has supported devices; raise the most telling failure.
-
-    Requests wait ``DISCOVERY_PROBE_TIMEOUT``, all candidates together at most ``DISCOVERY_PROBE_BUDGET``.
-    A refused connection rules out every later candidate on the same port and framing.
-    """
-    failures: list[PlantError] = []
-    refused: set[tuple[int, TransportType]] = set()
-    deadline = time.monotonic() + DISCOVERY_PROBE_BUDGET
-    for candidate in candidates:
-        endpoint = candidate.endpoint
-        if (endpoint.port, endpoint.transport) in refused:
-            continue
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            failures.append(PlantTimeoutError(f"no time left to probe {endpoint}"))
-            break
-        # One retry, as in the setup probe: a silent unit id then costs two timeouts, not four.
-        probing = replace(endpoint, timeout=DISCOVERY_PROBE_TIMEOUT, retries=1)
-        client = PlantClient(probing, profiles=candidate.profiles)
-        try:
-            async with asyncio.timeout(remaining):
-                devices = await client.probe(candidate.unit_ids)
-        except TimeoutError:
-            failures.append(PlantTimeoutError(f"probing {endpoint} took longer than the budget"))
-            continue
-        except PlantConnectionError as err:
-            if not isinstance(err, PlantTimeoutError):
-                refused.add((endpoint.port, endpoint.transport))
-            failures.append(err)
-            continue
-        except PlantError as err:
-            failures.append(err)
-            continue
-        finally:
-            await client.close()
-        return ProbeResult(endpoint, devices)
-    raise _most_telling(failures or [PlantConnectionError("nothing to probe")])
+    """Probe an announced device's candidates with discovery's short timeout and budget."""
+    return await probe_candidates(
+        candidates, request_timeout=DISCOVERY_PROBE_TIMEOUT, budget=DISCOVERY_PROBE_BUDGET
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from .const import PROBE_BUDGET, PROBE_TIMEOUT, TRANSPORT_AUTO
@@ -15,6 +17,7 @@ from .plantkit.exceptions import (
     UnsupportedDeviceError,
 )
 from .plantkit.model import DeviceIdentity
+from .plantkit.profiles.base import Profile
 from .plantkit.transport import Endpoint, TransportType
 from .plantkit.transport.base import DEFAULT_PORTS
 
@@ -52,21 +55,55 @@ def transport_candidates(host: str, transport: str, port: int | None) -> list[En
     return [Endpoint(host, port or DEFAULT_PORTS[kind], kind)]
 
 
-async def async_probe(host: str, transport: str, port: int | None, unit_ids: list[int] | None) -> ProbeResult:
-    """Probe each candidate until one has supported devices.
+@dataclass(frozen=True, slots=True)
+class ProbeCandidate:
+    """One way a device might answer."""
 
-    Raises the most telling failure: something answered but is unsupported, before a timeout, before a
-    refused connection.
+    endpoint: Endpoint
+    unit_ids: tuple[int, ...] | None = None  # None: the library's usual ids
+    profiles: tuple[Profile, ...] | None = None  # None: every profile
+
+
+async def async_probe(host: str, transport: str, port: int | None, unit_ids: list[int] | None) -> ProbeResult:
+    """Find the devices the user pointed at, trying each transport their choice allows."""
+    units = tuple(unit_ids) if unit_ids else None
+    candidates = [ProbeCandidate(e, units) for e in transport_candidates(host, transport, port)]
+    return await probe_candidates(candidates, request_timeout=PROBE_TIMEOUT, budget=PROBE_BUDGET)
+
+
+async def probe_candidates(
+    candidates: Sequence[ProbeCandidate], *, request_timeout: float, budget: float
+) -> ProbeResult:
+    """Probe each candidate in turn until one has supported devices.
+
+    Requests wait ``request_timeout``; all candidates together get at most ``budget`` seconds. A refused
+    connection rules out later candidates on the same port and framing. Raises the most telling
+    failure: something answered but is unsupported, before a timeout, before a refused connection.
     """
     failures: list[PlantError] = []
-    for endpoint in transport_candidates(host, transport, port):
+    refused: set[tuple[int, TransportType]] = set()
+    deadline = time.monotonic() + budget
+    for candidate in candidates:
+        endpoint = candidate.endpoint
+        if (endpoint.port, endpoint.transport) in refused:
+            continue
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            failures.append(PlantTimeoutError(f"no time left to probe {endpoint}"))
+            break
         # One retry: a silent unit id (a DT dongle asked for unit 247) then costs 2 timeouts, not 4.
-        client = PlantClient(replace(endpoint, timeout=PROBE_TIMEOUT, retries=1))
+        probing = replace(endpoint, timeout=request_timeout, retries=1)
+        client = PlantClient(probing, profiles=candidate.profiles)
         try:
-            async with asyncio.timeout(PROBE_BUDGET):
-                devices = await client.probe(unit_ids)
+            async with asyncio.timeout(remaining):
+                devices = await client.probe(candidate.unit_ids)
         except TimeoutError:
-            failures.append(PlantTimeoutError(f"probing {endpoint} took longer than {PROBE_BUDGET} s"))
+            failures.append(PlantTimeoutError(f"probing {endpoint} took longer than {budget:g} s"))
+            continue
+        except PlantConnectionError as err:
+            if not isinstance(err, PlantTimeoutError):
+                refused.add((endpoint.port, endpoint.transport))
+            failures.append(err)
             continue
         except PlantError as err:
             failures.append(err)
@@ -74,7 +111,7 @@ async def async_probe(host: str, transport: str, port: int | None, unit_ids: lis
         finally:
             await client.close()
         return ProbeResult(endpoint, devices)
-    raise _most_telling(failures)
+    raise _most_telling(failures or [PlantConnectionError("nothing to probe")])
 
 
 def _most_telling(failures: list[PlantError]) -> PlantError:
