@@ -313,3 +313,17 @@ def test_readme_starts_with_the_two_commands() -> None:
     head = (REPO_ROOT / "README.md").read_text(encoding="utf-8")[:2500]
     assert "scripts/develop" in head
     assert "scripts/test" in head
+
+
+def test_icon_names_exist_in_the_frontend() -> None:
+    """A misspelt mdi: name shows no icon at all; the installed frontend lists every valid one."""
+    hass_frontend = pytest.importorskip("hass_frontend")
+    icon_list = Path(hass_frontend.__file__).parent / "static" / "mdi" / "iconList.json"
+    known = {icon["name"] for icon in json.loads(icon_list.read_text(encoding="utf-8"))}
+    names: set[str] = set()
+    for entities in _json(COMPONENT_DIR / "icons.json")["entity"].values():
+        for icon in entities.values():
+            names.add(icon["default"])
+            names.update(icon.get("state", {}).values())
+    assert names
+    assert {name.removeprefix("mdi:") for name in names} - known == set()
