@@ -27,6 +27,7 @@ import custom_components.sems as sems_init
 from custom_components.sems.const import CONF_UNAVAILABLE_AFTER, DOMAIN
 from custom_components.sems.coordinator import unavailable_after
 from custom_components.sems.plantkit.model import QUANTITY_INFO, Kind, Quantity
+from custom_components.sems.plantkit.profiles.goodwe import EtRun
 from simulator.plant import SimulatedPlant
 from simulator.server import SimServer
 
@@ -47,6 +48,7 @@ NOON = "2026-06-21 19:00:00+00:00"
 NIGHT = "2026-06-22 09:00:00+00:00"
 ET_PV_POWER = "sensor.goodwe_gw10k_et_pv_power"
 ET_PV_ENERGY = "sensor.goodwe_gw10k_et_pv_energy"
+ET_AC_POWER = "sensor.goodwe_gw10k_et_ac_power"
 DT = "goodwe_gw15k_dt"
 POLL_GAP = 660  # seconds between polls in the repair-issue tests: 3 failures span 22 minutes, 4 span 33
 SEMS_LOGGER = "custom_components.sems"
@@ -227,15 +229,34 @@ async def test_transport_fault_unavailable_after_threshold_and_back(
 async def test_refused_registers_read_unknown_not_zero(
     hass: HomeAssistant, plant: SimulatedPlant, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A device that refuses every register ("illegal data address") answers, so nothing goes
-    unavailable; its values are unknown, never 0, and no total is published lower."""
+    """Registers a device refuses ("illegal data address") read unknown, never 0; the rest stays live
+    and no total is published lower."""
     entry = await add_plant(hass, plant, GOODWE_ET_TCP)
     totals = PublishedValues(hass, lifetime_totals(hass, entry))
-    plant.server(GOODWE_ET_TCP.endpoint).faults.exception_code = 2
+    refused = (EtRun.PPV1, EtRun.PPV2, EtRun.PPV3, EtRun.PPV4, EtRun.E_TOTAL)
+    plant.devices["goodwe_et"].image.refused.update(
+        (p.kind, a) for p in refused for a in range(p.address, p.address + p.count)
+    )
     await poll(hass, 31)
     assert state(hass, ET_PV_POWER) == STATE_UNKNOWN
     assert state(hass, ET_PV_ENERGY) == STATE_UNKNOWN
+    assert state(hass, ET_AC_POWER) not in (STATE_UNKNOWN, STATE_UNAVAILABLE)
     totals.assert_never_decreased()
+    assert errors_except_loss(caplog) == []
+
+
+async def test_a_device_refusing_everything_is_a_failed_poll(
+    hass: HomeAssistant, plant: SimulatedPlant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Refusing every register is a state (a gateway whose device boots), not a layout: the poll counts
+    as failed and the last reading stays until the threshold, instead of every value turning unknown."""
+    await add_plant(hass, plant, GOODWE_ET_TCP)
+    plant.server(GOODWE_ET_TCP.endpoint).faults.exception_code = 2
+    await poll(hass, 31)
+    assert float(state(hass, ET_PV_POWER)) == 6518
+    for _ in range(2):
+        await poll(hass, 31)
+    assert state(hass, ET_PV_POWER) == STATE_UNAVAILABLE
     assert errors_except_loss(caplog) == []
 
 
