@@ -464,15 +464,10 @@ class GoodWeEtProfile(_GoodWeProfile):
     default_units = (ET_UNIT_ID,)
 
     async def identify(self, session: UnitSession) -> list[DeviceIdentity]:
-        info = await _read_block(session, EtInfo.START, EtInfo.COUNT)
-        if info is None:
-            raise UnsupportedDeviceError("no GoodWe ET device block at 35000")
-        serial, tag = _serial_or_reject(_block_value(EtInfo.SERIAL, EtInfo.START, info), Family.ET)
+        info, serial, tag = await _device_block(session, EtInfo, Family.ET)
         rated_power = _block_value(EtInfo.RATED_POWER, EtInfo.START, info)
         ac_type = _block_value(EtInfo.AC_TYPE, EtInfo.START, info)
-        model = _clean_text(_block_value(EtInfo.MODEL, EtInfo.START, info)) or _fallback_model(
-            "ET", rated_power
-        )
+        model = _model(EtInfo, info, Family.ET, rated_power)
         battery = await self._find_battery(session, serial, model)
         meter = await self._find_meter(session, serial)
         details: list[tuple[str, str | int]] = [("family_tag", tag), ("has_meter", int(meter is not None))]
@@ -600,10 +595,27 @@ def _first(*values: float | None) -> float | None:
     return next((v for v in values if v is not None), None)
 
 
-def _fallback_model(family: str, rated_power: RawValue) -> str:
+async def _device_block(
+    session: UnitSession, block: type[EtInfo] | type[DtInfo], family: Family
+) -> tuple[list[int], str, str]:
+    """Read a family's device-info block and check its serial: (words, serial, family tag)."""
+    info = await _read_block(session, block.START, block.COUNT)
+    if info is None:
+        raise UnsupportedDeviceError(f"no GoodWe {family.name} device block at {block.START}")
+    serial, tag = _serial_or_reject(_block_value(block.SERIAL, block.START, info), family)
+    return info, serial, tag
+
+
+def _model(
+    block: type[EtInfo] | type[DtInfo], info: Sequence[int], family: Family, rated_power: RawValue
+) -> str:
+    """The model name the device reports, else one made from the family and rated power."""
+    name = _clean_text(_block_value(block.MODEL, block.START, info))
+    if name:
+        return name
     if isinstance(rated_power, int) and rated_power:
-        return f"GoodWe {family} {rated_power} W"
-    return f"GoodWe {family}"
+        return f"GoodWe {family.name} {rated_power} W"
+    return f"GoodWe {family.name}"
 
 
 def _et_firmware(info: Sequence[int]) -> str | None:
@@ -709,11 +721,8 @@ class GoodWeDtProfile(_GoodWeProfile):
     default_units = (DT_UNIT_ID,)
 
     async def identify(self, session: UnitSession) -> list[DeviceIdentity]:
-        info = await _read_block(session, DtInfo.START, DtInfo.COUNT)
-        if info is None:
-            raise UnsupportedDeviceError("no GoodWe DT device block at 30001")
-        serial, tag = _serial_or_reject(_block_value(DtInfo.SERIAL, DtInfo.START, info), Family.DT)
-        model = _clean_text(_block_value(DtInfo.MODEL, DtInfo.START, info)) or _fallback_model("DT", None)
+        info, serial, tag = await _device_block(session, DtInfo, Family.DT)
+        model = _model(DtInfo, info, Family.DT, None)
         firmware = _numeric_firmware(
             _block_value(DtInfo.DSP1_VERSION, DtInfo.START, info),
             _block_value(DtInfo.DSP2_VERSION, DtInfo.START, info),
