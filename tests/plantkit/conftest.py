@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 
 import pytest
 
+from simulator.device import SimDevice
+from simulator.physics import PlantPhysics, PlantState
 from simulator.plant import SimulatedPlant
+from simulator.server import SimServer
 
 # A fixed, sunny moment: values are stable and every quantity is non-zero.
 SIM_START = datetime(2026, 6, 21, 12, 0, 0)
@@ -22,3 +25,30 @@ async def plant(socket_enabled: None) -> AsyncIterator[SimulatedPlant]:
         yield sim
     finally:
         await sim.stop()
+
+
+type Serve = Callable[..., Awaitable[SimServer]]
+
+
+@pytest.fixture
+def sim_state() -> PlantState:
+    """The plant state `serve` renders; a test module overrides it with values it checks exactly."""
+    return PlantPhysics(start=SIM_START).state
+
+
+@pytest.fixture
+async def serve(socket_enabled: None, sim_state: PlantState) -> AsyncIterator[Serve]:
+    """Start SimServers for given devices on free loopback ports; all are stopped after the test."""
+    servers: list[SimServer] = []
+
+    async def start(devices: Sequence[SimDevice], framing: str = "tcp") -> SimServer:
+        for device in devices:
+            device.render(sim_state)
+        server = SimServer(devices, framing)
+        await server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        await server.stop()

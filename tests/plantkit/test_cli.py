@@ -10,7 +10,7 @@ import asyncio
 import json
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,13 +20,11 @@ from custom_components.sems.plantkit import cli
 from custom_components.sems.plantkit.exceptions import ModbusExceptionError
 from custom_components.sems.plantkit.model import Quantity
 from custom_components.sems.plantkit.transport import Endpoint, TransportType
-from simulator.device import SimDevice
 from simulator.devices.eastron import Sdm120Sim, Sdm630Sim
 from simulator.physics import PlantState
 from simulator.plant import SimulatedPlant
-from simulator.server import SimServer
 
-from .conftest import SIM_START
+from .conftest import SIM_START, Serve
 
 SEMS = Path(__file__).resolve().parents[2] / "scripts" / "sems"
 STATE = PlantState(
@@ -56,7 +54,6 @@ class Run:
 
 
 type RunMain = Callable[..., Awaitable[Run]]
-type Serve = Callable[..., Awaitable[SimServer]]
 type RudeServer = Callable[[bytes | None], Awaitable[int]]
 
 
@@ -98,21 +95,8 @@ async def run_script(*argv: str) -> Run:
 
 
 @pytest.fixture
-async def serve(socket_enabled: None) -> AsyncIterator[Serve]:
-    """Serve simulated devices on free loopback ports."""
-    servers: list[SimServer] = []
-
-    async def start(devices: Sequence[SimDevice], framing: str = "tcp") -> SimServer:
-        for device in devices:
-            device.render(STATE)
-        server = SimServer(devices, framing)
-        await server.start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        await server.stop()
+def sim_state() -> PlantState:
+    return STATE
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 
 import pytest
@@ -22,11 +21,12 @@ from custom_components.sems.plantkit.profiles.eastron import (
 )
 from custom_components.sems.plantkit.registers import DataType, Point, RegisterKind
 from custom_components.sems.plantkit.transport import Endpoint, TransportType, create_transport
-from simulator.device import SimDevice
 from simulator.devices.eastron import Sdm72Sim, Sdm120Sim, Sdm630Sim
 from simulator.image import IllegalAddress
 from simulator.physics import PlantState
 from simulator.server import SimServer
+
+from .conftest import Serve
 
 INPUT = RegisterKind.INPUT
 HOLDING = RegisterKind.HOLDING
@@ -44,25 +44,10 @@ STATE = PlantState(
     grid_export_energy_total=6789.5,
 )
 
-type Serve = Callable[..., Awaitable[SimServer]]
-
 
 @pytest.fixture
-async def serve(socket_enabled: None) -> AsyncIterator[Serve]:
-    """Start SimServers on free loopback ports; all are stopped after the test."""
-    servers: list[SimServer] = []
-
-    async def start(devices: Sequence[SimDevice], framing: str = "tcp") -> SimServer:
-        for device in devices:
-            device.render(STATE)
-        server = SimServer(devices, framing)
-        await server.start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        await server.stop()
+def sim_state() -> PlantState:
+    return STATE
 
 
 def _endpoint(server: SimServer, transport: TransportType = TransportType.TCP) -> Endpoint:
