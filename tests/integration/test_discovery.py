@@ -54,11 +54,9 @@ from simulator.devices.sunspec import SunSpecInverterSim, SunSpecMeterSim
 from simulator.discovery import MODBUS_SERVICE_TYPE, DongleResponder, loopback_zeroconf
 from simulator.plant import SimulatedPlant
 
-from ..plantkit.test_discovery import ContactLog, Sims
+from ..plantkit.test_discovery import TEST_HOSTS, TEST_NET, ContactLog, Sims
 from .conftest import SIM_START
 
-TEST_NET = IPv4Network("127.0.0.0/28")
-TEST_HOSTS = [str(host) for host in TEST_NET.hosts()]  # 127.0.0.1 .. 127.0.0.14
 OUTSIDE_HOST = "127.0.0.20"  # outside every plan: nothing may ever be sent there
 ET_SERIAL = "9010KETU000SIM01"
 SDM630_SERIAL = "12345678"
