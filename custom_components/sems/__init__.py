@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.storage import Store
 
 from .const import CLOUD_ENTRY_KEYS, CONF_DEVICES, DOMAIN, ISSUE_CLOUD_ENTRY, LOGGER, PLATFORMS
-from .coordinator import SemsConfigEntry, SemsCoordinator
+from .coordinator import STORAGE_VERSION, SemsConfigEntry, SemsCoordinator, storage_key
 from .entry_data import endpoint_from_data, probe_unit_ids, stored_devices
 from .plantkit.client import PlantClient
 from .plantkit.exceptions import PlantError
@@ -60,7 +63,8 @@ async def async_remove_config_entry_device(
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> None:
-    """Drop the repair issue of a removed cloud entry."""
+    """Delete what the entry stored (the energy guards' state) and the repair issue of a cloud entry."""
+    await Store[dict[str, Any]](hass, STORAGE_VERSION, storage_key(entry.entry_id)).async_remove()
     ir.async_delete_issue(hass, DOMAIN, _cloud_issue_id(entry))
 
 

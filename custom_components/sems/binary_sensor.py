@@ -6,6 +6,7 @@ GROUND_FAULT turn on the same "Insulation problem" sensor, and automations are w
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import SemsConfigEntry, SemsCoordinator
-from .entity import SemsEntity, active_faults
+from .entity import SemsEntity
 from .plantkit.faults import FaultGroup
 from .plantkit.model import DeviceIdentity, DeviceStatus, Role
 
@@ -115,28 +116,30 @@ class SemsProblemSensor(SemsEntity, BinarySensorEntity):
     @property
     def available(self) -> bool:
         """Faults are only known once the device answered (not after a start at night, before sunrise)."""
-        return super().available and self.coordinator.has_read(self.identity.key)
+        snapshot = self.snapshot
+        return super().available and snapshot is not None and snapshot.faults is not None
 
     def _faults(self) -> list[dict[str, str]]:
         """Active faults of this sensor's group (all for the aggregate sensor): code, name, severity..."""
-        reading = self.reading
-        if reading is None:
+        snapshot = self.snapshot
+        if snapshot is None or snapshot.faults is None:
             return []
         group = self.entity_description.group
-        return [
-            fault for fault in active_faults(reading).values() if group is None or fault["group"] == group
-        ]
+        return [fault.as_dict() for fault in snapshot.faults if group is None or fault.group is group]
 
     @property
     def is_on(self) -> bool:
         """A fault of the group is active; the aggregate sensor also for a fault status without code."""
         if self._faults():
             return True
-        reading = self.reading
+        snapshot = self.snapshot
         aggregate = self.entity_description.group is None
-        return aggregate and reading is not None and reading.status is DeviceStatus.FAULT
+        return aggregate and snapshot is not None and snapshot.status is DeviceStatus.FAULT
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
         """The active faults, worst first: code, English name, severity, group and raw vendor code(s)."""
         return {ATTR_ACTIVE_FAULTS: self._faults()}
+
+    def rendered(self) -> Hashable:
+        return (self.is_on, tuple(tuple(fault.items()) for fault in self._faults()))

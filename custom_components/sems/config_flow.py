@@ -52,10 +52,11 @@ from .const import (
 )
 from .coordinator import SemsConfigEntry, unavailable_after
 from .discovery import followed_data
-from .entry_data import default_poll_seconds, entry_title, main_device, stored_devices
+from .entry_data import default_poll_seconds, stored_devices
 from .plantkit.discovery import Found
 from .plantkit.exceptions import PlantError, PlantProtocolError, PlantTimeoutError, UnsupportedDeviceError
 from .plantkit.model import DeviceIdentity
+from .plantkit.naming import device_name, main_device
 from .plantkit.transport import Endpoint, TransportType
 from .plantkit.transport.base import DEFAULT_PORTS
 from .probe import ProbeCandidate, ProbeResult, async_probe, is_serial_path
@@ -207,7 +208,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
                     main = main_device(probed.devices)
                     await self.async_set_unique_id(main.serial)
                     self._abort_if_unique_id_configured()
-                    return self.async_create_entry(title=entry_title(main), data=data)
+                    return self.async_create_entry(title=device_name(main), data=data)
         return self._async_show_user_form(user_input, errors)
 
     @callback
@@ -336,7 +337,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
             await self.async_set_unique_id(main.serial)
             self._abort_if_unique_id_configured()
             return self.async_create_entry(
-                title=entry_title(main), data=_entry_data(probed, _found_unit_ids(probed.devices))
+                title=device_name(main), data=_entry_data(probed, _found_unit_ids(probed.devices))
             )
         return self._async_show_user_form(self._user_input, errors)
 
@@ -418,7 +419,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
             self._abort_if_unique_id_configured()
             probed = ProbeResult(found.endpoint, list(found.devices))
             return self.async_create_entry(
-                title=entry_title(main), data=_entry_data(probed, _found_unit_ids(probed.devices))
+                title=device_name(main), data=_entry_data(probed, _found_unit_ids(probed.devices))
             )
         options = [
             SelectOptionDict(value=key, label=discovery.choice_label(found))
@@ -510,7 +511,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_abort(reason="already_configured")
         self._abort_if_unique_id_configured()
         self._discovered = probed
-        self.context["title_placeholders"] = {"name": f"{entry_title(main)} ({probed.endpoint.host})"}
+        self.context["title_placeholders"] = {"name": f"{device_name(main)} ({probed.endpoint.host})"}
         return await self.async_step_discovery_confirm()
 
     async def async_step_discovery_confirm(
@@ -522,14 +523,14 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
         main = main_device(probed.devices)
         if user_input is not None:
             return self.async_create_entry(
-                title=entry_title(main), data=_entry_data(probed, _found_unit_ids(probed.devices))
+                title=device_name(main), data=_entry_data(probed, _found_unit_ids(probed.devices))
             )
         self._set_confirm_only()
         endpoint = probed.endpoint
         return self.async_show_form(
             step_id="discovery_confirm",
             description_placeholders={
-                "model": entry_title(main),
+                "model": device_name(main),
                 "serial": main.serial,
                 "address": f"{endpoint.host}:{endpoint.port} ({endpoint.transport})",
                 "count": str(len(probed.devices)),

@@ -8,6 +8,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .coordinator import SemsConfigEntry
+from .plantkit.snapshot import DeviceSnapshot
 
 # The host shows where a user lives on their network; serials identify the plant (and its SEMS account).
 TO_REDACT = {"host", "serial", "via_serial", "unique_id", "title"}
@@ -16,7 +17,8 @@ TO_REDACT = {"host", "serial", "via_serial", "unique_id", "title"}
 async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: SemsConfigEntry) -> dict[str, Any]:
     """Diagnostics of one endpoint."""
     coordinator = entry.runtime_data
-    readings = [reading.to_json() for reading in (coordinator.data or {}).values()]
+    snapshot = coordinator.data
+    devices = [] if snapshot is None else [_device(device) for device in snapshot.devices.values()]
     return async_redact_data(
         {
             "entry": {
@@ -36,7 +38,22 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: SemsCon
             },
             "last_update_success": coordinator.last_update_success,
             "last_exception": repr(coordinator.last_exception) if coordinator.last_exception else None,
-            "readings": readings,
+            "asleep": coordinator.monitor.asleep,
+            "failed_polls": coordinator.monitor.failed_polls,
+            "devices": devices,
         },
         TO_REDACT,
     )
+
+
+def _device(device: DeviceSnapshot) -> dict[str, Any]:
+    """One device of the latest snapshot: identity, status, faults and each value with its source."""
+    identity = device.identity.to_dict()
+    del identity["details"]  # profile-private
+    return {
+        **identity,
+        "source": str(device.source),
+        "status": str(device.status),
+        "faults": None if device.faults is None else [fault.as_dict() for fault in device.faults],
+        "values": {str(q): {"value": s.value, "source": str(s.source)} for q, s in device.values.items()},
+    }

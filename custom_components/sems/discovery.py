@@ -46,7 +46,7 @@ from .const import (
     UNIT_SCAN_IDS,
     UNIT_SCAN_TIMEOUT,
 )
-from .entry_data import endpoint_from_data, main_device, probe_unit_ids, stored_devices
+from .entry_data import endpoint_from_data, probe_unit_ids, stored_devices
 from .plantkit.client import PlantClient
 from .plantkit.discovery import (
     DONGLE_DISCOVERY_PORT,
@@ -60,6 +60,7 @@ from .plantkit.discovery import (
 )
 from .plantkit.exceptions import PlantError, PlantTimeoutError
 from .plantkit.model import DeviceIdentity
+from .plantkit.naming import main_device
 from .plantkit.profiles.base import Profile
 from .plantkit.profiles.goodwe import GOODWE_PROFILES
 from .plantkit.profiles.sunspec import SUNSPEC_PROFILES

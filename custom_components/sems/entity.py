@@ -1,22 +1,22 @@
-"""Base entity: one Home Assistant device per plant device, fed by the endpoint's coordinator."""
+"""Base entity: one Home Assistant device per plant device, rendering the monitor's snapshot of it."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
 from .coordinator import SemsCoordinator
-from .entry_data import device_name
-from .plantkit.faults import UNKNOWN_FAULT, UNSPECIFIED_INVERTER_WARNING, Fault, resolve
-from .plantkit.model import DeviceIdentity, DeviceReading, Role
-
-# Canonical codes that say nothing on their own: each raw bit behind them stays a fault of its own.
-_UNSPECIFIC_CODES = frozenset({UNKNOWN_FAULT, UNSPECIFIED_INVERTER_WARNING})
+from .plantkit.model import DeviceIdentity, Role
+from .plantkit.naming import device_name, inverter_of
+from .plantkit.snapshot import DeviceSnapshot
 
 
 def device_info(identity: DeviceIdentity, devices: list[DeviceIdentity]) -> DeviceInfo:
-    """Device registry data; batteries and meters hang off the inverter they were found through.
+    """Device registry data; batteries and meters hang off the inverter they belong to.
 
     No configuration_url: Modbus endpoints (and GoodWe dongles on port 8899) serve no web page.
     """
@@ -29,50 +29,18 @@ def device_info(identity: DeviceIdentity, devices: list[DeviceIdentity]) -> Devi
         sw_version=identity.firmware,
     )
     if identity.role is not Role.INVERTER:
-        inverter = _inverter_of(identity, devices)
+        inverter = inverter_of(identity, devices)
         if inverter is not None:
             info["via_device"] = (DOMAIN, inverter.key)
     return info
 
 
-def _inverter_of(identity: DeviceIdentity, devices: list[DeviceIdentity]) -> DeviceIdentity | None:
-    """The inverter a battery or meter belongs to: the one named by via_serial, else the endpoint's only one.
-
-    A SunSpec meter on its own unit id has no via_serial, but an endpoint with exactly one inverter is
-    one plant, so the meter is shown under it.
-    """
-    inverters = [d for d in devices if d.role is Role.INVERTER]
-    for inverter in inverters:
-        if inverter.serial == identity.via_serial:
-            return inverter
-    return inverters[0] if len(inverters) == 1 else None
-
-
-def active_faults(reading: DeviceReading) -> dict[str, dict[str, str]]:
-    """The device's active faults, worst first: announcement key -> code, name, severity, group, raw.
-
-    Raw codes that mean the same fault are one entry (a SunSpec inverter reports a trip both in its
-    103 Evt1 and its 701 Alrm word; "raw" then lists both), so one trip is one event. Bits the catalogue
-    cannot name stay apart, keyed by their raw code, so two unknown bits are two faults.
-    """
-    merged: dict[str, list[Fault]] = {}
-    for fault in resolve(reading.faults):
-        key = fault.raw if fault.code in _UNSPECIFIC_CODES else fault.code
-        merged.setdefault(key, []).append(fault)
-    return {
-        key: {
-            "code": faults[0].code,
-            "name": faults[0].name,
-            "severity": str(faults[0].severity),
-            "group": str(faults[0].group),
-            "raw": ", ".join(fault.raw for fault in faults),
-        }
-        for key, faults in merged.items()
-    }
-
-
 class SemsEntity(CoordinatorEntity[SemsCoordinator]):
-    """An entity of one plant device."""
+    """An entity of one plant device. It renders the device's snapshot and decides nothing itself.
+
+    The state is written only when what it shows (value, availability, attributes) changed: most of a
+    plant's values stay the same from one poll to the next.
+    """
 
     _attr_has_entity_name = True
 
@@ -80,13 +48,32 @@ class SemsEntity(CoordinatorEntity[SemsCoordinator]):
         super().__init__(coordinator)
         self.identity = identity
         self._attr_device_info = device_info(identity, coordinator.devices)
+        self._shown: Hashable = None
 
     @property
-    def reading(self) -> DeviceReading | None:
-        """This device's latest reading (None before the first one, which setup guarantees)."""
-        return self.coordinator.data.get(self.identity.key) if self.coordinator.data else None
+    def snapshot(self) -> DeviceSnapshot | None:
+        """This device's latest snapshot (None if it dropped out of the plant's)."""
+        data = self.coordinator.data
+        return None if data is None else data.devices.get(self.identity.key)
 
     @property
     def available(self) -> bool:
-        """Unavailable while the endpoint cannot be read, or if this device dropped out of the reading."""
-        return super().available and self.reading is not None
+        """Unavailable while the endpoint cannot be read, or if this device dropped out of the snapshot."""
+        return super().available and self.snapshot is not None
+
+    def rendered(self) -> Hashable:
+        """What the entity shows besides its availability; subclasses add their state and attributes."""
+        return None
+
+    async def async_added_to_hass(self) -> None:
+        """Remember what the first state write (right after this) shows."""
+        await super().async_added_to_hass()
+        self._shown = (self.available, self.rendered())
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        shown = (self.available, self.rendered())
+        if shown == self._shown:
+            return
+        self._shown = shown
+        self.async_write_ha_state()

@@ -12,7 +12,8 @@ from typing import Any
 from homeassistant.const import CONF_HOST, CONF_PORT
 
 from .const import CONF_DEVICES, CONF_TRANSPORT, CONF_UNIT_IDS, LOGGER
-from .plantkit.model import DeviceIdentity, Role
+from .plantkit.model import DeviceIdentity
+from .plantkit.naming import main_device
 from .plantkit.profiles import profile_by_name
 from .plantkit.transport import Endpoint, TransportType
 
@@ -46,40 +47,6 @@ def probe_unit_ids(data: Mapping[str, Any]) -> list[int] | None:
     return list(data.get(CONF_UNIT_IDS) or ()) or None
 
 
-def main_device(devices: Sequence[DeviceIdentity]) -> DeviceIdentity:
-    """The device that names the entry: the inverter, else a meter, else whatever was found first."""
-    for role in (Role.INVERTER, Role.METER):
-        for device in devices:
-            if device.role is role:
-                return device
-    return devices[0]
-
-
 def default_poll_seconds(devices: Sequence[DeviceIdentity]) -> int:
     """The main device's profile decides the default interval (GoodWe dongles need slow polling)."""
     return profile_by_name(main_device(devices).profile).default_poll_seconds
-
-
-def entry_title(device: DeviceIdentity) -> str:
-    """A readable title without the serial (titles show up in logs and screenshots)."""
-    return device_name(device)
-
-
-def device_name(device: DeviceIdentity, plant: Sequence[DeviceIdentity] = ()) -> str:
-    """The model, prefixed by the manufacturer unless the model already names it.
-
-    A battery or meter that would share its name with another device of the plant (SunSpec batteries
-    report the inverter's model) gets its role appended.
-    """
-    name = _base_name(device)
-    if device.role is not Role.INVERTER and any(
-        other.key != device.key and _base_name(other) == name for other in plant
-    ):
-        name = f"{name} {device.role}"
-    return name
-
-
-def _base_name(device: DeviceIdentity) -> str:
-    if device.model.casefold().startswith(device.manufacturer.casefold()):
-        return device.model
-    return f"{device.manufacturer} {device.model}"

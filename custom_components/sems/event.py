@@ -1,6 +1,6 @@
 """A fault event entity per device: ``fault_raised`` and ``fault_cleared``, once per transition.
 
-Automations trigger on these instead of diffing attribute lists. Each fault (see ``active_faults``) is
+Automations trigger on these instead of diffing attribute lists. Each fault (``plantkit.faults.merge``) is
 announced once when it appears and once when it goes away. The faults announced as active are stored
 with the entity's restore data, so after a restart or reload a fault that is still active is not
 announced again, and one that cleared while Home Assistant was down is announced as cleared, once.
@@ -19,7 +19,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import EVENT_FAULT_CLEARED, EVENT_FAULT_RAISED, LOGGER
 from .coordinator import SemsConfigEntry, SemsCoordinator
-from .entity import SemsEntity, active_faults
+from .entity import SemsEntity
 from .plantkit.faults import FAULT_CODES, FaultGroup, Severity
 from .plantkit.model import DeviceIdentity
 
@@ -85,7 +85,8 @@ class SemsFaultEvent(SemsEntity, EventEntity):
     @property
     def available(self) -> bool:
         """Like the problem sensors: only once the device really answered."""
-        return super().available and self.coordinator.has_read(self.identity.key)
+        snapshot = self.snapshot
+        return super().available and snapshot is not None and snapshot.faults is not None
 
     @property
     def extra_restore_state_data(self) -> FaultEventStoredData:
@@ -106,22 +107,14 @@ class SemsFaultEvent(SemsEntity, EventEntity):
         super()._handle_coordinator_update()
 
     def _announce_changes(self) -> None:
-        """Fire one event per fault that went away or appeared since the last fresh reading.
+        """Fire one event per fault that went away or appeared since the last fresh snapshot.
 
-        Only fresh readings count: a kept or night reading (the device did not answer) changes nothing.
+        Only fresh snapshots count: a held or night one (the device did not answer) changes nothing.
         """
-        coordinator = self.coordinator
-        reading = self.reading
-        fresh = (
-            reading is not None
-            and coordinator.last_update_success
-            and not coordinator.asleep
-            and not coordinator.failed_polls
-            and coordinator.has_read(self.identity.key)
-        )
-        if not fresh or reading is None:
+        snapshot = self.snapshot
+        if snapshot is None or not snapshot.fresh or snapshot.faults is None:
             return
-        active = active_faults(reading)
+        active = {fault.key: fault.as_dict() for fault in snapshot.faults}
         for key in [key for key in self._announced if key not in active]:
             self._fire(EVENT_FAULT_CLEARED, self._announced.pop(key))
         for key, fault in active.items():

@@ -132,7 +132,8 @@ def errors_except_loss(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 def count_messages(caplog: pytest.LogCaptureFixture, text: str) -> int:
-    return sum(text in r.getMessage() for r in caplog.records if r.name == SEMS_LOGGER)
+    """How many log lines of the integration or its library contain ``text``."""
+    return sum(text in r.getMessage() for r in caplog.records if r.name.startswith(SEMS_LOGGER))
 
 
 # -- transport faults ---------------------------------------------------------------------------------
@@ -289,7 +290,7 @@ async def test_threshold_comes_from_the_options(
     await hass.async_block_till_done()
     assert entry.options[CONF_UNAVAILABLE_AFTER] == threshold
     assert entry.runtime_data is coordinator
-    assert coordinator.unavailable_after == threshold
+    assert coordinator.monitor.unavailable_after == threshold
 
     plant.server(GOODWE_ET_TCP.endpoint).faults.drop_connection = True
     for _ in range(kept_polls):

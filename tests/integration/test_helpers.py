@@ -10,10 +10,6 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.sems.const import CONF_POLL_PRESET, DOMAIN
 from custom_components.sems.coordinator import poll_interval
-from custom_components.sems.entry_data import (
-    device_name,
-    main_device,
-)
 from custom_components.sems.plantkit.exceptions import (
     PlantConnectionError,
     PlantError,
@@ -26,9 +22,6 @@ from custom_components.sems.plantkit.transport import TransportType
 from custom_components.sems.probe import _most_telling, transport_candidates
 
 INVERTER = DeviceIdentity(Role.INVERTER, "goodwe_et", 247, "GoodWe", "GW10K-ET", "S1", "1.0")
-BATTERY = DeviceIdentity(Role.BATTERY, "sunspec_battery", 1, "SunSpecSim", "INV", "S2", via_serial="S3")
-SUNSPEC_INVERTER = DeviceIdentity(Role.INVERTER, "sunspec_inverter", 1, "SunSpecSim", "INV", "S3")
-METER = DeviceIdentity(Role.METER, "eastron_sdm630", 1, "Eastron", "Eastron SDM630", "S4")
 
 
 @pytest.mark.parametrize(
@@ -58,17 +51,6 @@ def test_most_telling_failure() -> None:
     assert _most_telling([refused]) is refused
     other = PlantError("something else")
     assert _most_telling([other]) is other
-
-
-def test_main_device_and_names() -> None:
-    assert main_device([BATTERY, METER, INVERTER]) is INVERTER
-    assert main_device([BATTERY, METER]) is METER
-    assert main_device([BATTERY]) is BATTERY
-    assert device_name(INVERTER) == "GoodWe GW10K-ET"
-    assert device_name(METER) == "Eastron SDM630"  # the model already names the maker
-    # A SunSpec battery reports its inverter's model: the role keeps the two apart.
-    assert device_name(BATTERY, [SUNSPEC_INVERTER, BATTERY]) == "SunSpecSim INV battery"
-    assert device_name(SUNSPEC_INVERTER, [SUNSPEC_INVERTER, BATTERY]) == "SunSpecSim INV"
 
 
 def test_identity_round_trip() -> None:

@@ -51,14 +51,14 @@ async def test_entities_and_devices(
 async def test_only_quantities_the_profile_provides(hass: HomeAssistant, plant: SimulatedPlant) -> None:
     """A meter gets its status and grid sensors only: nothing about PV or batteries."""
     entry = await add_plant(hass, plant, SDM630_TCP)
-    reading = next(iter(entry.runtime_data.data.values()))
+    device = next(iter(entry.runtime_data.data.devices.values()))
     unique_ids = {
         e.unique_id
         for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
         if e.domain == "sensor"
     }
-    key = reading.identity.key
-    assert unique_ids == {f"{key}_status"} | {f"{key}_{quantity}" for quantity in reading.values}
+    key = device.identity.key
+    assert unique_ids == {f"{key}_status"} | {f"{key}_{quantity}" for quantity in device.quantities}
     assert not any("pv" in unique_id or "battery" in unique_id for unique_id in unique_ids)
 
 

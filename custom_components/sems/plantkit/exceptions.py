@@ -42,5 +42,9 @@ class ModbusExceptionError(PlantProtocolError):
         return self.code in (self.ILLEGAL_FUNCTION, self.ILLEGAL_DATA_ADDRESS, self.ILLEGAL_DATA_VALUE)
 
 
+class PlantUnavailableError(PlantError):
+    """The endpoint failed too many polls in a row: its values are no longer shown (cause: last failure)."""
+
+
 class UnsupportedDeviceError(PlantError):
     """Something answered, but it is no device any profile knows."""

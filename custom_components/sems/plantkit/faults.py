@@ -405,6 +405,52 @@ def resolve(raw_codes: Iterable[str]) -> list[Fault]:
     return sorted((to_fault(raw) for raw in set(raw_codes)), key=_order)
 
 
+# Canonical codes that say nothing on their own: each raw bit behind them stays a fault of its own.
+_UNSPECIFIC_CODES: Final = frozenset({UNKNOWN_FAULT, UNSPECIFIED_INVERTER_WARNING})
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveFault:
+    """One fault as a device's owner sees it: raw codes that mean the same thing are one fault.
+
+    A SunSpec inverter reports a trip both in its 103 ``Evt1`` and its 701 ``Alrm`` word; that is one
+    fault with two raw codes. Bits the catalogue cannot name stay apart, keyed by their raw code.
+    """
+
+    key: str  # stable announcement key: the canonical code, or the raw code of an unspecific one
+    code: str
+    group: FaultGroup
+    severity: Severity
+    raw: tuple[str, ...]  # every raw vendor code behind it, in catalogue order
+
+    @property
+    def name(self) -> str:
+        """English name of the canonical code."""
+        return FAULT_NAMES[self.code]
+
+    def as_dict(self) -> dict[str, str]:
+        """JSON-safe shape for attributes, events and diagnostics: code, name, severity, group, raw."""
+        return {
+            "code": self.code,
+            "name": self.name,
+            "severity": str(self.severity),
+            "group": str(self.group),
+            "raw": ", ".join(self.raw),
+        }
+
+
+def merge(raw_codes: Iterable[str]) -> tuple[ActiveFault, ...]:
+    """The active faults of a device's raw fault codes, worst first (faults before warnings, then code)."""
+    merged: dict[str, list[Fault]] = {}
+    for fault in resolve(raw_codes):
+        key = fault.raw if fault.code in _UNSPECIFIC_CODES else fault.code
+        merged.setdefault(key, []).append(fault)
+    return tuple(
+        ActiveFault(key, faults[0].code, faults[0].group, faults[0].severity, tuple(f.raw for f in faults))
+        for key, faults in merged.items()
+    )
+
+
 def translations_json() -> str:
     """The ``{"code": "English name"}`` block for the integration's translations, as JSON text."""
     return json.dumps(dict(FAULT_NAMES), indent=2, ensure_ascii=False)

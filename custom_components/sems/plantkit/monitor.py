@@ -1,0 +1,348 @@
+"""Poll an endpoint and decide what each value means: fresh, held after a failed poll, or a night stand-in.
+
+The ``PlantMonitor`` wraps a ``PlantClient`` and turns every refresh into a ``PlantSnapshot``:
+
+- a few failed polls in a row keep the last reading (values marked held);
+- ``unavailable_after`` failed polls in a row raise ``PlantUnavailableError``: consumers show the
+  devices unavailable until they answer again;
+- a PV-only inverter that goes silent without sun (``NightRules.sun_is_low``), or right after a
+  reading that showed it idle, is asleep, not broken: its energy totals keep their last value, its
+  powers read 0, values it cannot have are left out, its faults stay as last read. After
+  ``NightRules.max_silence`` without an answer its silence is an outage again;
+- lifetime energy counters pass a glitch guard before anyone sees them.
+
+Home Assistant, the CLI and the cloud uplink all read the same snapshots, so all of them get the same
+trustworthy values.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .client import PlantClient
+from .exceptions import PlantConnectionError, PlantError, PlantUnavailableError
+from .faults import merge
+from .model import QUANTITY_INFO, DeviceIdentity, DeviceReading, DeviceStatus, Kind, Quantity, Role, Unit
+from .snapshot import DeviceSnapshot, PlantSnapshot, Sample, Source
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_UNAVAILABLE_AFTER = 3
+# Longer than any night where people install PV, shorter than a day: a dead inverter is reported the
+# next day at the latest.
+DEFAULT_MAX_NIGHT_SILENCE = timedelta(hours=20)
+
+_TOTAL_KINDS = (Kind.LIFETIME_TOTAL, Kind.DAILY_TOTAL)
+_IDLE_STATUSES = (DeviceStatus.SLEEPING, DeviceStatus.STANDBY, DeviceStatus.OFF)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class NightRules:
+    """When a silent PV-only inverter counts as asleep.
+
+    ``sun_is_low(now)`` says whether the sun is down or near the horizon at the plant (the caller knows
+    its location); without it only an idle last reading makes silence sleep.
+    """
+
+    sun_is_low: Callable[[datetime], bool] | None = None
+    max_silence: timedelta = DEFAULT_MAX_NIGHT_SILENCE
+
+
+def sleeps_at_night(devices: list[DeviceIdentity]) -> bool:
+    """True for a PV-only plant: an inverter without battery powers down (and goes silent) without sun.
+
+    A hybrid inverter runs from its battery at night and keeps answering, so its silence is a failure.
+    """
+    roles = {device.role for device in devices}
+    return Role.INVERTER in roles and Role.BATTERY not in roles
+
+
+def looked_idle(reading: DeviceReading) -> bool:
+    """An inverter winding down: an idle status, or no PV production without a fault."""
+    if reading.status in _IDLE_STATUSES:
+        return True
+    pv_power = reading.values.get(Quantity.PV_POWER)
+    return reading.status is not DeviceStatus.FAULT and pv_power is not None and pv_power <= 0
+
+
+@dataclass(slots=True)
+class MonotonicTotal:
+    """The glitch guard of a lifetime counter: it is never published lower than it was.
+
+    Inverters report 0 while booting and now and then a stale, lower value; passed on, long-term
+    statistics take a decrease for a meter reset and count the next real value as a whole new lifetime
+    of energy. A lower value keeps the last one (logged once per episode); the counter moves on as soon
+    as the device reports more than that again. Unreadable values (sentinels) stay unknown.
+    """
+
+    name: str
+    last: float | None = None
+    holding: bool = field(default=False)
+
+    def update(self, value: float | None) -> tuple[float | None, bool]:
+        """The value to publish for a new reading, and whether it is a held one."""
+        if value is None:
+            return None, False
+        if self.last is not None and value < self.last:
+            if not self.holding:
+                _LOGGER.info(
+                    "%s went back from %s to %s; keeping %s until it counts past it",
+                    self.name,
+                    self.last,
+                    value,
+                    self.last,
+                )
+                self.holding = True
+            return self.last, True
+        self.last = value
+        self.holding = False
+        return value, False
+
+
+class PlantMonitor:
+    """Refreshes one endpoint's devices and says what each value means (see the module docstring)."""
+
+    def __init__(
+        self,
+        client: PlantClient,
+        *,
+        name: str,
+        unavailable_after: int = DEFAULT_UNAVAILABLE_AFTER,
+        night: NightRules | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.client = client
+        self.name = name  # how logs name the endpoint (no host, no serial)
+        self.unavailable_after = unavailable_after
+        self.night = night or NightRules()
+        self._clock = clock
+        self.failed_polls = 0  # in a row, not counting sleep
+        self.unreachable_since: datetime | None = None
+        self.asleep = False
+        self.last_error: PlantError | None = None
+        self._fresh: dict[str, DeviceReading] = {}  # the last readings the devices really sent
+        self._read_at: dict[str, datetime] = {}
+        self._snapshot: PlantSnapshot | None = None
+        # Before the first answer: since when it could have answered (a start at night has no answer
+        # yet, and its silence must not count as sleep for ever).
+        self._answered_at = clock()
+        self._may_sleep = sleeps_at_night(client.devices)
+        self._totals: dict[tuple[str, Quantity], MonotonicTotal] = {}
+        self._provides: dict[str, frozenset[Quantity]] = {}
+
+    @property
+    def devices(self) -> list[DeviceIdentity]:
+        """The devices this monitor reads."""
+        return self.client.devices
+
+    @property
+    def snapshot(self) -> PlantSnapshot | None:
+        """The latest snapshot (None before the first refresh)."""
+        return self._snapshot
+
+    def has_read(self, key: str) -> bool:
+        """True once the device really answered (not only night stand-ins after a start at night)."""
+        return key in self._fresh
+
+    async def refresh(self) -> PlantSnapshot:
+        """Read every device once and return what to show.
+
+        Raises ``PlantUnavailableError`` (its ``__cause__`` is the last failure) when the endpoint has
+        failed ``unavailable_after`` polls in a row and its inverter is not asleep.
+        """
+        now = self._clock()
+        try:
+            readings = await self.client.read()
+        except PlantError as err:
+            if isinstance(err, PlantConnectionError):
+                await self.client.close()  # start the next poll on a fresh connection
+            self._snapshot = await self._failed_poll(err, now)
+            return self._snapshot
+        self._answered(now)
+        self._fresh = {reading.identity.key: reading for reading in readings}
+        self._read_at = dict.fromkeys(self._fresh, now)
+        devices = {reading.identity.key: self._fresh_snapshot(reading, now) for reading in readings}
+        self._snapshot = PlantSnapshot(devices, now)
+        return self._snapshot
+
+    def _answered(self, now: datetime) -> None:
+        if self.asleep:
+            _LOGGER.info("%s answers again: awake", self.name)
+            self.asleep = False
+        self.failed_polls = 0
+        self.unreachable_since = None
+        self.last_error = None
+        self._answered_at = now
+
+    async def _failed_poll(self, err: PlantError, now: datetime) -> PlantSnapshot:
+        """Keep the last reading, go to sleep, or give up."""
+        self.last_error = err
+        if self.asleep and self._slept_too_long(now):
+            _LOGGER.info(
+                "%s has not answered for %s; no longer taken as asleep", self.name, self.night.max_silence
+            )
+            self.asleep = False
+        elif not self.asleep and self.failed_polls < self.unavailable_after and self._falls_asleep(now):
+            _LOGGER.info(
+                "%s stopped answering without sun: asleep, its energy totals keep their last value",
+                self.name,
+            )
+            self.asleep = True
+        if self.asleep:
+            self.failed_polls = 0
+            self.unreachable_since = None
+            return await self._night_snapshot(now)
+
+        self.failed_polls += 1
+        self.unreachable_since = self.unreachable_since or now
+        if self.failed_polls < self.unavailable_after and self._fresh and self._snapshot is not None:
+            _LOGGER.debug(
+                "Poll %d of %d of %s failed (%s); keeping the last reading",
+                self.failed_polls,
+                self.unavailable_after,
+                self.name,
+                err,
+            )
+            return _held(self._snapshot, now)
+        raise PlantUnavailableError(f"{self.name}: {err or type(err).__name__}") from err
+
+    def _falls_asleep(self, now: datetime) -> bool:
+        """A PV-only plant going silent without sun, or right after it showed no production, sleeps.
+
+        Right after a start at night there is no reading yet: the sun alone decides then. After
+        ``max_silence`` without an answer nothing is sleep any more.
+        """
+        if not self._may_sleep or self._slept_too_long(now):
+            return False
+        if self.night.sun_is_low is not None and self.night.sun_is_low(now):
+            return True
+        return any(looked_idle(r) for r in self._fresh.values() if r.identity.role is Role.INVERTER)
+
+    def _slept_too_long(self, now: datetime) -> bool:
+        return now - self._answered_at >= self.night.max_silence
+
+    # -- snapshots ------------------------------------------------------------------------------------
+
+    def _fresh_snapshot(self, reading: DeviceReading, now: datetime) -> DeviceSnapshot:
+        key = reading.identity.key
+        values: dict[Quantity, Sample] = {}
+        for quantity, value in reading.values.items():
+            if QUANTITY_INFO[quantity].kind is Kind.LIFETIME_TOTAL:
+                published, held = self._total(key, quantity).update(value)
+                values[quantity] = Sample(published, Source.HELD if held else Source.FRESH)
+            else:
+                values[quantity] = Sample(value, Source.FRESH)
+        self._provides[key] = frozenset(reading.values)
+        return DeviceSnapshot(
+            identity=reading.identity,
+            quantities=self._provides[key],
+            values=values,
+            status=reading.status,
+            faults=merge(reading.faults),
+            source=Source.FRESH,
+            read_at=now,
+        )
+
+    def _total(self, key: str, quantity: Quantity) -> MonotonicTotal:
+        guard = self._totals.get((key, quantity))
+        if guard is None:
+            guard = self._totals[(key, quantity)] = MonotonicTotal(f"{self.name} {key} {quantity}")
+        return guard
+
+    async def _night_snapshot(self, now: datetime) -> PlantSnapshot:
+        """Night stand-ins from the last readings, or from empty ones after a start at night.
+
+        Energy totals keep their last value (statistics see neither a gap nor a reset); the inverter's
+        powers are 0, which is what it produces; every other value is left out. Faults stay as last read.
+        """
+        devices: dict[str, DeviceSnapshot] = {}
+        for device in self.devices:
+            reading = self._fresh.get(device.key)
+            if reading is None:
+                profile = self.client.profile(device.profile)
+                await profile.prepare()
+                reading = profile.decode(device, {})
+            devices[device.key] = self._night_device(reading)
+        return PlantSnapshot(devices, now, asleep=True)
+
+    def _night_device(self, reading: DeviceReading) -> DeviceSnapshot:
+        identity = reading.identity
+        key = identity.key
+        is_inverter = identity.role is Role.INVERTER
+        values: dict[Quantity, Sample] = {}
+        for quantity, value in reading.values.items():
+            info = QUANTITY_INFO[quantity]
+            if info.kind is Kind.LIFETIME_TOTAL:
+                values[quantity] = Sample(self._total(key, quantity).last, Source.NIGHT)
+            elif info.kind in _TOTAL_KINDS:
+                values[quantity] = Sample(value, Source.NIGHT)
+            elif is_inverter and info.unit is Unit.WATT:
+                values[quantity] = Sample(0.0, Source.NIGHT)
+        provides = self._provides.setdefault(key, frozenset(reading.values))
+        fresh = key in self._fresh
+        return DeviceSnapshot(
+            identity=identity,
+            quantities=provides,
+            values=values,
+            status=DeviceStatus.SLEEPING if is_inverter else DeviceStatus.UNKNOWN,
+            faults=merge(reading.faults) if fresh else None,
+            source=Source.NIGHT,
+            read_at=self._read_at.get(key),
+        )
+
+    # -- state kept across restarts ---------------------------------------------------------------------
+
+    def export_state(self) -> dict[str, Any]:
+        """What the guards must remember across a restart, JSON-safe."""
+        return {
+            "totals": {
+                f"{key}|{quantity}": guard.last
+                for (key, quantity), guard in self._totals.items()
+                if guard.last is not None
+            }
+        }
+
+    def restore_state(self, data: Mapping[str, Any]) -> None:
+        """Continue from ``export_state``'s output (unknown or malformed parts are ignored)."""
+        totals = data.get("totals")
+        if not isinstance(totals, dict):
+            return
+        for name, last in totals.items():
+            key, _, quantity = str(name).rpartition("|")
+            try:
+                counter = Quantity(quantity)
+            except ValueError:
+                continue
+            if isinstance(last, int | float) and not isinstance(last, bool):
+                self.restore_total(key, counter, float(last))
+
+    def restore_total(self, key: str, quantity: Quantity, value: float) -> None:
+        """Start a lifetime counter's guard from a value published before a restart."""
+        guard = self._total(key, quantity)
+        if guard.last is None or value > guard.last:
+            guard.last = value
+
+
+def _held(snapshot: PlantSnapshot, now: datetime) -> PlantSnapshot:
+    """The last snapshot again, every value marked held."""
+    devices = {
+        key: DeviceSnapshot(
+            identity=device.identity,
+            quantities=device.quantities,
+            values={q: Sample(s.value, Source.HELD) for q, s in device.values.items()},
+            status=device.status,
+            faults=device.faults,
+            source=Source.HELD,
+            read_at=device.read_at,
+        )
+        for key, device in snapshot.devices.items()
+    }
+    return PlantSnapshot(devices, now, asleep=snapshot.asleep)

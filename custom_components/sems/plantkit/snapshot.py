@@ -1,0 +1,73 @@
+"""What a consumer sees of the plant after a refresh: one snapshot per device, each value with its source.
+
+Consumers (Home Assistant entities, the CLI, the cloud uplink) only render a snapshot; whether a value
+was just read, kept from an earlier read or stands in for a sleeping inverter is decided once, by the
+``PlantMonitor``, and said here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from .faults import ActiveFault
+from .model import DeviceIdentity, DeviceStatus, Quantity
+
+
+class Source(StrEnum):
+    """Where a value comes from."""
+
+    FRESH = "fresh"  # read from the device in this refresh
+    HELD = "held"  # the last good value, kept (a failed poll within tolerance, or a rejected glitch)
+    NIGHT = "night"  # a stand-in while a PV-only inverter sleeps: 0 W, totals kept
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One value (None = the device does not report it now: unknown) and where it comes from."""
+
+    value: float | None
+    source: Source
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSnapshot:
+    """Everything a consumer shows of one device.
+
+    ``quantities`` is what the device's profile provides (fixed per device); ``values`` holds those that
+    have a value or a stand-in now. A quantity missing from ``values`` has no meaning at the moment (a
+    voltage of a sleeping inverter): render it unavailable. ``faults`` is None until the device has
+    answered at least once (a start at night), so nothing claims "no problem" without having asked.
+    """
+
+    identity: DeviceIdentity
+    quantities: frozenset[Quantity]
+    values: Mapping[Quantity, Sample]
+    status: DeviceStatus
+    faults: tuple[ActiveFault, ...] | None
+    source: Source  # of the reading behind this snapshot as a whole
+    read_at: datetime | None  # when the values were read from the device (None: never)
+
+    def value(self, quantity: Quantity) -> float | None:
+        """The value of a quantity, None when unknown or unavailable."""
+        sample = self.values.get(quantity)
+        return None if sample is None else sample.value
+
+    @property
+    def fresh(self) -> bool:
+        """True when this snapshot comes from a read of this refresh."""
+        return self.source is Source.FRESH
+
+
+@dataclass(frozen=True, slots=True)
+class PlantSnapshot:
+    """The devices behind one endpoint after one refresh, by ``DeviceIdentity.key``."""
+
+    devices: Mapping[str, DeviceSnapshot]
+    taken_at: datetime
+    asleep: bool = False  # the endpoint's PV-only inverter sleeps; values are night stand-ins
+
+    def __getitem__(self, key: str) -> DeviceSnapshot:
+        return self.devices[key]

@@ -1,0 +1,150 @@
+"""PlantMonitor: what each value means after a refresh (fresh, held, night stand-in), without HA."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from custom_components.sems.plantkit.client import PlantClient
+from custom_components.sems.plantkit.exceptions import PlantConnectionError, PlantUnavailableError
+from custom_components.sems.plantkit.model import DeviceStatus, Quantity, Role
+from custom_components.sems.plantkit.monitor import NightRules, PlantMonitor
+from custom_components.sems.plantkit.snapshot import Source
+from custom_components.sems.plantkit.transport import Endpoint, TransportType
+from simulator.plant import SimulatedPlant
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 6, 21, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def tick(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+async def _monitor(
+    plant: SimulatedPlant, name: str, transport: TransportType, **kwargs: object
+) -> tuple[PlantMonitor, PlantClient]:
+    client = PlantClient(Endpoint("127.0.0.1", plant.port(name), transport, timeout=0.2, retries=0))
+    await client.probe()
+    return PlantMonitor(client, name=name, **kwargs), client  # type: ignore[arg-type]
+
+
+async def test_fresh_held_then_unavailable_and_back(plant: SimulatedPlant) -> None:
+    """Failed polls below the threshold keep the last values (held); the threshold raises; an answer
+    brings fresh values back."""
+    monitor, client = await _monitor(plant, "goodwe_et_tcp", TransportType.TCP, unavailable_after=2)
+    async with client:
+        first = await monitor.refresh()
+        inverter = next(d for d in first.devices.values() if d.identity.role is Role.INVERTER)
+        assert inverter.fresh
+        assert inverter.values[Quantity.PV_POWER].source is Source.FRESH
+        assert inverter.faults == ()
+
+        plant.server("goodwe_et_tcp").faults.drop_connection = True
+        held = await monitor.refresh()
+        kept = held[inverter.identity.key]
+        assert kept.source is Source.HELD
+        assert kept.value(Quantity.PV_POWER) == inverter.value(Quantity.PV_POWER)
+        assert {s.source for s in kept.values.values()} == {Source.HELD}
+        with pytest.raises(PlantUnavailableError) as raised:
+            await monitor.refresh()
+        assert isinstance(raised.value.__cause__, PlantConnectionError)
+        assert monitor.failed_polls == 2
+
+        plant.server("goodwe_et_tcp").faults.drop_connection = False
+        back = await monitor.refresh()
+        assert back[inverter.identity.key].fresh
+        assert monitor.failed_polls == 0
+        assert monitor.unreachable_since is None
+
+
+async def test_pv_inverter_sleeps_without_sun(
+    plant: SimulatedPlant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A silent PV-only inverter at night: totals kept, powers 0, other values left out, faults kept."""
+    caplog.set_level(logging.INFO)
+    clock = Clock()
+    sun_low = [False]
+    monitor, client = await _monitor(
+        plant,
+        "goodwe_dt_udp",
+        TransportType.UDP,
+        night=NightRules(sun_is_low=lambda now: sun_low[0], max_silence=timedelta(hours=20)),
+        clock=clock,
+    )
+    async with client:
+        day = (await monitor.refresh()).devices
+        (key,) = day
+        total = day[key].value(Quantity.PV_ENERGY_TOTAL)
+
+        sun_low[0] = True
+        plant.server("goodwe_dt_udp").faults.asleep = True
+        clock.tick(600)
+        night = await monitor.refresh()
+        assert night.asleep
+        assert monitor.asleep
+        dt = night[key]
+        assert dt.source is Source.NIGHT
+        assert dt.status is DeviceStatus.SLEEPING
+        assert dt.value(Quantity.PV_ENERGY_TOTAL) == total
+        assert dt.values[Quantity.PV_POWER].value == 0.0
+        assert Quantity.GRID_VOLTAGE_L1 not in dt.values
+        assert Quantity.GRID_VOLTAGE_L1 in dt.quantities
+        assert dt.faults == day[key].faults
+        assert sum("asleep" in r.getMessage() for r in caplog.records) == 1
+
+        # 20 hours of silence is an outage, whatever the sun does.
+        clock.tick(20 * 3600)
+        for _ in range(2):
+            await monitor.refresh()
+        with pytest.raises(PlantUnavailableError):
+            await monitor.refresh()
+
+
+async def test_start_at_night_shows_restored_totals(plant: SimulatedPlant) -> None:
+    """Started while the inverter sleeps: the totals come from the exported state, faults are unknown."""
+    monitor, client = await _monitor(plant, "goodwe_dt_udp", TransportType.UDP)
+    async with client:
+        (key,) = (await monitor.refresh()).devices
+        state = monitor.export_state()
+    plant.server("goodwe_dt_udp").faults.asleep = True
+
+    client = PlantClient(client.endpoint)
+    client.devices = monitor.devices  # as Home Assistant restores them from the entry, without a probe
+    restarted = PlantMonitor(client, name="restarted", night=NightRules(sun_is_low=lambda now: True))
+    restarted.restore_state(state)
+    async with client:
+        night = await restarted.refresh()
+    dt = night[key]
+    assert dt.faults is None
+    assert dt.read_at is None
+    assert dt.value(Quantity.PV_ENERGY_TOTAL) == state["totals"][f"{key}|pv_energy_total"]
+
+
+async def test_lifetime_total_held_when_lower(plant: SimulatedPlant) -> None:
+    """A lower lifetime total is held (marked held), a higher one taken; the state survives a restart."""
+    monitor, client = await _monitor(plant, "goodwe_et_tcp", TransportType.TCP)
+    physics = plant.physics.state
+    async with client:
+        real = physics.pv_energy_total
+        await monitor.refresh()
+        physics.pv_energy_total = 0.0
+        plant.render()
+        snapshot = await monitor.refresh()
+        inverter = next(d for d in snapshot.devices.values() if d.identity.role is Role.INVERTER)
+        assert inverter.values[Quantity.PV_ENERGY_TOTAL].source is Source.HELD
+        assert inverter.value(Quantity.PV_ENERGY_TOTAL) == pytest.approx(real)
+
+        restarted = PlantMonitor(client, name="restarted")
+        restarted.restore_state(monitor.export_state())
+        again = (await restarted.refresh())[inverter.identity.key]
+        assert again.value(Quantity.PV_ENERGY_TOTAL) == pytest.approx(real)
+        restarted.restore_state({"totals": {"x|not_a_quantity": 1, "y|pv_energy_total": "bad"}})
