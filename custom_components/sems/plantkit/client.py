@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
 from .closing import AsyncClosing
 from .exceptions import (
@@ -44,9 +45,22 @@ class PlantClient(AsyncClosing):
         self.transport = transport or create_transport(endpoint)
         self.profiles: tuple[Profile, ...] = tuple(profiles) if profiles is not None else PROFILES
         self._by_name = {profile.name: profile for profile in self.profiles}
-        self.devices: list[DeviceIdentity] = []
+        self._devices: list[DeviceIdentity] = []
         self._refused: dict[int, set[tuple[RegisterKind, int]]] = defaultdict(set)
         self._reads: dict[int, int] = defaultdict(int)
+        self._plans: dict[int, _UnitPlan] = {}
+        self._prepared: list[DeviceIdentity] | None = None
+
+    @property
+    def devices(self) -> list[DeviceIdentity]:
+        """The devices ``read`` reads: found by ``probe``, or set from storage."""
+        return self._devices
+
+    @devices.setter
+    def devices(self, devices: list[DeviceIdentity]) -> None:
+        self._devices = list(devices)
+        self._plans.clear()
+        self._prepared = None
 
     async def close(self) -> None:
         """Close the connection."""
@@ -100,130 +114,170 @@ class PlantClient(AsyncClosing):
         except KeyError:
             raise PlantError(f"unknown profile {name!r}") from None
 
-    def plan(self, device: DeviceIdentity) -> list[ReadRequest]:
-        """The reads one full read of a device needs."""
-        profile = self.profile(device.profile)
-        return self._plan_points(device.unit_id, profile.points(device), profile.limits)
-
     def planned_requests(self) -> int:
         """Requests one full read of all known devices needs (devices on one unit share reads)."""
-        return sum(len(self._plan_unit(unit_id)) for unit_id in self._units())
+        return sum(len(self._unit_plan(unit_id).requests) for unit_id in self._units())
+
+    async def prepare(self) -> None:
+        """Load what the devices' profiles need to decode (once; devices may come from storage)."""
+        if self._prepared is not None:
+            return
+        for name in sorted({d.profile for d in self.devices}):
+            await self.profile(name).prepare()
+        self._prepared = list(self.devices)
 
     async def read(self) -> list[DeviceReading]:
         """Read every known device. Raises on connection loss; a refused block degrades to None values."""
         if not self.devices:
             raise PlantError("no devices: probe first")
-        for name in sorted({d.profile for d in self.devices}):
-            await self.profile(name).prepare()  # devices may come from storage, without a probe
+        await self.prepare()
         readings: list[DeviceReading] = []
         for unit_id in self._units():
-            words = await self._read_unit(unit_id)
-            for device in (d for d in self.devices if d.unit_id == unit_id):
-                profile = self.profile(device.profile)
-                raw = _raw_values(profile.points(device), words)
-                readings.append(profile.decode(device, raw))
+            plan, blocks, single = await self._read_unit(unit_id)
+            for device, slots in plan.devices:
+                raw: dict[str, RawValue] = {}
+                for slot in slots:
+                    words = blocks[slot.request] if slot.request >= 0 else None
+                    if words is not None:
+                        raw[slot.point.key] = decode(
+                            slot.point, words[slot.offset : slot.offset + slot.point.count]
+                        )
+                    else:
+                        alone = single.get(slot.point)
+                        raw[slot.point.key] = None if alone is None else decode(slot.point, alone)
+                readings.append(self.profile(device.profile).decode(device, raw))
         return readings
 
     def _units(self) -> list[int]:
         return sorted({d.unit_id for d in self.devices})
 
-    def _unit_points(self, unit_id: int) -> tuple[list[Point], PlanLimits]:
-        points: list[Point] = []
-        limits: PlanLimits | None = None
-        for device in self.devices:
-            if device.unit_id != unit_id:
-                continue
-            profile = self.profile(device.profile)
-            points.extend(profile.points(device))
-            limits = _tighter(limits, profile.limits)
-        return points, limits or PlanLimits()
+    def _unit_plan(self, unit_id: int) -> _UnitPlan:
+        """The unit's compiled read plan, made once and reused until what the unit refuses changes."""
+        plan = self._plans.get(unit_id)
+        if plan is None:
+            devices = [(d, self.profile(d.profile)) for d in self.devices if d.unit_id == unit_id]
+            plan = self._plans[unit_id] = _UnitPlan.build(devices, self._refused[unit_id])
+        return plan
 
-    def _plan_unit(self, unit_id: int) -> list[ReadRequest]:
-        points, limits = self._unit_points(unit_id)
-        return self._plan_points(unit_id, points, limits)
-
-    def _plan_points(self, unit_id: int, points: Sequence[Point], limits: PlanLimits) -> list[ReadRequest]:
-        spans = [Span(p.kind, p.address, p.count) for p in points]
-        return plan_reads(spans, limits, self._refused[unit_id])
-
-    async def _read_unit(self, unit_id: int) -> dict[tuple[RegisterKind, int], int]:
-        words: dict[tuple[RegisterKind, int], int] = {}
-        points, limits = self._unit_points(unit_id)
+    async def _read_unit(
+        self, unit_id: int
+    ) -> tuple[_UnitPlan, list[list[int] | None], dict[Point, list[int]]]:
+        """The plan used, the words of each of its requests (None where refused), and of the points
+        read one by one after a refusal."""
         self._reads[unit_id] += 1
-        if self._reads[unit_id] % RELEARN_REFUSALS_EVERY == 0:
-            self._refused[unit_id].clear()  # a firmware update may serve registers it refused before
+        if self._reads[unit_id] % RELEARN_REFUSALS_EVERY == 0 and self._refused[unit_id]:
+            self._forget_refusals(unit_id)  # a firmware update may serve registers it refused before
+        plan = self._unit_plan(unit_id)
         known_refusals = set(self._refused[unit_id])
+        blocks: list[list[int] | None] = []
+        single: dict[Point, list[int]] = {}
         refusal: ModbusExceptionError | None = None
-        for request in self._plan_points(unit_id, points, limits):
+        for request in plan.requests:
             try:
-                values = await self.transport.read_registers(
+                words = await self.transport.read_registers(
                     unit_id, request.kind, request.address, request.count
                 )
             except ModbusExceptionError as err:
                 if not err.refuses_registers:
                     raise
                 refusal = err
-                await self._learn_refusals(unit_id, request, points, words)
+                blocks.append(None)
+                await self._learn_refusals(unit_id, request, plan.points, single)
                 continue
-            _store(words, request, values)
-        if refusal is not None and not words:
+            if len(words) != request.count:
+                raise PlantProtocolError(f"asked for {request.count} registers, got {len(words)}")
+            blocks.append(words)
+        if refusal is not None and not single and all(words is None for words in blocks):
             # Refusing everything is a state (a gateway whose device is still booting), not the device's
             # register layout: forget what this pass learned and fail the read instead.
             self._refused[unit_id] = known_refusals
+            self._plans.pop(unit_id, None)
             raise refusal
-        return words
+        return plan, blocks, single
+
+    def _forget_refusals(self, unit_id: int) -> None:
+        self._refused[unit_id].clear()
+        self._plans.pop(unit_id, None)
 
     async def _learn_refusals(
         self,
         unit_id: int,
         request: ReadRequest,
         points: Sequence[Point],
-        words: dict[tuple[RegisterKind, int], int],
+        single: dict[Point, list[int]],
     ) -> None:
         """A block was refused: read its points one by one and remember what the device refuses.
 
         The registers between points are marked refused too, so later plans never bridge them.
         """
-        inside = sorted(
-            {
-                Span(p.kind, p.address, p.count)
-                for p in points
-                if request.covers(Span(p.kind, p.address, p.count))
-            }
-        )
         refused = self._refused[unit_id]
         readable: set[int] = set()
-        for span in inside:
+        spans: dict[Span, list[Point]] = {}
+        for point in points:
+            span = Span(point.kind, point.address, point.count)
+            if request.covers(span):
+                spans.setdefault(span, []).append(point)
+        for span in sorted(spans):
             if any((span.kind, a) in refused for a in range(span.address, span.end)):
                 continue
             try:
-                values = await self.transport.read_registers(unit_id, span.kind, span.address, span.count)
+                words = await self.transport.read_registers(unit_id, span.kind, span.address, span.count)
             except ModbusExceptionError as err:
                 if not err.refuses_registers:
                     raise
                 refused.update((span.kind, a) for a in range(span.address, span.end))
                 continue
-            _store(words, ReadRequest(span.kind, span.address, span.count), values)
+            if len(words) != span.count:
+                raise PlantProtocolError(f"asked for {span.count} registers, got {len(words)}")
+            for point in spans[span]:
+                single[point] = words
             readable.update(range(span.address, span.end))
         refused.update((request.kind, a) for a in range(request.address, request.end) if a not in readable)
+        self._plans.pop(unit_id, None)
         _LOGGER.debug("unit %s refuses %d registers at %s", unit_id, len(refused), self.endpoint)
 
 
-def _store(words: dict[tuple[RegisterKind, int], int], request: ReadRequest, values: Sequence[int]) -> None:
-    if len(values) != request.count:
-        raise PlantProtocolError(f"asked for {request.count} registers, got {len(values)}")
-    for offset, value in enumerate(values):
-        words[(request.kind, request.address + offset)] = value
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    """Where one point's words are in a unit's read: request index (-1: not planned) and offset."""
+
+    point: Point
+    request: int
+    offset: int
 
 
-def _raw_values(points: Sequence[Point], words: dict[tuple[RegisterKind, int], int]) -> dict[str, RawValue]:
-    raw: dict[str, RawValue] = {}
-    for point in points:
-        regs = [words.get((point.kind, a)) for a in range(point.address, point.end)]
-        raw[point.key] = (
-            None if any(r is None for r in regs) else decode(point, [r for r in regs if r is not None])
-        )
-    return raw
+@dataclass(frozen=True, slots=True)
+class _UnitPlan:
+    """One unit's reads, compiled: the requests, and for each device where its points lie in them."""
+
+    requests: tuple[ReadRequest, ...]
+    devices: tuple[tuple[DeviceIdentity, tuple[_Slot, ...]], ...]
+    points: tuple[Point, ...]  # every point of the unit (for learning refusals)
+
+    @classmethod
+    def build(
+        cls, devices: Sequence[tuple[DeviceIdentity, Profile]], refused: Collection[tuple[RegisterKind, int]]
+    ) -> _UnitPlan:
+        limits: PlanLimits | None = None
+        spans: list[Span] = []
+        points: list[Point] = []
+        for device, profile in devices:
+            limits = _tighter(limits, profile.limits)
+            device_points = profile.points(device)
+            points.extend(device_points)
+            spans.extend(Span(p.kind, p.address, p.count) for p in device_points)
+            spans.extend(profile.coherent_spans(device))
+        requests = tuple(plan_reads(spans, limits or PlanLimits(), refused))
+        compiled = []
+        for device, profile in devices:
+            slots: list[_Slot] = []
+            for point in profile.points(device):
+                span = Span(point.kind, point.address, point.count)
+                index = next((i for i, r in enumerate(requests) if r.covers(span)), -1)
+                offset = point.address - requests[index].address if index >= 0 else 0
+                slots.append(_Slot(point, index, offset))
+            compiled.append((device, tuple(slots)))
+        return cls(requests, tuple(compiled), tuple(points))
 
 
 def _tighter(a: PlanLimits | None, b: PlanLimits) -> PlanLimits:

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 
 from ..model import DeviceIdentity, DeviceReading, Role
-from ..planner import PlanLimits
+from ..planner import PlanLimits, Span
 from ..registers import Point, RawValue, RegisterKind
 from ..transport.base import Transport, TransportType
 
@@ -52,6 +52,10 @@ class Profile(ABC):
     @abstractmethod
     def points(self, identity: DeviceIdentity) -> Sequence[Point]:
         """Every point the decoder needs for this device (the planner coalesces them)."""
+
+    def coherent_spans(self, identity: DeviceIdentity) -> Sequence[Span]:
+        """Register ranges that must be read in one request (values with their scale factors)."""
+        return ()
 
     @abstractmethod
     def decode(self, identity: DeviceIdentity, raw: Mapping[str, RawValue]) -> DeviceReading:
