@@ -61,9 +61,8 @@ from .plantkit.discovery import (
 from .plantkit.exceptions import PlantError, PlantTimeoutError
 from .plantkit.model import DeviceIdentity
 from .plantkit.naming import main_device
-from .plantkit.profiles.base import Profile
-from .plantkit.profiles.goodwe import GOODWE_PROFILES
-from .plantkit.profiles.sunspec import SUNSPEC_PROFILES
+from .plantkit.profiles import VENDORS
+from .plantkit.profiles.base import DhcpHint, Vendor
 from .plantkit.transport import Endpoint, TransportType
 from .plantkit.transport.base import DEFAULT_PORTS
 from .probe import ProbeCandidate, ProbeResult, is_serial_path, probe_candidates
@@ -272,38 +271,30 @@ async def async_probe_candidates(candidates: Sequence[ProbeCandidate]) -> ProbeR
 
 @dataclass(frozen=True, slots=True)
 class DhcpMatcher:
-    """One manifest DHCP matcher, and how a device it matches is probed."""
+    """One manifest DHCP matcher (a vendor's ``DhcpHint``) and the vendor whose devices it probes."""
 
-    macaddress: str | None  # uppercase OUI + "*", as in the manifest
-    hostname: str | None
-    vendor: str
-    profiles: tuple[Profile, ...]
-    first_units: tuple[int, ...] = ()  # tried before the usual unit ids
+    hint: DhcpHint
+    vendor: Vendor
+
+    @property
+    def brand(self) -> str:
+        """Whose devices the matcher is for."""
+        return self.hint.brand
 
     def manifest_entry(self) -> dict[str, str]:
         """The matcher as manifest.json lists it."""
-        entry = {"hostname": self.hostname, "macaddress": self.macaddress}
-        return {key: value for key, value in entry.items() if value is not None}
+        return self.hint.manifest_entry()
 
     def matches(self, mac: str, hostname: str) -> bool:
         """Home Assistant's rule: every key of the matcher must match (MAC upper case, host name lower)."""
-        if self.macaddress is not None and not fnmatch.fnmatch(_bare_mac(mac), self.macaddress):
+        if self.hint.macaddress is not None and not fnmatch.fnmatch(_bare_mac(mac), self.hint.macaddress):
             return False
-        return self.hostname is None or fnmatch.fnmatch(hostname.lower(), self.hostname)
+        return self.hint.hostname is None or fnmatch.fnmatch(hostname.lower(), self.hint.hostname)
 
 
-# The Hi-Flying Wi-Fi/LAN modules inside GoodWe's dongles have no GoodWe-specific OUI or DHCP host name,
-# and the same modules sit in other products (Magic Home LED controllers, Solarman loggers): a match only
-# means "probe it". 34EAE7 is the MAC of a GoodWe LAN kit's own discovery reply; ACCF23 and F0FE6B are
-# Hi-Flying's other registered OUIs.
-DHCP_MATCHERS: tuple[DhcpMatcher, ...] = (
-    DhcpMatcher("0003AC*", None, "Fronius", SUNSPEC_PROFILES),
-    DhcpMatcher("0015BB*", None, "SMA", SUNSPEC_PROFILES, (126,)),
-    DhcpMatcher(None, "sma*", "SMA", SUNSPEC_PROFILES, (126,)),
-    DhcpMatcher("002702*", "target", "SolarEdge", SUNSPEC_PROFILES),
-    DhcpMatcher("34EAE7*", None, "GoodWe", GOODWE_PROFILES),
-    DhcpMatcher("ACCF23*", None, "GoodWe", GOODWE_PROFILES),
-    DhcpMatcher("F0FE6B*", None, "GoodWe", GOODWE_PROFILES),
+# The registry's hints, in the manifest's order (a test keeps the two the same).
+DHCP_MATCHERS: tuple[DhcpMatcher, ...] = tuple(
+    DhcpMatcher(hint, vendor) for vendor in VENDORS for hint in vendor.dhcp
 )
 
 
@@ -320,20 +311,19 @@ def dhcp_candidates(
     matcher = next((m for m in DHCP_MATCHERS if m.matches(mac, hostname)), None)
     if matcher is None:
         return []
-    if matcher.profiles is GOODWE_PROFILES:
-        return [
-            ProbeCandidate(Endpoint(host, settings.udp_port, TransportType.UDP), None, matcher.profiles),
-            *(
-                ProbeCandidate(Endpoint(host, port, TransportType.TCP), None, matcher.profiles)
-                for port in settings.tcp_ports[:1]
-            ),
-        ]
+    vendor, first_units = matcher.vendor, matcher.hint.first_units
+    # A vendor whose devices speak GoodWe's UDP framing is asked that way first (the dongles' own
+    # protocol), then over its first Modbus TCP port; others over each of their Modbus TCP ports.
+    if vendor.udp_ports:
+        udp = [Endpoint(host, settings.udp_port, TransportType.UDP)]
+        endpoints = udp + [Endpoint(host, port, TransportType.TCP) for port in settings.tcp_ports[:1]]
+    else:
+        endpoints = [Endpoint(host, port, TransportType.TCP) for port in settings.tcp_ports]
     candidates: list[ProbeCandidate] = []
-    for port in settings.tcp_ports:
-        endpoint = Endpoint(host, port, TransportType.TCP)
-        if matcher.first_units:
-            candidates.append(ProbeCandidate(endpoint, matcher.first_units, matcher.profiles))
-        candidates.append(ProbeCandidate(endpoint, None, matcher.profiles))
+    for endpoint in endpoints:
+        if first_units:
+            candidates.append(ProbeCandidate(endpoint, first_units, vendor.profiles))
+        candidates.append(ProbeCandidate(endpoint, None, vendor.profiles))
     return candidates
 
 

@@ -916,7 +916,7 @@ async def test_search_without_networks_sends_nothing(contacts: ContactLog) -> No
     ],
 )
 def test_dhcp_matchers(mac: str, hostname: str, vendor: str | None) -> None:
-    matched = [m.vendor for m in discovery.DHCP_MATCHERS if m.matches(mac, hostname)]
+    matched = [m.brand for m in discovery.DHCP_MATCHERS if m.matches(mac, hostname)]
     assert matched == ([vendor] if vendor else [])
 
 

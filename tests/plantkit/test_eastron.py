@@ -86,14 +86,14 @@ def test_profiles_are_registered_in_probe_order() -> None:
 def test_decode_keeps_import_positive_and_rounds_float32_noise() -> None:
     profile = profile_by_name("eastron_sdm630")
     raw = {
-        "grid_power": -1054.300048828125,  # what float32 makes of -1054.3
-        "grid_frequency": 49.97999954223633,
-        "grid_import_energy_total": 4321.25,
-        "grid_export_energy_total": 6789.5,
-        "grid_voltage_l1": 231.5,
-        "grid_power_l1": 1200.0,
+        "total_system_power": -1054.300048828125,  # what float32 makes of -1054.3
+        "frequency": 49.97999954223633,
+        "import_energy": 4321.25,
+        "export_energy": 6789.5,
+        "voltage_l1": 231.5,
+        "power_l1": 1200.0,
     }
-    reading = profile.decode(_identity(SDM630), raw)
+    reading = profile.decode(_identity(SDM630), raw).tidied()
     assert reading.values[Quantity.GRID_POWER] == -1054.3
     assert reading.values[Quantity.GRID_FREQUENCY] == 49.98
     assert reading.values[Quantity.GRID_IMPORT_ENERGY_TOTAL] == 4321.25
@@ -104,7 +104,7 @@ def test_decode_keeps_import_positive_and_rounds_float32_noise() -> None:
 
 
 def test_decode_without_power_is_unknown_status() -> None:
-    reading = profile_by_name("eastron_sdm120").decode(_identity(SDM120), {"grid_power": None})
+    reading = profile_by_name("eastron_sdm120").decode(_identity(SDM120), {"power_l1": None})
     assert reading.values[Quantity.GRID_POWER] is None
     assert reading.status is DeviceStatus.UNKNOWN
     assert set(reading.values) == {
@@ -137,10 +137,13 @@ def test_plans_respect_request_limits_and_float_pairs(name: str, expected: list[
 
 def test_single_phase_reads_total_power_at_phase_one() -> None:
     points = {p.key: p.address for p in profile_by_name("eastron_sdm120").points(_identity(SDM120))}
-    assert points["grid_power"] == 0x000C
-    assert "grid_voltage_l2" not in points
+    assert points["power_l1"] == 0x000C
+    assert "voltage_l2" not in points
+    assert "total_system_power" not in points
+    reading = profile_by_name("eastron_sdm120").decode(_identity(SDM120), {"power_l1": 230.0})
+    assert reading.values[Quantity.GRID_POWER] == 230.0
     three = {p.key: p.address for p in profile_by_name("eastron_sdm72").points(_identity(SDM72))}
-    assert three["grid_power"] == 0x0034
+    assert three["total_system_power"] == 0x0034
 
 
 def test_simulated_meter_refuses_what_a_real_one_refuses() -> None:

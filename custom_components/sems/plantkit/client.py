@@ -145,7 +145,8 @@ class PlantClient(AsyncClosing):
                     else:
                         alone = single.get(slot.point)
                         raw[slot.point.key] = None if alone is None else decode(slot.point, alone)
-                readings.append(self.profile(device.profile).decode(device, raw))
+                # Every consumer gets values at their quantity's resolution, decided here once.
+                readings.append(self.profile(device.profile).decode(device, raw).tidied())
         return readings
 
     def _units(self) -> list[int]:

@@ -43,6 +43,19 @@ class Kind(StrEnum):
     DAILY_TOTAL = "daily_total"  # resets once a day
 
 
+# Decimals every published value of a unit is rounded to: the finest resolution devices report (0.1 W,
+# Wh, mA, 0.01 Hz), so scaling noise (87 * 0.1 = 8.700000000000001, float32 tails) never shows.
+UNIT_DECIMALS: dict[Unit, int] = {
+    Unit.WATT: 1,
+    Unit.KILOWATT_HOUR: 3,
+    Unit.PERCENT: 1,
+    Unit.VOLT: 1,
+    Unit.AMPERE: 3,
+    Unit.HERTZ: 2,
+    Unit.CELSIUS: 1,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class QuantityInfo:
     """Metadata of a canonical quantity."""
@@ -50,6 +63,10 @@ class QuantityInfo:
     unit: Unit
     kind: Kind
     primary: bool = True  # False: per-phase or rarely used values (diagnostic upstream)
+
+    def tidy(self, value: float | None) -> float | None:
+        """The value rounded to the unit's resolution (``UNIT_DECIMALS``); None stays None."""
+        return None if value is None else round(value, UNIT_DECIMALS[self.unit]) + 0.0  # + 0.0: no -0.0
 
 
 class Quantity(StrEnum):
@@ -211,6 +228,11 @@ class DeviceReading:
     values: dict[Quantity, float | None]
     status: DeviceStatus = DeviceStatus.UNKNOWN
     faults: frozenset[str] = field(default_factory=frozenset)  # raw fault codes, e.g. "goodwe_error:13"
+
+    def tidied(self) -> DeviceReading:
+        """The reading with every value rounded to its quantity's resolution (see ``UNIT_DECIMALS``)."""
+        values = {q: QUANTITY_INFO[q].tidy(v) for q, v in self.values.items()}
+        return DeviceReading(self.identity, values, self.status, self.faults)
 
     def to_json(self) -> dict[str, object]:
         """The `read --json` shape of one device."""

@@ -1,13 +1,21 @@
-"""Device profiles, in probing order (cheap, unambiguous signatures first)."""
+"""The vendor registry: one line per vendor, in probing order (cheap, unambiguous signatures first).
+
+Adding a vendor is its folder under ``profiles/`` (register tables, faults, identification and discovery
+hints) plus one line here.
+"""
 
 from __future__ import annotations
 
-from .base import Profile
-from .eastron import EASTRON_PROFILES
-from .goodwe import GOODWE_PROFILES
-from .sunspec import SUNSPEC_PROFILES
+from . import eastron, goodwe, sunspec
+from .base import Profile, Vendor
 
-PROFILES: tuple[Profile, ...] = (*SUNSPEC_PROFILES, *GOODWE_PROFILES, *EASTRON_PROFILES)
+VENDORS: tuple[Vendor, ...] = (
+    sunspec.VENDOR,
+    goodwe.VENDOR,
+    eastron.VENDOR,
+)
+
+PROFILES: tuple[Profile, ...] = tuple(profile for vendor in VENDORS for profile in vendor.profiles)
 _BY_NAME = {profile.name: profile for profile in PROFILES}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from ..model import DeviceIdentity, DeviceReading, Role
 from ..planner import PlanLimits, Span
@@ -60,3 +61,34 @@ class Profile(ABC):
     @abstractmethod
     def decode(self, identity: DeviceIdentity, raw: Mapping[str, RawValue]) -> DeviceReading:
         """Turn raw point values (None = unavailable or refused) into a canonical reading."""
+
+
+@dataclass(frozen=True, slots=True)
+class DhcpHint:
+    """A manifest DHCP matcher of a vendor's devices (Home Assistant's keys and matching rules)."""
+
+    brand: str  # whose devices carry this address or name (documentation, logs)
+    macaddress: str | None = None  # upper-case OUI + "*"
+    hostname: str | None = None  # lower-case pattern
+    first_units: tuple[int, ...] = ()  # unit ids to try before the usual ones
+
+    def manifest_entry(self) -> dict[str, str]:
+        """The matcher as manifest.json lists it."""
+        entry = {"hostname": self.hostname, "macaddress": self.macaddress}
+        return {key: value for key, value in entry.items() if value is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class Vendor:
+    """A vendor's device families and how to find them, as data (one entry in ``profiles.VENDORS``).
+
+    ``profiles`` are in probing order; decode-only profiles (batteries and meters found through their
+    inverter) come along so stored devices can be decoded. The discovery hints say where such devices
+    listen (``tcp_ports``, ``udp_ports``) and how announcements of them look (``dhcp``).
+    """
+
+    name: str
+    profiles: tuple[Profile, ...]
+    tcp_ports: tuple[int, ...] = ()
+    udp_ports: tuple[int, ...] = ()
+    dhcp: tuple[DhcpHint, ...] = ()

@@ -29,7 +29,7 @@ from ..model import DeviceIdentity, DeviceReading, DeviceStatus, Quantity, Role
 from ..planner import MAX_REGISTERS_PER_READ, PlanLimits
 from ..registers import DataType, Point, RawValue, RegisterKind, Sentinel, decode, scaled
 from ..transport.base import TransportType
-from .base import Profile, UnitSession
+from .base import DhcpHint, Profile, UnitSession, Vendor
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -790,4 +790,20 @@ GOODWE_PROFILES: tuple[Profile, ...] = (
     GoodWeDtProfile(),
     GoodWeEtBatteryProfile(),
     GoodWeEtMeterProfile(),
+)
+
+# The Hi-Flying Wi-Fi/LAN modules inside GoodWe's dongles have no GoodWe-specific OUI or DHCP host name,
+# and the same modules sit in other products (Magic Home LED controllers, Solarman loggers): a match only
+# means "probe it". 34EAE7 is the MAC of a GoodWe LAN kit's own discovery reply; ACCF23 and F0FE6B are
+# Hi-Flying's other registered OUIs. Dongles speak GoodWe's UDP framing first, Modbus TCP on newer kits.
+VENDOR = Vendor(
+    name="goodwe",
+    profiles=GOODWE_PROFILES,
+    tcp_ports=(502,),
+    udp_ports=(8899,),
+    dhcp=(
+        DhcpHint("GoodWe", macaddress="34EAE7*"),
+        DhcpHint("GoodWe", macaddress="ACCF23*"),
+        DhcpHint("GoodWe", macaddress="F0FE6B*"),
+    ),
 )

@@ -30,7 +30,7 @@ from ..exceptions import ModbusExceptionError, PlantProtocolError, UnsupportedDe
 from ..model import DeviceIdentity, DeviceReading, DeviceStatus, Quantity, Role
 from ..planner import MAX_REGISTERS_PER_READ, PlanLimits
 from ..registers import DataType, Point, RawValue, RegisterKind, decode, scaled
-from .base import Profile, UnitSession
+from .base import DhcpHint, Profile, UnitSession, Vendor
 from .sunspec_models import (
     BASIC_STORAGE_MODEL,
     BATTERY_MODEL,
@@ -716,4 +716,19 @@ SUNSPEC_PROFILES: tuple[Profile, ...] = (
     SunSpecInverterProfile(),
     SunSpecBatteryProfile(),
     SunSpecMeterProfile(),
+)
+
+# SunSpec devices of any vendor listen on Modbus TCP 502, SolarEdge on 1502 by default. DHCP matchers of
+# the vendors whose devices are SunSpec inverters: Fronius and SMA by OUI (SMA's host names too, with
+# SMA's SunSpec unit id 126 first), SolarEdge by OUI plus the host name its inverters use.
+VENDOR = Vendor(
+    name="sunspec",
+    profiles=SUNSPEC_PROFILES,
+    tcp_ports=(502, 1502),
+    dhcp=(
+        DhcpHint("Fronius", macaddress="0003AC*"),
+        DhcpHint("SMA", macaddress="0015BB*", first_units=(126,)),
+        DhcpHint("SMA", hostname="sma*", first_units=(126,)),
+        DhcpHint("SolarEdge", macaddress="002702*", hostname="target"),
+    ),
 )
