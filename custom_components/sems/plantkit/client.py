@@ -16,6 +16,7 @@ from .exceptions import (
     PlantTimeoutError,
     UnsupportedDeviceError,
 )
+from .location import relocated
 from .model import DeviceIdentity, DeviceReading
 from .planner import PlanLimits, ReadRequest, Span, plan_reads
 from .profiles import PROFILES
@@ -145,9 +146,16 @@ class PlantClient(AsyncClosing):
                     else:
                         alone = single.get(slot.point)
                         raw[slot.point.key] = None if alone is None else decode(slot.point, alone)
-                # Every consumer gets values at their quantity's resolution, decided here once.
-                readings.append(self.profile(device.profile).decode(device, raw).tidied())
+                # Every consumer gets values at their quantity's resolution and a meter's values at its
+                # location's quantities, decided here once.
+                readings.append(relocated(self.profile(device.profile).decode(device, raw).tidied()))
         return readings
+
+    async def blank_reading(self, device: DeviceIdentity) -> DeviceReading:
+        """A reading of ``device`` without values: every quantity it provides, each None."""
+        profile = self.profile(device.profile)
+        await profile.prepare()
+        return relocated(profile.decode(device, {}))
 
     def _units(self) -> list[int]:
         return sorted({d.unit_id for d in self.devices})

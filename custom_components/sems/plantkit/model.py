@@ -167,6 +167,15 @@ class DeviceStatus(StrEnum):
     UNKNOWN = "unknown"
 
 
+class MeterLocation(StrEnum):
+    """What a meter measures. Only a grid meter feeds grid power and grid import/export."""
+
+    GRID = "grid"  # the grid connection point: + = import
+    PRODUCTION = "production"  # PV (or other generation) output: + = produced
+    CONSUMPTION = "consumption"  # a load (house, heat pump, EV charger): + = consumed
+    BATTERY = "battery"  # a battery's AC side: + = discharging
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceIdentity:
     """What a probe found: enough to read the device again and to register it upstream."""
@@ -180,11 +189,25 @@ class DeviceIdentity:
     firmware: str | None = None
     via_serial: str | None = None  # the inverter a battery or meter hangs off
     details: tuple[tuple[str, str | int], ...] = ()  # profile-private facts (e.g. model addresses)
+    rated_power: int | None = None  # W, the nameplate power where the device reports it
+    # Meters: where the meter measures, when the device itself says so (None: it does not; the user
+    # chooses, and an unchosen meter counts as a grid meter).
+    location: MeterLocation | None = None
+    # Tells apart devices of one role that share a serial (a SolarEdge meter presented twice).
+    instance: str | None = None
 
     @property
     def key(self) -> str:
         """Stable key of this device within a plant."""
-        return f"{self.serial}" if self.role is Role.INVERTER else f"{self.serial}_{self.role}"
+        key = f"{self.serial}" if self.role is Role.INVERTER else f"{self.serial}_{self.role}"
+        return f"{key}_{self.instance}" if self.instance else key
+
+    @property
+    def measures(self) -> MeterLocation | None:
+        """Where a meter measures (grid unless the device or the user said otherwise); None for others."""
+        if self.role is not Role.METER:
+            return None
+        return self.location or MeterLocation.GRID
 
     def detail(self, name: str) -> str | int | None:
         """Look up a profile-private fact."""
@@ -202,6 +225,9 @@ class DeviceIdentity:
             "firmware": self.firmware,
             "via_serial": self.via_serial,
             "details": [[name, value] for name, value in self.details],
+            "rated_power": self.rated_power,
+            "location": None if self.location is None else str(self.location),
+            "instance": self.instance,
         }
 
     @classmethod
@@ -217,6 +243,9 @@ class DeviceIdentity:
             firmware=data.get("firmware"),
             via_serial=data.get("via_serial"),
             details=tuple((str(name), value) for name, value in data.get("details", ())),
+            rated_power=None if data.get("rated_power") is None else int(data["rated_power"]),
+            location=None if data.get("location") is None else MeterLocation(data["location"]),
+            instance=None if data.get("instance") is None else str(data["instance"]),
         )
 
 

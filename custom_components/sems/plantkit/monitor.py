@@ -267,9 +267,7 @@ class PlantMonitor:
         for device in self.devices:
             reading = self._fresh.get(device.key)
             if reading is None:
-                profile = self.client.profile(device.profile)
-                await profile.prepare()
-                reading = profile.decode(device, {})
+                reading = await self.client.blank_reading(device)
             devices[device.key] = self._night_device(reading)
         return PlantSnapshot(devices, now, asleep=True)
 
