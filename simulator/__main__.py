@@ -41,6 +41,8 @@ DEFAULT_PORTS = {
     "sunspec_tcp": 15021,
     "sdm630_tcp": 15022,
     "eastron_gateway": 15023,
+    "goodwe_et20_tcp": 15024,
+    "solaredge_tcp": 15025,
 }
 TRANSPORT_FAULTS = ("offline", "drop_connection", "delay", "exception_code", "garbage", "truncate", "clear")
 

@@ -27,15 +27,20 @@ class EndpointSpec:
 def _device_factories() -> dict[str, Callable[[], SimDevice]]:
     # Imported here so a missing optional device module fails loudly only when the plant is built.
     from .devices.eastron import Sdm120Sim, Sdm630Sim
-    from .devices.goodwe import GoodWeDtSim, GoodWeEtSim
-    from .devices.sunspec import SunSpecInverterSim, SunSpecMeterSim
+    from .devices.goodwe import GoodWeDtSim, GoodWeEt20Sim, GoodWeEtSim
+    from .devices.sunspec import SolarEdgeInverterSim, SunSpecInverterSim, SunSpecMeterSim
 
+    # Every device has its own serial number; an endpoint pair shares one only when both serve the same
+    # device (the GoodWe ET over Modbus TCP and over UDP).
     return {
         "goodwe_et": GoodWeEtSim,
+        "goodwe_et20": GoodWeEt20Sim,
         "goodwe_dt": GoodWeDtSim,
         "sunspec_inverter": SunSpecInverterSim,
         "sunspec_meter": SunSpecMeterSim,
+        "solaredge_inverter": SolarEdgeInverterSim,
         "sdm630": Sdm630Sim,
+        "sdm630_gateway": lambda: Sdm630Sim(unit_id=1, serial=45678901),
         "sdm120": lambda: Sdm120Sim(unit_id=2),
     }
 
@@ -51,7 +56,22 @@ ENDPOINTS: tuple[EndpointSpec, ...] = (
     ),
     EndpointSpec("sdm630_tcp", "tcp", ("sdm630",), "Eastron SDM630 meter, Modbus TCP"),
     EndpointSpec(
-        "eastron_gateway", "rtu-over-tcp", ("sdm630", "sdm120"), "SDM630 + SDM120 behind an RTU gateway"
+        "eastron_gateway",
+        "rtu-over-tcp",
+        ("sdm630_gateway", "sdm120"),
+        "SDM630 + SDM120 behind an RTU gateway",
+    ),
+    EndpointSpec(
+        "goodwe_et20_tcp",
+        "tcp",
+        ("goodwe_et20",),
+        "GoodWe GW20K-ET (745 platform: 64-bit meter totals) + battery + meter, Modbus TCP",
+    ),
+    EndpointSpec(
+        "solaredge_tcp",
+        "tcp",
+        ("solaredge_inverter",),
+        "SolarEdge inverter with one meter shown as Export+Import and Production meters",
     ),
 )
 

@@ -3,6 +3,7 @@ check catches what it is for: every check runs on the real files and on a broken
 
 from __future__ import annotations
 
+import ast
 import copy
 import importlib.util
 import json
@@ -118,6 +119,49 @@ def test_isolated_import_check_catches_home_assistant(
 def test_library_is_typed(tmp_path: Path) -> None:
     assert validator.typed_problems() == []
     assert validator.typed_problems(tmp_path) != []
+
+
+# --- the simulator states its register maps on its own ----------------------------------------------------
+
+PROFILES_PACKAGE = "custom_components.sems.plantkit.profiles"
+
+
+def simulator_profile_imports(simulator_dir: Path = REPO_ROOT / "simulator") -> list[str]:
+    """Imports of the integration's profiles anywhere in the simulator (its maps must not lean on them)."""
+    problems: list[str] = []
+    for path in sorted(simulator_dir.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            targets = [target for target, _ in validator._imported_names(node)]
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                # "from ...plantkit import profiles" names the package as an attribute
+                targets += [f"{node.module}.{alias.name}" for alias in node.names]
+            found = next((t for t in targets if f"{t}.".startswith(f"{PROFILES_PACKAGE}.")), None)
+            if found is not None:
+                problems.append(f"{path.relative_to(simulator_dir.parent)}:{node.lineno} imports {found}")
+    return problems
+
+
+def test_simulator_imports_nothing_from_the_profiles() -> None:
+    assert simulator_profile_imports() == []
+
+
+def test_simulator_profile_import_check_finds_every_way_in(tmp_path: Path) -> None:
+    simulator = _write(
+        tmp_path / "simulator",
+        {
+            "module.py": "from custom_components.sems.plantkit.profiles.goodwe import EtRun\n",
+            "package.py": "from custom_components.sems.plantkit import profiles\n",
+            "plain.py": "import custom_components.sems.plantkit.profiles.sunspec_models\n",
+            "devices/dynamic.py": (
+                "import importlib\nimportlib.import_module('custom_components.sems.plantkit.profiles')\n"
+            ),
+            "fine.py": "from custom_components.sems.plantkit.registers import DataType, encode\n",
+        },
+    )
+    problems = simulator_profile_imports(simulator)
+    assert len(problems) == 4, problems
+    for culprit in ("module.py", "package.py", "plain.py", "dynamic.py"):
+        assert any(culprit in problem for problem in problems), culprit
 
 
 # --- (b) manifest.json ------------------------------------------------------------------------------------

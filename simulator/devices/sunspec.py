@@ -1,12 +1,16 @@
-"""Simulated SunSpec devices: a hybrid inverter with battery (unit 1) and a three-phase meter (unit 2).
+"""Simulated SunSpec devices: a hybrid inverter with battery (unit 1), a three-phase meter (unit 2), and a
+SolarEdge-like inverter whose chain carries one hardware meter shown as two meters.
 
-The register image is laid out from the same pysunspec2 model definitions the profile reads, and every
-value is written through the profile's own points, so what the simulator encodes is exactly what the
-client decodes. Only the model blocks exist: reads outside the chain are refused like on real devices.
-Points the simulated devices do not implement hold the SunSpec "not implemented" values.
+Registers are laid out and encoded by pysunspec2 itself: every model instance is a ``sunspec2.device.Model``
+built from the SunSpec Alliance's model definitions that pysunspec2 ships, and its points' own encoders
+(``Point.get_mb``, with ``cvalue`` for values scaled by their ``sunssf`` point) give the register words. The
+integration's SunSpec profile is not used here, so an end-to-end test checks it against an independent
+encoding of the standard. Only the model blocks exist: reads outside the chain are refused like on real
+devices. Points a device does not fill hold pysunspec2's "not implemented" values.
 
-Signs follow the profile's documented choices: 701/103 W + = produced, 802 W + = discharging,
-meter W + = import. Device faults (``simulator.faults.DEVICE_FAULTS`` names in ``PlantState.faults``):
+Signs: 701/103 W + = produced, 802 W + = discharging, the generic meter's W + = import. SolarEdge's
+meters count + = export on the "Export+Import" meter and + = produced on the "Production" meter
+(field cases F12, F17). Device faults (``simulator.faults.DEVICE_FAULTS`` names in ``PlantState.faults``):
 - ``over_temperature``, ``ground_fault``, ``grid_over_voltage``: 103 Evt1 / 701 Alrm bits 7, 0, 10 and
   inverter status FAULT.
 - ``bms_alarm``: 802 Evt1 bit 1 (over-temperature alarm) and battery state FAULT.
@@ -18,19 +22,11 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from typing import Any
 
-from custom_components.sems.plantkit.profiles.sunspec_models import (
-    BATTERY_MODEL,
-    COMMON_MODEL,
-    DER_AC_MODEL,
-    MPPT_MODEL,
-    NAMEPLATE_MODEL,
-    STORAGE_CAPACITY_MODEL,
-    load_layouts,
-    model_point,
-    not_implemented_words,
-    scale_factor_point,
-)
+from sunspec2 import device as sunspec_device
+from sunspec2 import mdef
+
 from custom_components.sems.plantkit.registers import RegisterKind
 
 from ..device import SimDevice
@@ -38,13 +34,21 @@ from ..image import RegisterImage
 from ..physics import PlantState
 
 HOLDING = RegisterKind.HOLDING
-SUNS_MARKER = (0x5375, 0x6E53)
+SUNS_MARKER = (0x5375, 0x6E53)  # "SunS"
 END_MODEL_ID = 0xFFFF
+COMMON_MODEL = 1
 INVERTER_MODEL_3PH = 103
+NAMEPLATE_MODEL = 120
+MPPT_MODEL = 160
 METER_MODEL_3PH = 203
+DER_AC_MODEL = 701
+STORAGE_CAPACITY_MODEL = 713
+BATTERY_MODEL = 802
+LEGACY_COMMON_LENGTH = 65  # Common without its final Pad, as SolarEdge documents it
 MANUFACTURER = "SunSpecSim"
 SQRT3 = math.sqrt(3)
 SUNSPEC_EPOCH = datetime(2000, 1, 1)
+_FLOAT_TYPES = (mdef.TYPE_FLOAT32, mdef.TYPE_FLOAT64)
 
 FAULT_METER_COMM_LOST = "meter_comm_lost"
 FAULT_SENTINEL_VALUES = "sentinel_values"
@@ -65,76 +69,168 @@ def fault_bits(faults: set[str], bits: dict[str, int]) -> int:
     return value
 
 
+def _words(data: bytes) -> list[int]:
+    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
+
+
+def new_model(model_id: int, address: int, repeats: int = 0, length: int | None = None) -> Any:
+    """A pysunspec2 model instance at ``address`` with ``repeats`` repetitions of its repeating group.
+
+    ``length`` sets L for models with a documented alternative length (Common: 65 without Pad).
+    pysunspec2 sizes a group either from a count point (714 ``NPrt``), which gets the repetitions as its
+    value, or from L (160): then L is computed from the fixed part and the group's length.
+    """
+    definition = sunspec_device.get_model_def(model_id)
+    groups = definition[mdef.GROUP].get(mdef.GROUPS, [])
+    data: dict[str, int] | None = None
+    if groups:
+        if len(groups) != 1:
+            raise ValueError(f"model {model_id}: more than one repeating group")
+        count = groups[0][mdef.COUNT]
+        if isinstance(count, str):
+            data = {count: repeats}
+        elif repeats:
+            bare = sunspec_device.Model(model_id=model_id, model_def=definition)
+            group = sunspec_device.Group(gdef=groups[0], model=bare)
+            length = bare.len - 2 + repeats * group.len
+    elif repeats:
+        raise ValueError(f"model {model_id} has no repeating group")
+    model = sunspec_device.Model(
+        model_id=model_id, model_addr=address, model_len=length or 0, model_def=definition, data=data
+    )
+    if model.error_info:
+        raise ValueError(f"model {model_id}: {model.error_info.strip()}")
+    return model
+
+
 class SunSpecChain:
-    """A SunSpec model chain in a register image: marker, model headers, points, end model."""
+    """A SunSpec model chain in a register image: marker, pysunspec2 model instances, end model."""
 
     def __init__(self, image: RegisterImage, base: int = 40000) -> None:
         self.image = image
         self.addresses: dict[int, int] = {}  # model ID -> address of the latest instance added
-        self._repeats: dict[int, int] = {}
+        self.models: dict[int, Any] = {}  # address -> pysunspec2 model instance
         image.set_words(HOLDING, base, SUNS_MARKER)
         self._next = base + 2
 
-    def add(self, model_id: int, repeats: int = 0) -> int:
+    def add(self, model_id: int, repeats: int = 0, length: int | None = None) -> int:
         """Append a model (with ``repeats`` repetitions of its group); every point starts unimplemented.
 
-        ``set`` and ``set_scaled`` then address this instance (a chain may repeat Common, for example).
+        Returns its address. ``set`` and ``set_scaled`` address the latest instance of a model ID unless
+        given ``at`` (a chain may repeat Common and meter models, for example).
         """
-        layout = load_layouts()[model_id]
-        group_length = layout.group.length if layout.group else 0
-        length = layout.length + repeats * group_length
         address = self._next
-        self.image.set_words(HOLDING, address, [model_id, length])
+        model = new_model(model_id, address, repeats, length)
+        self.models[address] = model
         self.addresses[model_id] = address
-        self._repeats[model_id] = repeats
-        self.unimplement(model_id)
-        self._next = address + 2 + length
+        self._write_model(model)
+        self._next = address + model.len
         return address
 
-    def unimplement(self, model_id: int) -> None:
+    def unimplement(self, model_id: int, at: int | None = None) -> None:
         """Set every point of a model (all but its header) to the "not implemented" value of its type."""
-        layout = load_layouts()[model_id]
-        address = self.addresses[model_id]
-        for definition in layout.points.values():
-            if definition.name not in ("ID", "L"):
-                words = not_implemented_words(definition.type, definition.size)
-                self.image.set_words(HOLDING, address + definition.offset, words)
-        if layout.group is not None:
-            for index in range(self._repeats[model_id]):
-                start = address + 2 + layout.length + index * layout.group.length
-                for definition in layout.group.points.values():
-                    words = not_implemented_words(definition.type, definition.size)
-                    self.image.set_words(HOLDING, start + definition.offset, words)
+        model = self._model(model_id, at)
+        for point in _all_points(model):
+            if point.pdef[mdef.NAME] not in ("ID", "L"):
+                point.value = None
+        self._write_model(model)
 
     def end(self) -> None:
         """Close the chain with the end model (ID 0xFFFF, L 0)."""
         self.image.set_words(HOLDING, self._next, [END_MODEL_ID, 0])
 
-    def set(self, model_id: int, name: str, value: int | float | str, index: int | None = None) -> None:
-        """Write a raw value (no scaling) through the profile's point."""
-        self.image.set(model_point(model_id, self.addresses[model_id], name, index), value)
+    def set(
+        self,
+        model_id: int,
+        name: str,
+        value: int | float | str | None,
+        index: int | None = None,
+        *,
+        at: int | None = None,
+    ) -> None:
+        """Write a raw value (no scaling; None = not implemented); ``index`` picks a group repetition."""
+        model = self._model(model_id, at)
+        point = _point(model, name, index)
+        if isinstance(value, float) and point.pdef[mdef.TYPE] not in _FLOAT_TYPES:
+            value = round(value)
+        point.value = value
+        self._write_point(model, point)
 
     def set_scaled(
-        self, model_id: int, name: str, value: float, exponent: int, index: int | None = None
+        self,
+        model_id: int,
+        name: str,
+        value: float,
+        exponent: int,
+        index: int | None = None,
+        *,
+        at: int | None = None,
     ) -> None:
-        """Write ``value`` as ``round(value / 10**exponent)`` and its scale factor point as ``exponent``.
+        """Write ``value`` by pysunspec2's scaled setter, with its scale factor point set to ``exponent``.
 
         Points sharing a scale factor must be written with the same exponent (the last one wins).
         """
-        sf_point = scale_factor_point(model_id, self.addresses[model_id], name, index)
-        if sf_point is None:
-            raise KeyError(f"{model_id}.{name} has no scale factor")
-        self.image.set(sf_point, exponent)
-        self.set(model_id, name, round(value / 10.0**exponent), index)
+        model = self._model(model_id, at)
+        point = _point(model, name, index)
+        sf_name = point.sf
+        if sf_name is None:
+            raise KeyError(f"{model_id}.{name} has no scale factor point")
+        sf_point = point.group.points.get(sf_name) or model.points[sf_name]
+        sf_point.value = exponent
+        self._write_point(model, sf_point)
+        point.sf_value = None  # read the scale factor again (pysunspec2 caches it on "static" points)
+        point.cvalue = value
+        self._write_point(model, point)
 
-    def set_common(self, manufacturer: str, model: str, version: str, serial: str, unit_id: int) -> None:
+    def set_common(
+        self,
+        manufacturer: str,
+        model: str,
+        version: str,
+        serial: str,
+        unit_id: int,
+        option: str = "",
+        *,
+        at: int | None = None,
+    ) -> None:
         """Fill the Common model (1)."""
-        self.set(COMMON_MODEL, "Mn", manufacturer)
-        self.set(COMMON_MODEL, "Md", model)
-        self.set(COMMON_MODEL, "Opt", "")
-        self.set(COMMON_MODEL, "Vr", version)
-        self.set(COMMON_MODEL, "SN", serial)
-        self.set(COMMON_MODEL, "DA", unit_id)
+        for name, value in (
+            ("Mn", manufacturer),
+            ("Md", model),
+            ("Opt", option),
+            ("Vr", version),
+            ("SN", serial),
+            ("DA", unit_id),
+        ):
+            self.set(COMMON_MODEL, name, value, at=at)
+
+    def _model(self, model_id: int, at: int | None) -> Any:
+        model = self.models[self.addresses[model_id] if at is None else at]
+        if model.model_id != model_id:
+            raise KeyError(f"no model {model_id} at {at}")
+        return model
+
+    def _write_model(self, model: Any) -> None:
+        self.image.set_words(HOLDING, model.model_addr, _words(model.get_mb()))
+
+    def _write_point(self, model: Any, point: Any) -> None:
+        self.image.set_words(HOLDING, model.model_addr + point.offset, _words(point.get_mb()))
+
+
+def _point(model: Any, name: str, index: int | None) -> Any:
+    """A point of the fixed part, or of repetition ``index`` (0-based) of the repeating group."""
+    if index is None:
+        return model.points[name]
+    [repetitions] = model.groups.values()
+    return repetitions[index].points[name]
+
+
+def _all_points(model: Any) -> list[Any]:
+    points = list(model.points.values())
+    for repetitions in model.groups.values():
+        for group in repetitions:
+            points.extend(group.points.values())
+    return points
 
 
 class SunSpecInverterSim(SimDevice):
@@ -184,37 +280,10 @@ class SunSpecInverterSim(SimDevice):
             ):
                 self.chain.unimplement(model_id)
             return
-        self._render_inverter(state)
+        _render_inverter_103(self.chain, state, state.ac_power, state.ac_energy_total)
         self._render_mppt(state)
         self._render_der(state)
         self._render_storage(state)
-
-    def _render_inverter(self, state: PlantState) -> None:
-        c, m = self.chain, INVERTER_MODEL_3PH
-        voltage = state.grid_voltage
-        phase_current = _phase_current(state.ac_power, voltage)
-        c.set_scaled(m, "A", 3 * phase_current, -2)
-        for phase in ("A", "B", "C"):
-            c.set_scaled(m, f"Aph{phase}", phase_current, -2)
-            c.set_scaled(m, f"PhVph{phase}", voltage, -1)
-        for pair in ("AB", "BC", "CA"):
-            c.set_scaled(m, f"PPVph{pair}", voltage * SQRT3, -1)
-        c.set_scaled(m, "W", state.ac_power, 0)
-        c.set_scaled(m, "Hz", state.grid_frequency, -2)
-        c.set_scaled(m, "VA", abs(state.ac_power), 0)
-        c.set_scaled(m, "WH", state.ac_energy_total * 1000, 0)
-        dc_voltage = state.pv1_voltage
-        c.set_scaled(m, "DCV", dc_voltage, -1)
-        c.set_scaled(m, "DCA", state.pv_power / dc_voltage if dc_voltage else 0.0, -2)
-        c.set_scaled(m, "DCW", state.pv_power, 0)
-        c.set_scaled(m, "TmpCab", state.inverter_temperature, -1)
-        c.set_scaled(m, "TmpSnk", state.inverter_temperature + 4, -1)
-        if fault_bits(state.faults, INVERTER_FAULT_BITS):
-            c.set(m, "St", 7)  # FAULT
-        else:
-            c.set(m, "St", 2 if state.sleeping else 4)  # SLEEPING / MPPT
-        c.set(m, "Evt1", fault_bits(state.faults, INVERTER_FAULT_BITS))
-        c.set(m, "Evt2", 0)
 
     def _render_mppt(self, state: PlantState) -> None:
         c, m = self.chain, MPPT_MODEL
@@ -310,6 +379,73 @@ class SunSpecInverterSim(SimDevice):
         c.set(m, "SetInvState", 3)  # INVERTER_STARTED
 
 
+def _render_inverter_103(
+    c: SunSpecChain, state: PlantState, power: float, energy_kwh: float, *, at: int | None = None
+) -> None:
+    """Fill a three-phase inverter model (103): AC output ``power`` (W, + = produced), ``energy_kwh``."""
+    m = INVERTER_MODEL_3PH
+    voltage = state.grid_voltage
+    phase_current = _phase_current(power, voltage)
+    c.set_scaled(m, "A", 3 * phase_current, -2, at=at)
+    for phase in ("A", "B", "C"):
+        c.set_scaled(m, f"Aph{phase}", phase_current, -2, at=at)
+        c.set_scaled(m, f"PhVph{phase}", voltage, -1, at=at)
+    for pair in ("AB", "BC", "CA"):
+        c.set_scaled(m, f"PPVph{pair}", voltage * SQRT3, -1, at=at)
+    c.set_scaled(m, "W", power, 0, at=at)
+    c.set_scaled(m, "Hz", state.grid_frequency, -2, at=at)
+    c.set_scaled(m, "VA", abs(power), 0, at=at)
+    c.set_scaled(m, "WH", energy_kwh * 1000, 0, at=at)
+    dc_voltage = state.pv1_voltage
+    c.set_scaled(m, "DCV", dc_voltage, -1, at=at)
+    c.set_scaled(m, "DCA", state.pv_power / dc_voltage if dc_voltage else 0.0, -2, at=at)
+    c.set_scaled(m, "DCW", state.pv_power, 0, at=at)
+    c.set_scaled(m, "TmpCab", state.inverter_temperature, -1, at=at)
+    c.set_scaled(m, "TmpSnk", state.inverter_temperature + 4, -1, at=at)
+    if fault_bits(state.faults, INVERTER_FAULT_BITS):
+        c.set(m, "St", 7, at=at)  # FAULT
+    else:
+        c.set(m, "St", 2 if state.sleeping else 4, at=at)  # SLEEPING / MPPT
+    c.set(m, "Evt1", fault_bits(state.faults, INVERTER_FAULT_BITS), at=at)
+    c.set(m, "Evt2", 0, at=at)
+
+
+def _render_meter_203(
+    c: SunSpecChain,
+    state: PlantState,
+    power: float,
+    imported_kwh: float | None,
+    exported_kwh: float | None,
+    *,
+    at: int | None = None,
+) -> None:
+    """Fill a wye meter model (203) with ``power`` in the meter's own sign; None counters = not kept."""
+    m = METER_MODEL_3PH
+    voltage = state.grid_voltage
+    # Currents carry the sign of the meter's power.
+    phase_current = math.copysign(_phase_current(power, voltage), power)
+    c.set_scaled(m, "A", 3 * phase_current, -2, at=at)
+    for phase in ("A", "B", "C"):
+        c.set_scaled(m, f"Aph{phase}", phase_current, -2, at=at)
+        c.set_scaled(m, f"PhVph{phase}", voltage, -1, at=at)
+        c.set_scaled(m, f"Wph{phase}", power / 3, 0, at=at)
+    c.set_scaled(m, "PhV", voltage, -1, at=at)
+    c.set_scaled(m, "PPV", voltage * SQRT3, -1, at=at)
+    for pair in ("AB", "BC", "CA"):
+        c.set_scaled(m, f"PhVph{pair}", voltage * SQRT3, -1, at=at)
+    c.set_scaled(m, "Hz", state.grid_frequency, -2, at=at)
+    c.set_scaled(m, "W", power, 0, at=at)
+    for name, kwh in (("TotWhExp", exported_kwh), ("TotWhImp", imported_kwh)):
+        if kwh is None:
+            c.set(m, name, None, at=at)  # acc32 0: "not accumulated"
+        else:
+            c.set_scaled(m, name, kwh * 1000, 0, at=at)
+    c.set(m, "Evt", fault_bits(state.faults, METER_FAULT_BITS), at=at)
+    if FAULT_METER_COMM_LOST in state.faults:
+        for name in ("W", "WphA", "WphB", "WphC"):
+            c.set(m, name, None, at=at)  # int16 "not implemented"
+
+
 class SunSpecMeterSim(SimDevice):
     """Three-phase grid meter: chain 1, 203 (+ = import)."""
 
@@ -328,30 +464,73 @@ class SunSpecMeterSim(SimDevice):
 
     def render(self, state: PlantState) -> None:
         """Write grid power, voltages and the import/export counters into 203."""
-        c, m = self.chain, METER_MODEL_3PH
         if FAULT_SENTINEL_VALUES in state.faults:
-            c.unimplement(m)
+            self.chain.unimplement(METER_MODEL_3PH)
             return
-        voltage = state.grid_voltage
-        # Currents are signed like the power: + while importing.
-        phase_current = math.copysign(_phase_current(state.grid_power, voltage), state.grid_power)
-        c.set_scaled(m, "A", 3 * phase_current, -2)
-        for phase in ("A", "B", "C"):
-            c.set_scaled(m, f"Aph{phase}", phase_current, -2)
-            c.set_scaled(m, f"PhVph{phase}", voltage, -1)
-            c.set_scaled(m, f"Wph{phase}", state.grid_power / 3, 0)
-        c.set_scaled(m, "PhV", voltage, -1)
-        c.set_scaled(m, "PPV", voltage * SQRT3, -1)
-        for pair in ("AB", "BC", "CA"):
-            c.set_scaled(m, f"PhVph{pair}", voltage * SQRT3, -1)
-        c.set_scaled(m, "Hz", state.grid_frequency, -2)
-        c.set_scaled(m, "W", state.grid_power, 0)  # + = import
-        c.set_scaled(m, "TotWhExp", state.grid_export_energy_total * 1000, 0)
-        c.set_scaled(m, "TotWhImp", state.grid_import_energy_total * 1000, 0)
-        c.set(m, "Evt", fault_bits(state.faults, METER_FAULT_BITS))
-        if FAULT_METER_COMM_LOST in state.faults:
-            for name in ("W", "WphA", "WphB", "WphC"):
-                c.set(m, name, -0x8000)  # int16 "not implemented"
+        imported, exported = state.grid_import_energy_total, state.grid_export_energy_total
+        _render_meter_203(self.chain, state, state.grid_power, imported, exported)
+
+
+class SolarEdgeInverterSim(SimDevice):
+    """SolarEdge three-phase PV inverter with an Energy Meter presented as two meters (F12, F17).
+
+    One chain on one unit, at SolarEdge's documented addresses: Common (L 65, no Pad) at 40002, 103 at
+    40069, then two meter segments, each a Common model and a 203: at 40121 the "Export+Import" meter (the
+    grid connection point, W + = export) and at 40295 the "Production" meter (W + = produced, the produced
+    energy counted as TotWhImp, as in F17). Both segments are the same hardware meter: same model, same
+    serial, function told by the Common option text ``Opt``. The end model is at 40469.
+    The inverter is PV only, so its AC output and the production meter show the plant's PV power.
+    """
+
+    name = "solaredge_inverter"
+    MODEL = "SE10K-RW0TEBNN4"
+    METER_MODEL = "SE-MTR-3Y-400V-A"
+    METER_UNIT_ID = 2  # the meters' Common DA, as SolarEdge fills it
+
+    def __init__(
+        self, unit_id: int = 1, serial: str = "7E0SIM01", meter_serial: str = "60SIM002", base: int = 40000
+    ) -> None:
+        super().__init__()
+        self.unit_id = unit_id
+        self.serial = serial
+        self.meter_serial = meter_serial
+        chain = SunSpecChain(self.image, base)
+        chain.add(COMMON_MODEL, length=LEGACY_COMMON_LENGTH)
+        chain.set_common("SolarEdge", self.MODEL, "0004.0023.0062", serial, unit_id)
+        chain.add(INVERTER_MODEL_3PH)
+        self.meters: dict[str, int] = {}  # Common option text -> address of that segment's 203
+        for option in ("Export+Import", "Production"):
+            chain.add(COMMON_MODEL, length=LEGACY_COMMON_LENGTH)
+            chain.set_common(
+                "SolarEdge", self.METER_MODEL, "1.0.92", meter_serial, self.METER_UNIT_ID, option
+            )
+            self.meters[option] = chain.add(METER_MODEL_3PH)
+        chain.end()
+        self.chain = chain
+
+    def render(self, state: PlantState) -> None:
+        """The inverter's output, the grid exchange (+ = export) and the PV production (+ = produced)."""
+        chain = self.chain
+        grid, production = self.meters["Export+Import"], self.meters["Production"]
+        if FAULT_SENTINEL_VALUES in state.faults:
+            chain.unimplement(INVERTER_MODEL_3PH)
+            for at in (grid, production):
+                chain.unimplement(METER_MODEL_3PH, at=at)
+            return
+        # SolarEdge inverters keep answering at night ("night mode", St = SLEEPING without PV).
+        _render_inverter_103(chain, state, state.pv_power, state.pv_energy_total)
+        if not fault_bits(state.faults, INVERTER_FAULT_BITS):
+            chain.set(INVERTER_MODEL_3PH, "St", 4 if state.pv_power > 0 else 2)
+        chain.set(INVERTER_MODEL_3PH, "StVnd", 0)
+        _render_meter_203(
+            chain,
+            state,
+            -state.grid_power,
+            state.grid_import_energy_total,
+            state.grid_export_energy_total,
+            at=grid,
+        )
+        _render_meter_203(chain, state, state.pv_power, state.pv_energy_total, None, at=production)
 
 
 def _phase_current(power: float, voltage: float) -> float:

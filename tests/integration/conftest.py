@@ -53,7 +53,7 @@ GOODWE_DT_UDP = PlantCase("goodwe_dt_udp", "udp", None, "5015KDTU000SIM01", "Goo
 SUNSPEC_TCP = PlantCase("sunspec_tcp", "tcp", "1, 2", "SS-INV-0001", "SunSpecSim SIM-INV-10K", 3, "tcp")
 SDM630_TCP = PlantCase("sdm630_tcp", "tcp", None, "12345678", "Eastron SDM630", 1, "tcp")
 EASTRON_GATEWAY = PlantCase(
-    "eastron_gateway", "rtu-over-tcp", "1, 2", "12345678", "Eastron SDM630", 2, "rtu-over-tcp"
+    "eastron_gateway", "rtu-over-tcp", "1, 2", "45678901", "Eastron SDM630", 2, "rtu-over-tcp"
 )
 
 ALL_CASES = [GOODWE_ET_TCP, GOODWE_ET_UDP, GOODWE_DT_UDP, SUNSPEC_TCP, SDM630_TCP, EASTRON_GATEWAY]

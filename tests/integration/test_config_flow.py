@@ -199,6 +199,18 @@ async def test_already_configured(hass: HomeAssistant, plant: SimulatedPlant) ->
     assert len(hass.config_entries.async_entries(DOMAIN)) == 1
 
 
+async def test_every_simulated_endpoint_becomes_its_own_entry(
+    hass: HomeAssistant, plant: SimulatedPlant
+) -> None:
+    """The README's steps, one endpoint after another: none ends in "already configured" (each simulated
+    device has its own serial), apart from the UDP twin of the GoodWe ET, which is the same inverter."""
+    cases = [case for case in ALL_CASES if case is not GOODWE_ET_UDP]
+    for case in cases:
+        await add_plant(hass, plant, case)
+    entries = hass.config_entries.async_entries(DOMAIN)
+    assert sorted(entry.unique_id or "" for entry in entries) == sorted(case.unique_id for case in cases)
+
+
 @pytest.mark.parametrize(
     ("case", "preset", "seconds"),
     [
