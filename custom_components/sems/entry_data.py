@@ -14,7 +14,7 @@ from homeassistant.const import CONF_HOST, CONF_PORT
 from .const import CONF_DEVICES, CONF_TRANSPORT, CONF_UNIT_IDS, LOGGER
 from .plantkit.model import DeviceIdentity
 from .plantkit.naming import main_device
-from .plantkit.profiles import profile_by_name
+from .plantkit.profiles import identity_from_dict, profile_by_name
 from .plantkit.transport import Endpoint, TransportType
 
 
@@ -26,8 +26,7 @@ def stored_devices(data: Mapping[str, Any]) -> list[DeviceIdentity]:
     devices: list[DeviceIdentity] = []
     for item in data.get(CONF_DEVICES, ()):
         try:
-            identity = DeviceIdentity.from_dict(item)
-            profile_by_name(identity.profile)
+            identity = identity_from_dict(item)
         except (KeyError, TypeError, ValueError) as err:
             LOGGER.debug("Stored device %s is not usable (%s); probing again", item, err)
             return []

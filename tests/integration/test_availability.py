@@ -27,7 +27,7 @@ import custom_components.sems as sems_init
 from custom_components.sems.const import CONF_UNAVAILABLE_AFTER, DOMAIN
 from custom_components.sems.coordinator import unavailable_after
 from custom_components.sems.plantkit.model import QUANTITY_INFO, Kind, Quantity
-from custom_components.sems.plantkit.profiles.goodwe import EtRun
+from custom_components.sems.plantkit.profiles.goodwe.registers import ET_INVERTER
 from simulator.plant import SimulatedPlant
 from simulator.server import SimServer
 
@@ -234,7 +234,7 @@ async def test_refused_registers_read_unknown_not_zero(
     and no total is published lower."""
     entry = await add_plant(hass, plant, GOODWE_ET_TCP)
     totals = PublishedValues(hass, lifetime_totals(hass, entry))
-    refused = (EtRun.PPV1, EtRun.PPV2, EtRun.PPV3, EtRun.PPV4, EtRun.E_TOTAL)
+    refused = [ET_INVERTER[key].point for key in ("ppv1", "ppv2", "ppv3", "ppv4", "e_total")]
     plant.devices["goodwe_et"].image.refused.update(
         (p.kind, a) for p in refused for a in range(p.address, p.address + p.count)
     )

@@ -25,16 +25,9 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.sems.binary_sensor import ROLE_FAULT_GROUPS
 from custom_components.sems.const import EVENT_FAULT_CLEARED, EVENT_FAULT_RAISED
 from custom_components.sems.event import announced_from
-from custom_components.sems.plantkit.faults import (
-    CATALOGUE,
-    FAULT_CODES,
-    FAULT_DEFINITIONS,
-    RAW_SOURCES,
-    FaultGroup,
-    Severity,
-    canonical_code,
-)
+from custom_components.sems.plantkit.faults import FAULT_CODES, FAULT_DEFINITIONS, FaultGroup, Severity
 from custom_components.sems.plantkit.model import DeviceStatus, Role
+from custom_components.sems.plantkit.profiles import FAULT_SOURCES
 from simulator.faults import DEVICE_FAULTS
 from simulator.plant import SimulatedPlant
 
@@ -49,20 +42,6 @@ DT = "goodwe_gw15k_dt"
 SS = "sunspecsim_sim_inv_10k"
 SS_BATTERY = "sunspecsim_sim_inv_10k_battery"
 SS_METER = "sunspecsim_sim_meter_3p"
-
-# Which device role reports each raw fault source (the profiles' prefixes).
-SOURCE_ROLES = {
-    "sunspec_evt1": Role.INVERTER,
-    "sunspec_alrm": Role.INVERTER,
-    "sunspec_160_evt": Role.INVERTER,
-    "goodwe_error": Role.INVERTER,
-    "goodwe_warning": Role.INVERTER,
-    "sunspec_802_evt1": Role.BATTERY,
-    "goodwe_bms_alarm": Role.BATTERY,
-    "goodwe_bms_warning": Role.BATTERY,
-    "sunspec_meter_evt": Role.METER,
-    "goodwe_meter_test": Role.METER,
-}
 
 
 def load_json(name: str) -> dict[str, Any]:
@@ -138,13 +117,11 @@ def test_icons_of_problem_sensors_and_fault_events() -> None:
 
 def test_problem_sensor_groups_cover_every_fault_source() -> None:
     """Every fault a role's registers can report lands in a problem sensor that role has."""
-    assert set(SOURCE_ROLES) == RAW_SOURCES
-    for raw, code in CATALOGUE.items():
-        role = SOURCE_ROLES[raw.partition(":")[0]]
-        assert FAULT_DEFINITIONS[code].group in ROLE_FAULT_GROUPS[role], (raw, code, role)
+    for source in FAULT_SOURCES:
+        for bit in (*source.bits, 99):  # every named bit, and one no table names (its fallback)
+            fault = source.fault(bit)
+            assert fault.group in ROLE_FAULT_GROUPS[source.role], (str(fault.raw), fault.code, source.role)
     # Bits without a published table, and unknown bits, are "other": every role has it.
-    assert FAULT_DEFINITIONS[canonical_code("goodwe_warning:3")].group is FaultGroup.OTHER
-    assert FAULT_DEFINITIONS[canonical_code("goodwe_dt_error:13")].group is FaultGroup.OTHER
     assert all(FaultGroup.OTHER in groups for groups in ROLE_FAULT_GROUPS.values())
 
 

@@ -53,13 +53,6 @@ def test_most_telling_failure() -> None:
     assert _most_telling([other]) is other
 
 
-def test_identity_round_trip() -> None:
-    identity = DeviceIdentity(
-        Role.BATTERY, "goodwe_et_battery", 247, "GoodWe", "Lynx", "S1", "21", "S1", (("bms", 287), ("x", "y"))
-    )
-    assert DeviceIdentity.from_dict(identity.to_dict()) == identity
-
-
 @pytest.mark.parametrize(("options", "seconds"), [({}, 30), ({CONF_POLL_PRESET: "retired"}, 30)])
 async def test_poll_interval_falls_back_to_normal(
     hass: HomeAssistant, options: dict[str, str], seconds: int

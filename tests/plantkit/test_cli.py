@@ -177,7 +177,7 @@ async def test_probe_json_lists_identities(serve: Serve, run_main: RunMain) -> N
         "firmware": None,
         "unit_id": 1,
         "via_serial": None,
-        "details": [["meter_code", 0x0070], ["phases", 3]],  # what identified it, for installers
+        "details": {"meter_code": 0x0070, "phases": 3},  # what identified it, for installers
         "rated_power": None,
         "location": None,  # an Eastron meter does not say where it sits: the user chooses
         "instance": None,

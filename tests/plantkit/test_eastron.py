@@ -179,7 +179,7 @@ async def test_identifies_model_by_meter_code(
     assert (identity.manufacturer, identity.model, identity.serial) == ("Eastron", model, serial)
     assert identity.role is Role.METER
     assert identity.unit_id == 1
-    assert identity.detail("meter_code") == code
+    assert identity.details.to_dict()["meter_code"] == code
     # measurements check, serial, meter code: three requests, each a whole float pair or one register
     assert [(r.function, r.address, r.count) for r in server.requests] == [
         (4, 0x0046, 6),
@@ -202,8 +202,8 @@ async def test_without_meter_code_the_phase_count_decides(serve: Serve) -> None:
         "SDM (3-phase)",
         "12345678",
     )
-    assert identity.detail("meter_code") is None
-    assert identity.detail("phases") == 3
+    assert identity.details.to_dict()["meter_code"] is None
+    assert identity.details.to_dict()["phases"] == 3
 
     identity = await _identify(server, 2)
     assert (identity.profile, identity.model) == ("eastron_sdm120", "SDM (1-phase)")
@@ -216,7 +216,7 @@ async def test_unknown_meter_code_falls_back_to_structure(serve: Serve) -> None:
     server = await serve([meter])
     identity = await _identify(server, 1)
     assert (identity.profile, identity.model) == ("eastron_sdm120", "SDM (1-phase)")
-    assert identity.detail("meter_code") == 0x0042
+    assert identity.details.to_dict()["meter_code"] == 0x0042
 
 
 async def test_three_phase_meter_wired_single_phase_is_read_as_single_phase(serve: Serve) -> None:

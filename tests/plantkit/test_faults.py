@@ -10,21 +10,40 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from custom_components.sems.plantkit.faults import (
-    CATALOGUE,
     FAULT_CODES,
     FAULT_DEFINITIONS,
     FAULT_NAMES,
-    RAW_SOURCES,
     UNKNOWN_FAULT,
     Fault,
     FaultGroup,
+    FaultSource,
+    RawFault,
     Severity,
-    canonical_code,
     resolve,
-    to_fault,
     translations_json,
 )
-from custom_components.sems.plantkit.profiles.goodwe import fault_codes
+from custom_components.sems.plantkit.model import Role
+from custom_components.sems.plantkit.profiles import FAULT_SOURCES
+from custom_components.sems.plantkit.profiles.goodwe import faults as goodwe_faults
+
+SOURCES = {source.name: source for source in FAULT_SOURCES}
+# Every bit the vendor tables name, as "<register>:<bit>" -> canonical code.
+CATALOGUE = {f"{s.name}:{bit}": code for s in FAULT_SOURCES for bit, code in s.bits.items()}
+
+
+def to_fault(raw: str) -> Fault:
+    """The fault of a raw "<register>:<bit>" code, through the vendor's own table."""
+    source, _, bit = raw.partition(":")
+    return SOURCES[source].fault(int(bit))
+
+
+def canonical_code(raw: str) -> str:
+    return to_fault(raw).code
+
+
+def resolved(raws: list[str]) -> list[Fault]:
+    return resolve(to_fault(raw) for raw in raws)
+
 
 # The defined bits of each source, restated from protocols.md §1.3 / §3.3 (independently of the module).
 DOCUMENTED_BITS: dict[str, set[int]] = {
@@ -55,13 +74,16 @@ ALL_UNDEFINED = sorted(f"{source}:{bit}" for source, bits in UNDEFINED_BITS.item
 def test_every_documented_bit_has_a_named_canonical_code(raw: str) -> None:
     fault = to_fault(raw)
     assert fault.code != UNKNOWN_FAULT
-    assert fault.raw == raw
+    assert str(fault.raw) == raw
     assert FAULT_NAMES[fault.code].strip()
 
 
 @pytest.mark.parametrize("raw", ALL_UNDEFINED)
 def test_undefined_bits_are_unknown_faults_that_keep_their_raw_code(raw: str) -> None:
-    assert resolve([raw]) == [Fault(UNKNOWN_FAULT, FaultGroup.OTHER, Severity.FAULT, raw)]
+    source, _, bit = raw.partition(":")
+    assert resolved([raw]) == [
+        Fault(UNKNOWN_FAULT, FaultGroup.OTHER, Severity.FAULT, RawFault(source, int(bit)))
+    ]
 
 
 def test_catalogue_holds_exactly_the_documented_bits() -> None:
@@ -70,10 +92,14 @@ def test_catalogue_holds_exactly_the_documented_bits() -> None:
 
 
 def test_unknown_fault_description_names_the_raw_code() -> None:
-    (fault,) = resolve(["goodwe_error:2"])
+    (fault,) = resolved(["goodwe_error:2"])
     assert fault.description == "Unknown fault (goodwe_error:2)"
-    assert resolve(["no_such_source:7"])[0].code == UNKNOWN_FAULT
-    assert resolve(["garbage"])[0].raw == "garbage"
+
+
+def test_a_source_naming_an_undefined_code_is_refused() -> None:
+    """A vendor table can only name canonical codes (a typo would otherwise be an untranslated fault)."""
+    with pytest.raises(ValueError, match="undefined fault codes"):
+        FaultSource("x", Role.INVERTER, {0: "no_such_code"})
 
 
 @pytest.mark.parametrize(
@@ -109,7 +135,12 @@ def test_unknown_fault_description_names_the_raw_code() -> None:
 def test_shared_meanings_land_on_shared_codes(
     raw: str, code: str, group: FaultGroup, severity: Severity
 ) -> None:
-    assert to_fault(raw) == Fault(code, group, severity, raw)
+    assert to_fault(raw) == Fault(code, group, severity, RawFault(*_split(raw)))
+
+
+def _split(raw: str) -> tuple[str, int]:
+    source, _, bit = raw.partition(":")
+    return source, int(bit)
 
 
 def test_sunspec_802_warning_bits_are_warnings_and_alarm_bits_are_faults() -> None:
@@ -128,7 +159,7 @@ def test_sunspec_802_warning_bits_are_warnings_and_alarm_bits_are_faults() -> No
 
 def test_goodwe_warning_word_bits_stay_warnings() -> None:
     # No bit table is published for warning_code, so every bit is an unspecified inverter warning.
-    faults = resolve([f"goodwe_warning:{bit}" for bit in range(16)])
+    faults = resolved([f"goodwe_warning:{bit}" for bit in range(16)])
     assert len(faults) == 16
     assert {(f.code, f.group, f.severity) for f in faults} == {
         ("inverter_warning", FaultGroup.OTHER, Severity.WARNING)
@@ -166,7 +197,7 @@ def test_translations_json_is_the_code_to_name_block() -> None:
 
 def test_resolve_orders_faults_first_then_by_code_and_numeric_bit() -> None:
     raws = ["goodwe_bms_warning:2", "goodwe_error:26", "goodwe_error:13", "goodwe_error:2", "sunspec_evt1:7"]
-    assert [(f.code, f.raw) for f in resolve(raws)] == [
+    assert [(f.code, str(f.raw)) for f in resolved(raws)] == [
         ("over_temperature", "goodwe_error:13"),
         ("over_temperature", "sunspec_evt1:7"),
         (UNKNOWN_FAULT, "goodwe_error:2"),
@@ -177,23 +208,19 @@ def test_resolve_orders_faults_first_then_by_code_and_numeric_bit() -> None:
 
 def test_goodwe_profile_codes_resolve() -> None:
     # The GoodWe profile's own bit splitter produces codes the catalogue knows: all 32 error bits set.
-    faults = resolve(fault_codes("goodwe_error", 0xFFFF_FFFF))
-    unknown = {f.raw for f in faults if f.code == UNKNOWN_FAULT}
+    faults = resolve(goodwe_faults.ERROR.faults(0xFFFF_FFFF))
+    unknown = {str(f.raw) for f in faults if f.code == UNKNOWN_FAULT}
     assert len(faults) == 32
     assert unknown == {f"goodwe_error:{bit}" for bit in UNDEFINED_BITS["goodwe_error"]}
 
 
-raw_codes = st.one_of(
-    st.sampled_from(sorted(CATALOGUE)),
-    st.builds(lambda s, b: f"{s}:{b}", st.sampled_from(sorted(RAW_SOURCES)), st.integers(0, 40)),
-    st.text(max_size=12),
-)
+faults = st.builds(lambda source, bit: source.fault(bit), st.sampled_from(FAULT_SOURCES), st.integers(0, 40))
 
 
-@given(st.lists(raw_codes, max_size=20))
-def test_resolve_never_drops_and_ignores_input_order(raws: list[str]) -> None:
-    faults = resolve(raws)
-    assert {f.raw for f in faults} == set(raws)
-    assert len(faults) == len(set(raws))
-    assert resolve(reversed(raws)) == faults
-    assert all(f.code in FAULT_DEFINITIONS for f in faults)
+@given(st.lists(faults, max_size=20))
+def test_resolve_never_drops_and_ignores_input_order(found: list[Fault]) -> None:
+    ordered = resolve(found)
+    assert set(ordered) == set(found)
+    assert len(ordered) == len(set(found))
+    assert resolve(reversed(found)) == ordered
+    assert all(f.code in FAULT_DEFINITIONS for f in ordered)

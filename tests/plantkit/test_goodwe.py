@@ -21,9 +21,9 @@ from custom_components.sems.plantkit.model import (
     Quantity,
     Role,
 )
-from custom_components.sems.plantkit.profiles import PROFILES
+from custom_components.sems.plantkit.profiles import PROFILES, profile_by_name
 from custom_components.sems.plantkit.profiles.base import Profile, UnitSession
-from custom_components.sems.plantkit.profiles.goodwe import (
+from custom_components.sems.plantkit.profiles.goodwe.profile import (
     ET_UNIT_ID,
     GOODWE_POLL_SECONDS,
     GOODWE_PROFILES,
@@ -45,6 +45,8 @@ from simulator.devices.goodwe import (
 )
 from simulator.physics import PlantConfig, PlantPhysics, PlantState
 from simulator.server import SimServer
+
+from .support import raw_codes
 
 H = RegisterKind.HOLDING
 ET = GoodWeEtProfile()
@@ -97,10 +99,18 @@ def test_profile_registry_and_defaults() -> None:
 # -- decoding hand-built register words ----------------------------------------------------------------------
 
 
+_DETAIL_DEFAULTS = {
+    "goodwe_et": {"family_tag": "ETU"},
+    "goodwe_dt": {"family_tag": "DTU"},
+    "goodwe_et_meter": {"totals": "float"},
+}
+
+
 def _identity(profile: str, role: Role, **details: int) -> DeviceIdentity:
-    return DeviceIdentity(
-        role, profile, ET_UNIT_ID, "GoodWe", "GW10K-ET", "9010KETU000W0000", details=tuple(details.items())
-    )
+    """An identity whose typed details the profile parses from ``details`` (as from storage)."""
+    stored = {**_DETAIL_DEFAULTS.get(profile, {}), **details}
+    parsed = profile_by_name(profile).details_from(stored)
+    return DeviceIdentity(role, profile, ET_UNIT_ID, "GoodWe", "GW10K-ET", "9010KETU000W0000", details=parsed)
 
 
 def _raw(points: tuple[Point, ...] | list[Point], words: Mapping[int, int]) -> dict[str, RawValue]:
@@ -166,7 +176,7 @@ def test_et_inverter_without_meter_turns_export_into_negative_grid_power() -> No
     assert v[Quantity.GRID_IMPORT_ENERGY_TOTAL] == pytest.approx(4321.0)
     assert v[Quantity.LOAD_ENERGY_TOTAL] == pytest.approx(910.0)
     assert reading.status is DeviceStatus.RUNNING
-    assert reading.faults == {"goodwe_error:13", "goodwe_error:31", "goodwe_warning:2"}
+    assert raw_codes(reading) == {"goodwe_error:13", "goodwe_error:31", "goodwe_warning:2"}
 
 
 def test_et_inverter_with_meter_leaves_grid_figures_to_the_meter() -> None:
@@ -202,7 +212,7 @@ def test_et_meter_signs_float_energies_and_status() -> None:
     reading = _decode(ET_METER, identity, importing)
     assert reading.values[Quantity.GRID_POWER] == 1000.0
     assert reading.status is DeviceStatus.FAULT  # meter communication lost
-    assert reading.faults == {"goodwe_meter_test:2"}  # CT reversed
+    assert raw_codes(reading) == {"goodwe_meter_test:2"}  # CT reversed
 
     nan = {**ET_WORDS, 36015: 0x7FC0, 36016: 0}
     assert _decode(ET_METER, identity, nan).values[Quantity.GRID_EXPORT_ENERGY_TOTAL] is None
@@ -221,12 +231,12 @@ def test_et_battery_keeps_discharge_positive() -> None:
     assert v[Quantity.BATTERY_CHARGE_ENERGY_TOTAL] == pytest.approx(2100.0)
     assert v[Quantity.BATTERY_DISCHARGE_ENERGY_TOTAL] == pytest.approx(1900.0)
     assert reading.status is DeviceStatus.RUNNING
-    assert reading.faults == {"goodwe_bms_alarm:2", "goodwe_bms_alarm:16"}
+    assert raw_codes(reading) == {"goodwe_bms_alarm:2", "goodwe_bms_alarm:16"}
 
     discharging = {**ET_WORDS, 35182: 0, 35183: 2000, 35184: 2, 37006: 0, 37012: 0, 37013: 0x0100}
     reading = _decode(ET_BATTERY, identity, discharging)
     assert reading.values[Quantity.BATTERY_POWER] == 2000.0
-    assert reading.faults == {"goodwe_bms_warning:24"}
+    assert raw_codes(reading) == {"goodwe_bms_warning:24"}
 
 
 @pytest.mark.parametrize(
@@ -269,7 +279,13 @@ def test_dt_pv_power_is_voltage_times_current() -> None:
         30141: 381, 30144: 123, 30145: 0, 30146: 45678,
     }  # fmt: skip
     identity = DeviceIdentity(
-        Role.INVERTER, "goodwe_dt", 127, "GoodWe", "GW5000D-NS", "5050KDSN000W0000", details=(("phases", 1),)
+        Role.INVERTER,
+        "goodwe_dt",
+        127,
+        "GoodWe",
+        "GW5000D-NS",
+        "5050KDSN000W0000",
+        details=DT.details_from({"family_tag": "DSN", "phases": 1}),
     )
     reading = _decode(DT, identity, words)
     v = reading.values
@@ -283,7 +299,7 @@ def test_dt_pv_power_is_voltage_times_current() -> None:
     assert v[Quantity.PV_ENERGY_TODAY] == pytest.approx(12.3)
     assert v[Quantity.PV_ENERGY_TOTAL] == pytest.approx(4567.8)
     assert reading.status is DeviceStatus.STANDBY  # Wait
-    assert reading.faults == {"goodwe_dt_error:9"}
+    assert raw_codes(reading) == {"goodwe_dt_error:9"}
 
 
 # -- end to end over loopback --------------------------------------------------------------------------------
@@ -347,9 +363,8 @@ async def test_et_probe_finds_inverter_battery_and_meter(et: SimEndpoint) -> Non
     assert (inverter.role, inverter.profile, inverter.unit_id) == (Role.INVERTER, "goodwe_et", 247)
     assert (inverter.manufacturer, inverter.model, inverter.serial) == ("GoodWe", "GW10K-ET", serial)
     assert inverter.firmware == "04029-08-S11 (ARM 02041-19-S00)"
-    assert inverter.detail("rated_power") == 10000
-    assert inverter.detail("has_meter") == 1
-    assert inverter.detail("family_tag") == "ETU"
+    assert inverter.rated_power == 10000
+    assert inverter.details.to_dict() == {"family_tag": "ETU", "phases": 3, "has_meter": True}
     assert (battery.role, battery.profile, battery.via_serial) == (Role.BATTERY, "goodwe_et_battery", serial)
     assert (meter.role, meter.profile, meter.via_serial) == (Role.METER, "goodwe_et_meter", serial)
     assert meter.model == "Smart meter (three phase, 4 wire)"
@@ -463,8 +478,8 @@ async def test_et_injected_faults_show_as_raw_codes(et: SimEndpoint) -> None:
         et.rerender()
         by_role = {r.identity.role: r for r in await client.read()}
     assert by_role[Role.INVERTER].status is DeviceStatus.FAULT
-    assert by_role[Role.INVERTER].faults == {"goodwe_error:13"}
-    assert by_role[Role.BATTERY].faults == {"goodwe_bms_alarm:2", "goodwe_bms_warning:8"}
+    assert raw_codes(by_role[Role.INVERTER]) == {"goodwe_error:13"}
+    assert raw_codes(by_role[Role.BATTERY]) == {"goodwe_bms_alarm:2", "goodwe_bms_warning:8"}
     assert by_role[Role.METER].status is DeviceStatus.FAULT
 
 
@@ -483,7 +498,7 @@ async def test_et_without_battery_or_meter(socket_enabled: None) -> None:
     try:
         async with sim.client() as client:
             [inverter] = await client.probe()
-            assert inverter.detail("has_meter") == 0
+            assert inverter.details.to_dict()["has_meter"] is False
             sim.server.requests.clear()
             [reading] = await client.read()
             assert sim.server.count() == client.planned_requests() == 1
@@ -512,7 +527,7 @@ async def test_dt_probe_and_read(dt: SimEndpoint) -> None:
         assert (inverter.profile, inverter.unit_id, inverter.model) == ("goodwe_dt", 127, "GW15K-DT")
         assert inverter.serial == "5015KDTU000SIM01"
         assert inverter.firmware == "15.15.10"
-        assert inverter.detail("phases") == 3
+        assert inverter.details.to_dict()["phases"] == 3
         dt.server.requests.clear()
         [reading] = await client.read()
         assert dt.server.count() == client.planned_requests() == 1

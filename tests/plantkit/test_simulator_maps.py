@@ -6,9 +6,8 @@ the documents (protocols.md §1.2, §3), so the end-to-end tests elsewhere reall
 an independent reading. Register words are decoded here by hand (``int.from_bytes``, ``struct``), not by
 the library's codec.
 
-Expectations the profiles do not meet yet (the GoodWe >= 15 kW meter totals, SolarEdge's meter sign and
-its production meter; issue 8 items 4-6) are marked ``xfail(strict=True)``: they turn into failures as
-soon as the profiles read these devices right, and the markers then go.
+The GoodWe >= 15 kW meter totals, SolarEdge's meter sign and its production meter (issue 8 items 4-6)
+are read end to end here too.
 """
 
 from __future__ import annotations
@@ -302,7 +301,7 @@ async def test_goodwe_et20_reads_like_an_et(plant: SimulatedPlant) -> None:
         devices = await client.probe()
         readings = _by_role(await client.read())
     assert [d.role for d in devices] == [Role.INVERTER, Role.BATTERY, Role.METER]
-    assert (devices[0].model, devices[0].detail("rated_power")) == ("GW20K-ET", 20000)
+    assert (devices[0].model, devices[0].rated_power) == ("GW20K-ET", 20000)
     [meter] = readings[Role.METER]
     assert meter.values[Quantity.GRID_POWER] == pytest.approx(state.grid_power, abs=0.51)
     [battery] = readings[Role.BATTERY]
@@ -311,12 +310,6 @@ async def test_goodwe_et20_reads_like_an_et(plant: SimulatedPlant) -> None:
     assert inverter.values[Quantity.PV_POWER] == pytest.approx(state.pv_power, abs=1.02)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 8 item 4: the GoodWe profile reads the float totals 36015/36017, which this platform "
-    "leaves at 0, instead of the 64-bit totals at 36104/36120",
-)
 async def test_goodwe_et20_meter_totals_read_right(plant: SimulatedPlant) -> None:
     state = plant.physics.state
     async with _client(plant, "goodwe_et20_tcp") as client:
@@ -342,7 +335,7 @@ async def test_solaredge_endpoint_serves_its_chain(plant: SimulatedPlant) -> Non
 
 
 async def test_solaredge_inverter_reads_right(plant: SimulatedPlant) -> None:
-    """What the profiles read right today: the inverter and that there are two meter segments."""
+    """The inverter, and the two meter segments of one hardware meter (a grid and a production meter)."""
     state = plant.physics.state
     async with _client(plant, "solaredge_tcp") as client:
         devices = await client.probe([1])
@@ -354,11 +347,6 @@ async def test_solaredge_inverter_reads_right(plant: SimulatedPlant) -> None:
     assert inverter.values[Quantity.AC_ENERGY_TOTAL] == pytest.approx(state.pv_energy_total, abs=0.001)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 8 item 5: SolarEdge meters count + = export; the SunSpec profile takes meter W as import",
-)
 async def test_solaredge_grid_meter_sign(plant: SimulatedPlant) -> None:
     state = plant.physics.state
     assert state.grid_power < 0  # noon: exporting
@@ -368,11 +356,6 @@ async def test_solaredge_grid_meter_sign(plant: SimulatedPlant) -> None:
     assert state.grid_power in [pytest.approx(r.values[Quantity.GRID_POWER], abs=0.51) for r in grid]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 8 item 6: the 'Production' meter segment is read as a second grid meter",
-)
 async def test_solaredge_production_meter_is_no_grid_meter(plant: SimulatedPlant) -> None:
     state = plant.physics.state
     async with _client(plant, "solaredge_tcp") as client:

@@ -11,24 +11,20 @@ from typing import Any
 import pytest
 
 from custom_components.sems.plantkit.client import PlantClient
-from custom_components.sems.plantkit.exceptions import UnsupportedDeviceError
+from custom_components.sems.plantkit.exceptions import ModbusExceptionError, UnsupportedDeviceError
 from custom_components.sems.plantkit.model import DeviceIdentity, DeviceReading, DeviceStatus, Quantity, Role
-from custom_components.sems.plantkit.profiles import sunspec_models
 from custom_components.sems.plantkit.profiles.base import UnitSession
-from custom_components.sems.plantkit.profiles.sunspec import (
-    SUNSPEC_PROFILES,
-    ModelInstance,
-    SunSpecInverterProfile,
-    decode_chain,
-    encode_chain,
-)
-from custom_components.sems.plantkit.profiles.sunspec_models import (
+from custom_components.sems.plantkit.profiles.sunspec import SUNSPEC_PROFILES
+from custom_components.sems.plantkit.profiles.sunspec import models as sunspec_models
+from custom_components.sems.plantkit.profiles.sunspec.chain import ModelInstance, SunSpecDetails
+from custom_components.sems.plantkit.profiles.sunspec.models import (
     ModelDefinitionError,
     ensure_models_loaded,
     load_layouts,
     model_point,
     parse_model,
 )
+from custom_components.sems.plantkit.profiles.sunspec.profile import SunSpecInverterProfile
 from custom_components.sems.plantkit.registers import DataType, RegisterKind, Sentinel, decode
 from custom_components.sems.plantkit.transport import Endpoint
 from simulator.device import SimDevice
@@ -36,6 +32,8 @@ from simulator.devices.sunspec import SunSpecChain, SunSpecInverterSim, SunSpecM
 from simulator.physics import PlantPhysics, PlantState
 from simulator.plant import SimulatedPlant
 from simulator.server import SimServer
+
+from .support import raw_codes
 
 H = RegisterKind.HOLDING
 NOON = datetime(2026, 6, 21, 12, 0, 0)
@@ -209,9 +207,12 @@ def test_parser_rejects_unresolvable_scale_factors_and_fixed_count_groups() -> N
 
 
 def test_chain_round_trips_through_details() -> None:
+    """Stored details come back as they were, and 0.1's chain strings still parse."""
     chain = (ModelInstance(103, 40070, 50), ModelInstance(160, 40150, 48))
-    assert encode_chain(chain) == "103@40070+50 160@40150+48"
-    assert decode_chain(encode_chain(chain)) == chain
+    details = SunSpecDetails(40000, chain)
+    assert details.to_dict() == {"base": 40000, "chain": [[103, 40070, 50], [160, 40150, 48]]}
+    assert SunSpecDetails.parse(details.to_dict()) == details
+    assert SunSpecDetails.parse([["base", 40000], ["chain", "103@40070+50 160@40150+48"]]) == details
 
 
 async def test_model_definitions_load_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -300,8 +301,9 @@ async def test_probe_finds_inverter_battery_and_meter(sunspec_plant: tuple[SimSe
         "SS-INV-0001",
     )
     assert inverter.firmware == "1.4.2"
-    assert inverter.detail("base") == 40000
-    assert [m.model_id for m in decode_chain(str(inverter.detail("chain")))] == [103, 120, 160, 701, 713, 802]
+    assert isinstance(inverter.details, SunSpecDetails)
+    assert inverter.details.base == 40000
+    assert [m.model_id for m in inverter.details.chain] == [103, 120, 160, 701, 713, 802]
     assert (battery.role, battery.profile, battery.unit_id) == (Role.BATTERY, "sunspec_battery", 1)
     assert (battery.serial, battery.via_serial) == ("SS-INV-0001", "SS-INV-0001")
     assert battery.key != inverter.key
@@ -382,10 +384,10 @@ async def test_sleeping_and_faults(sunspec_plant: tuple[SimServer, PlantState]) 
         readings = _by_role(await client.read())
     inverter, battery, meter = readings[Role.INVERTER], readings[Role.BATTERY], readings[Role.METER]
     assert inverter.status is DeviceStatus.FAULT
-    assert inverter.faults == {"sunspec_evt1:7", "sunspec_evt1:10", "sunspec_alrm:7", "sunspec_alrm:10"}
+    assert raw_codes(inverter) == {"sunspec_evt1:7", "sunspec_evt1:10", "sunspec_alrm:7", "sunspec_alrm:10"}
     assert battery.status is DeviceStatus.FAULT
-    assert battery.faults == {"sunspec_802_evt1:1"}
-    assert meter.faults == {"sunspec_meter_evt:7"}
+    assert raw_codes(battery) == {"sunspec_802_evt1:1"}
+    assert raw_codes(meter) == {"sunspec_meter_evt:7"}
     assert meter.values[Quantity.GRID_POWER] is None
     assert meter.status is DeviceStatus.UNKNOWN
     assert meter.values[Quantity.GRID_IMPORT_ENERGY_TOTAL] is not None
@@ -490,7 +492,8 @@ async def test_base_address_fallback(socket_enabled: None) -> None:
     try:
         async with _client(server) as client:
             [meter] = await client.probe(unit_ids=[1])
-        assert (meter.detail("base"), meter.serial) == (0, "SS-MTR-0001")
+        assert isinstance(meter.details, SunSpecDetails)
+        assert (meter.details.base, meter.serial) == (0, "SS-MTR-0001")
         # 40000 refused, then the marker at 0, then headers 1, 203, end, then the Common model.
         assert [r.address for r in server.requests] == [40000, 0, 2, 70, 177, 2]
     finally:
@@ -515,10 +518,12 @@ async def test_devices_that_are_not_sunspec_are_unsupported(socket_enabled: None
             assert server.count() == 3
             server.faults.clear()
             server.requests.clear()
-            # Gateway exception "target did not respond": the unit is absent, no point trying other bases.
+            # Gateway exception "target did not respond": the unit is absent, no point trying other bases;
+            # the exception reaches the probe, which reports "no device at unit 9".
             sent = client.transport.requests_sent
-            with pytest.raises(UnsupportedDeviceError):
+            with pytest.raises(ModbusExceptionError) as raised:
                 await SunSpecInverterProfile().identify(UnitSession(client.transport, 9))
+            assert raised.value.code == ModbusExceptionError.GATEWAY_TARGET_NO_RESPONSE
             assert client.transport.requests_sent == sent + 1
     finally:
         await server.stop()
@@ -572,7 +577,7 @@ def _solaredge_like(chain: SunSpecChain) -> None:
     chain.add(1)
     chain.set_common("SolarEdge", "WND-3Y-400-MB", "0001", "SE-MTR-88", 1)
     chain.add(213)
-    chain.set(213, "W", -800.0)
+    chain.set(213, "W", -800.0)  # SolarEdge counts + while exporting: this meter imports 800 W
     chain.set(213, "TotWhImp", 1_234_567.0)
     chain.set(213, "TotWhExp", 7_654_321.0)
     chain.end()
@@ -615,7 +620,7 @@ async def test_int_inverter_with_fronius_battery_modules(socket_enabled: None) -
     assert [d.role for d in devices] == [Role.INVERTER, Role.BATTERY]
     inverter, battery = readings[Role.INVERTER], readings[Role.BATTERY]
     assert inverter.status is DeviceStatus.THROTTLED
-    assert inverter.faults == {"sunspec_160_evt:15"}
+    assert raw_codes(inverter) == {"sunspec_160_evt:15"}
     assert inverter.values[Quantity.AC_POWER] == 3500.0
     assert inverter.values[Quantity.AC_ENERGY_TOTAL] == 5000.0
     # Battery modules are no PV: only the two strings count.
@@ -640,12 +645,13 @@ async def test_float_models_and_meter_segment_with_its_own_serial(socket_enabled
         "WND-3Y-400-MB",
         "SE-INV-77",
     )
-    assert [m.model_id for m in decode_chain(str(meter.detail("chain")))] == [213]
+    assert isinstance(meter.details, SunSpecDetails)
+    assert [m.model_id for m in meter.details.chain] == [213]
     assert readings[Role.INVERTER].values[Quantity.AC_POWER] == 4200.5
     assert readings[Role.INVERTER].values[Quantity.AC_ENERGY_TOTAL] == 15_000.0
     assert readings[Role.INVERTER].values[Quantity.GRID_FREQUENCY] is None  # NaN = not implemented
-    assert readings[Role.INVERTER].faults == {"sunspec_evt1:0"}
-    assert readings[Role.METER].values[Quantity.GRID_POWER] == -800.0
+    assert raw_codes(readings[Role.INVERTER]) == {"sunspec_evt1:0"}
+    assert readings[Role.METER].values[Quantity.GRID_POWER] == 800.0  # canonical + = import
     assert readings[Role.METER].values[Quantity.GRID_IMPORT_ENERGY_TOTAL] == pytest.approx(1234.567)
     assert readings[Role.METER].values[Quantity.GRID_EXPORT_ENERGY_TOTAL] == pytest.approx(7654.321)
 

@@ -190,7 +190,7 @@ def _print_readings(readings: Sequence[DeviceReading], out: TextIO, *, as_json: 
             for quantity, value in reading.values.items()
         ]
         if reading.faults:
-            rows.append(("  faults", ", ".join(sorted(reading.faults)), ""))
+            rows.append(("  faults", ", ".join(sorted(str(fault.raw) for fault in reading.faults)), ""))
         _print_rows(rows, out, right_align={1})
 
 

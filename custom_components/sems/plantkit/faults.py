@@ -1,18 +1,13 @@
-"""Canonical fault catalogue: raw vendor fault bits -> stable, vendor-neutral fault codes.
+"""Canonical faults: stable, vendor-neutral fault codes, and the typed faults profiles report.
 
-Profiles report faults raw, one string per set bit: ``"<source>:<bit>"`` (``"sunspec_evt1:0"``,
-``"goodwe_error:18"``). ``resolve`` turns them into ``Fault`` objects with a canonical ``code`` that is the
-same across brands when the meaning is the same (a SunSpec GROUND_FAULT and a GoodWe "Ground I" failure
-are both ``ground_fault``), so automations and translations are written once.
+``FAULT_DEFINITIONS`` (canonical code -> group, severity, English name) is the vocabulary every brand is
+translated into: a SunSpec GROUND_FAULT and a GoodWe "Ground I" failure are both ``ground_fault``, so
+automations and translations are written once. Group and severity belong to the canonical code, not to
+the raw bit, so one code can never end up in two groups.
 
-The catalogue is plain data: ``FAULT_DEFINITIONS`` (canonical code -> group, severity, English name) and
-``_BITS_BY_SOURCE`` (source -> bit -> canonical code). Group and severity belong to the canonical code, not
-to the raw bit, so one code can never end up in two groups. Nothing is dropped: a bit the catalogue does
-not know becomes ``unknown_fault`` with its raw code kept.
-
-Bit meanings: SunSpec model definitions (models 101-103/111-113 Evt1, 701 Alrm, 802 Evt1, 201-204/211-214
-Evt, 160 Evt) and GoodWe's ET/EH/BT/BH register documentation (error_codes 35189, BMS words 37006/37012
-and 37010/37013). See protocols.md §1.3 and §3.3.
+Each vendor folder states its fault registers as ``FaultSource`` tables (bit -> canonical code); a
+profile turns a register value into ``Fault`` objects with ``FaultSource.faults``. Nothing is dropped: a
+bit a table does not name becomes ``unknown_fault`` with its raw register and bit kept.
 
 ``python -m custom_components.sems.plantkit.faults`` prints the ``{"code": "English name"}`` JSON block
 for translations.
@@ -25,6 +20,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
+
+from .model import Role
 
 
 class FaultGroup(StrEnum):
@@ -62,7 +59,7 @@ class Fault:
     code: str  # canonical, stable id, e.g. "grid_over_voltage"
     group: FaultGroup
     severity: Severity
-    raw: str  # as the profile reported it, e.g. "sunspec_evt1:10"
+    raw: RawFault  # the vendor's register and bit it came from
 
     @property
     def name(self) -> str:
@@ -187,222 +184,66 @@ FAULT_DEFINITIONS: Final[Mapping[str, FaultDefinition]] = {
     UNKNOWN_FAULT: _fault(_G.OTHER, "Unknown fault"),
 }
 
-# SunSpec inverter events: 101-103/111-113 Evt1 bits 0-15; 701 Alrm repeats them and adds bit 16.
-_SUNSPEC_INVERTER_BITS: Final[Mapping[int, str]] = {
-    0: "ground_fault",
-    1: "pv_over_voltage",  # DC_OVER_VOLT
-    2: "ac_disconnect",
-    3: "dc_disconnect",
-    4: "grid_loss",  # GRID_DISCONNECT
-    5: "cabinet_open",
-    6: "manual_shutdown",
-    7: "over_temperature",
-    8: "grid_over_frequency",
-    9: "grid_under_frequency",
-    10: "grid_over_voltage",  # AC_OVER_VOLT
-    11: "grid_under_voltage",  # AC_UNDER_VOLT
-    12: "blown_string_fuse",
-    13: "under_temperature",
-    14: "memory_failure",  # MEMORY_LOSS
-    15: "hardware_test_failure",
-}
-_SUNSPEC_701_BITS: Final[Mapping[int, str]] = {**_SUNSPEC_INVERTER_BITS, 16: "manufacturer_alarm"}
-
-# SunSpec 160 (multiple MPPT) Evt / module DCEvt. Bits 2, 4, 8-11, 16-19 and 23+ are reserved.
-_SUNSPEC_MPPT_BITS: Final[Mapping[int, str]] = {
-    0: "ground_fault",
-    1: "pv_over_voltage",  # INPUT_OVER_VOLTAGE
-    3: "dc_disconnect",
-    5: "cabinet_open",
-    6: "manual_shutdown",
-    7: "over_temperature",
-    12: "blown_string_fuse",  # BLOWN_FUSE
-    13: "under_temperature",
-    14: "memory_failure",
-    15: "arc_fault",  # ARC_DETECTION
-    20: "hardware_test_failure",  # TEST_FAILED
-    21: "pv_under_voltage",
-    22: "pv_over_current",
-}
-
-# SunSpec 201-204 / 211-214 meter Evt. Bits 0-1 are undefined and 8-15 reserved (left unknown); 16-30 are
-# OEM01-OEM15, defined by the meter maker.
-_SUNSPEC_METER_BITS: Final[Mapping[int, str]] = {
-    2: "grid_loss",  # Power_Failure
-    3: "grid_under_voltage",
-    4: "low_power_factor",
-    5: "grid_over_current",
-    6: "grid_over_voltage",
-    7: "meter_sensor_missing",
-    **dict.fromkeys(range(16, 31), "manufacturer_alarm"),
-}
-
-# SunSpec 802 (lithium-ion battery) Evt1: most conditions come as an alarm bit and a warning bit.
-# Bit 27 is RESERVED_1 (left unknown).
-_SUNSPEC_BATTERY_BITS: Final[Mapping[int, str]] = {
-    0: "bms_communication_alarm",  # COMMUNICATION_ERROR
-    1: "bms_over_temperature_alarm",
-    2: "bms_over_temperature_warning",
-    3: "bms_under_temperature_alarm",
-    4: "bms_under_temperature_warning",
-    5: "bms_charge_over_current_alarm",
-    6: "bms_charge_over_current_warning",
-    7: "bms_discharge_over_current_alarm",
-    8: "bms_discharge_over_current_warning",
-    9: "bms_over_voltage_alarm",
-    10: "bms_over_voltage_warning",
-    11: "bms_under_voltage_alarm",
-    12: "bms_under_voltage_warning",
-    13: "bms_soc_low_alarm",  # UNDER_SOC_MIN
-    14: "bms_soc_low_warning",
-    15: "bms_soc_high_alarm",  # OVER_SOC_MAX
-    16: "bms_soc_high_warning",
-    17: "bms_voltage_imbalance_warning",
-    18: "bms_temperature_imbalance_alarm",
-    19: "bms_temperature_imbalance_warning",
-    20: "bms_contactor_failure",
-    21: "fan_failure",
-    22: "ground_fault",
-    23: "cabinet_open",  # OPEN_DOOR_ERROR
-    24: "bms_current_imbalance_warning",
-    25: "bms_other_alarm",
-    26: "bms_other_warning",
-    28: "bms_configuration_alarm",
-    29: "bms_configuration_warning",
-}
-
-# GoodWe error_codes (ET 35189, DT 30130), u32. Bits 2, 5, 21, 24 and 26 are blank in GoodWe's table.
-# "GFCI" is GoodWe's residual-current monitor, "HCT" its AC Hall current sensor, "DCI" DC injection.
-_GOODWE_ERROR_BITS: Final[Mapping[int, str]] = {
-    0: "gfci_self_test_failure",  # GFCI Device Check Failure
-    1: "ac_current_sensor_check_failure",  # AC HCT Check Failure
-    3: "dci_consistency_failure",
-    4: "gfci_consistency_failure",
-    6: "gfci_device_failure",
-    7: "relay_failure",  # Relay Device Failure
-    8: "ac_current_sensor_failure",  # AC HCT Failure
-    9: "grid_loss",  # Utility Loss
-    10: "ground_fault",  # Ground I Failure: ground (leakage) current too high
-    11: "dc_bus_over_voltage",  # DC Bus High
-    12: "internal_fan_failure",
-    13: "over_temperature",
-    14: "grid_phase_failure",  # Utility Phase Failure
-    15: "pv_over_voltage",
-    16: "external_fan_failure",
-    17: "grid_voltage_out_of_range",  # Vac Failure
-    18: "insulation_resistance_low",  # Isolation Failure
-    19: "dc_injection_high",
-    20: "backup_overload",
-    22: "grid_frequency_consistency_failure",  # Fac Consistency Failure
-    23: "grid_voltage_consistency_failure",  # Vac Consistency Failure
-    25: "relay_check_failure",
-    27: "grid_phase_angle_failure",
-    28: "internal_communication_failure",  # DSP communication failure
-    29: "grid_frequency_out_of_range",  # Fac Failure
-    30: "memory_failure",  # EEPROM R/W Failure
-    31: "internal_communication_failure",
-}
-
-# GoodWe BMS alarm word (37006 low / 37012 high): level 2 and 3 protections, bits 0-15.
-_GOODWE_BMS_ALARM_BITS: Final[Mapping[int, str]] = {
-    0: "bms_over_voltage_alarm",  # charging over-voltage 2
-    1: "bms_under_voltage_alarm",  # discharging under-voltage 2
-    2: "bms_over_temperature_alarm",  # cell temperature high 2
-    3: "bms_under_temperature_alarm",  # cell temperature low 2
-    4: "bms_charge_over_current_alarm",
-    5: "bms_discharge_over_current_alarm",
-    6: "bms_precharge_failure",
-    7: "bms_dc_bus_failure",
-    8: "bms_circuit_break",  # "battery break"
-    9: "bms_locked",
-    10: "bms_discharge_circuit_failure",
-    11: "bms_charge_circuit_failure",
-    12: "bms_communication_alarm",  # communication failure 2
-    13: "bms_over_temperature_alarm",  # cell temperature high 3
-    14: "bms_under_voltage_alarm",  # discharging under-voltage 3
-    15: "bms_over_voltage_alarm",  # charging over-voltage 3
-}
-
-# GoodWe BMS warning word (37010 low / 37013 high): level 1 versions of the alarms, bits 0-11.
-_GOODWE_BMS_WARNING_BITS: Final[Mapping[int, str]] = {
-    0: "bms_over_voltage_warning",  # charging over-voltage 1
-    1: "bms_under_voltage_warning",  # discharging under-voltage 1
-    2: "bms_over_temperature_warning",  # cell temperature high 1
-    3: "bms_under_temperature_warning",  # cell temperature low 1
-    4: "bms_charge_over_current_warning",
-    5: "bms_discharge_over_current_warning",
-    6: "bms_communication_warning",  # communication failure 1
-    7: "bms_system_reboot",
-    8: "bms_voltage_imbalance_warning",  # cell imbalance
-    9: "bms_under_temperature_warning",  # system temperature low 1
-    10: "bms_under_temperature_warning",  # system temperature low 2
-    11: "bms_over_temperature_warning",  # system temperature high
-}
-
-# GoodWe meter test status (ET 36003) as the goodwe_et_meter profile reports it: value, not bit.
-_GOODWE_METER_TEST_VALUES: Final[Mapping[int, str]] = {
-    2: "meter_wiring_reversed",
-    3: "meter_wiring_incorrect",
-}
-
-# The raw source prefixes the profiles emit. 701 Alrm is reported as "sunspec_alrm" by profiles/sunspec.py;
-# "sunspec_evt1" also accepts bit 16 so a profile that folds Alrm into Evt1 resolves the same way.
-_BITS_BY_SOURCE: Final[Mapping[str, Mapping[int, str]]] = {
-    "sunspec_evt1": _SUNSPEC_701_BITS,
-    "sunspec_alrm": _SUNSPEC_701_BITS,
-    "sunspec_160_evt": _SUNSPEC_MPPT_BITS,
-    "sunspec_meter_evt": _SUNSPEC_METER_BITS,
-    "sunspec_802_evt1": _SUNSPEC_BATTERY_BITS,
-    "goodwe_error": _GOODWE_ERROR_BITS,
-    "goodwe_bms_alarm": _GOODWE_BMS_ALARM_BITS,
-    "goodwe_bms_warning": _GOODWE_BMS_WARNING_BITS,
-    "goodwe_meter_test": _GOODWE_METER_TEST_VALUES,
-}
-
-# Sources without a published bit table: every bit gets this code instead of unknown_fault.
-_SOURCE_FALLBACKS: Final[Mapping[str, str]] = {
-    "goodwe_warning": UNSPECIFIED_INVERTER_WARNING,
-}
-
-CATALOGUE: Final[Mapping[str, str]] = {
-    f"{source}:{bit}": code for source, bits in _BITS_BY_SOURCE.items() for bit, code in bits.items()
-}
-"""Every known raw code ("<source>:<bit>") and its canonical code."""
-
 FAULT_CODES: Final[tuple[str, ...]] = tuple(FAULT_DEFINITIONS)
 FAULT_NAMES: Final[Mapping[str, str]] = {code: d.name for code, d in FAULT_DEFINITIONS.items()}
-RAW_SOURCES: Final[frozenset[str]] = frozenset(_BITS_BY_SOURCE) | frozenset(_SOURCE_FALLBACKS)
 
 
-def canonical_code(raw: str) -> str:
-    """The canonical code of one raw fault code; ``unknown_fault`` when the catalogue has no entry."""
-    code = CATALOGUE.get(raw)
-    if code is not None:
-        return code
-    source, _, _ = raw.partition(":")
-    return _SOURCE_FALLBACKS.get(source, UNKNOWN_FAULT)
+@dataclass(frozen=True, slots=True, order=True)
+class RawFault:
+    """A vendor fault as the device reports it: a bit (or value) of one fault register."""
+
+    source: str  # e.g. "goodwe_error", "sunspec_evt1"
+    bit: int
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.bit}"
 
 
-def to_fault(raw: str) -> Fault:
-    """The ``Fault`` of one raw fault code."""
-    code = canonical_code(raw)
-    definition = FAULT_DEFINITIONS[code]
-    return Fault(code, definition.group, definition.severity, raw)
+@dataclass(frozen=True, slots=True)
+class FaultSource:
+    """One vendor fault register and what its bits (or, for ``by_value``, its values) mean.
+
+    Vendor folders define their sources; a bit the table does not name becomes ``fallback`` with its
+    raw code kept (``unknown_fault`` unless the register is known to hold warnings only).
+    """
+
+    name: str
+    role: Role  # the device that reports it
+    bits: Mapping[int, str]  # bit (or value) -> canonical code
+    fallback: str = UNKNOWN_FAULT
+    by_value: bool = False  # the register holds one code, not a bitmap
+
+    def __post_init__(self) -> None:
+        unknown = {code for code in (*self.bits.values(), self.fallback) if code not in FAULT_DEFINITIONS}
+        if unknown:
+            raise ValueError(f"{self.name}: undefined fault codes {sorted(unknown)}")
+
+    def fault(self, bit: int) -> Fault:
+        """The canonical fault of one bit (or value)."""
+        code = self.bits.get(bit, self.fallback)
+        definition = FAULT_DEFINITIONS[code]
+        return Fault(code, definition.group, definition.severity, RawFault(self.name, bit))
+
+    def faults(self, value: int | None) -> frozenset[Fault]:
+        """The faults a register value reports: one per set bit (None: unavailable, no faults)."""
+        if value is None:
+            return frozenset()
+        if self.by_value:
+            return frozenset({self.fault(value)}) if value in self.bits else frozenset()
+        return frozenset(self.fault(bit) for bit in range(value.bit_length()) if value >> bit & 1)
 
 
 _SEVERITY_RANK: Final[Mapping[Severity, int]] = {Severity.FAULT: 0, Severity.WARNING: 1}
 
 
-def _order(fault: Fault) -> tuple[int, str, str, int, str]:
-    # Faults before warnings, then by code; bits in numeric order so "x:2" sorts before "x:10".
-    source, _, bit = fault.raw.partition(":")
-    number = int(bit) if bit.isdecimal() else -1
-    return (_SEVERITY_RANK[fault.severity], fault.code, source, number, fault.raw)
+def _order(fault: Fault) -> tuple[int, str, RawFault]:
+    # Faults before warnings, then by code, then by source and numeric bit ("x:2" before "x:10").
+    return (_SEVERITY_RANK[fault.severity], fault.code, fault.raw)
 
 
-def resolve(raw_codes: Iterable[str]) -> list[Fault]:
-    """Canonical faults of raw fault codes: one per distinct raw code, none dropped, stable order."""
-    return sorted((to_fault(raw) for raw in set(raw_codes)), key=_order)
+def resolve(faults: Iterable[Fault]) -> list[Fault]:
+    """Faults in a stable order (worst first), each once."""
+    return sorted(set(faults), key=_order)
 
 
 # Canonical codes that say nothing on their own: each raw bit behind them stays a fault of its own.
@@ -439,15 +280,16 @@ class ActiveFault:
         }
 
 
-def merge(raw_codes: Iterable[str]) -> tuple[ActiveFault, ...]:
-    """The active faults of a device's raw fault codes, worst first (faults before warnings, then code)."""
+def merge(faults: Iterable[Fault]) -> tuple[ActiveFault, ...]:
+    """A device's active faults, worst first (faults before warnings, then code); raw codes that mean the
+    same thing are one fault."""
     merged: dict[str, list[Fault]] = {}
-    for fault in resolve(raw_codes):
-        key = fault.raw if fault.code in _UNSPECIFIC_CODES else fault.code
+    for fault in resolve(faults):
+        key = str(fault.raw) if fault.code in _UNSPECIFIC_CODES else fault.code
         merged.setdefault(key, []).append(fault)
     return tuple(
-        ActiveFault(key, faults[0].code, faults[0].group, faults[0].severity, tuple(f.raw for f in faults))
-        for key, faults in merged.items()
+        ActiveFault(key, same[0].code, same[0].group, same[0].severity, tuple(str(f.raw) for f in same))
+        for key, same in merged.items()
     )
 
 

@@ -9,10 +9,14 @@ Sign conventions (fixed, never per vendor):
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .faults import Fault
 
 
 class Role(StrEnum):
@@ -167,6 +171,52 @@ class DeviceStatus(StrEnum):
     UNKNOWN = "unknown"
 
 
+class Details:
+    """Profile-private facts about one device: what identified it, where its registers are.
+
+    Each profile defines a frozen dataclass subclass and parses it back (``Profile.details_from``);
+    ``to_dict`` is its JSON-safe form, stored with the identity and shown by the CLI. The base class
+    itself means "no details".
+    """
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-safe form (field name -> value)."""
+        fields: tuple[dataclasses.Field[Any], ...] = (
+            dataclasses.fields(self) if dataclasses.is_dataclass(self) else ()
+        )
+        return {f.name: _plain(getattr(self, f.name)) for f in fields}
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self.to_dict() == other.to_dict()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, StrEnum):
+        return str(value)
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [_plain(getattr(value, f.name)) for f in dataclasses.fields(value)]
+    return value
+
+
+NO_DETAILS = Details()
+
+
+def legacy_details(data: Any) -> dict[str, Any]:
+    """Stored details as a dict: the current form, or the ``[[name, value], ...]`` pairs of 0.1."""
+    if isinstance(data, Mapping):
+        return dict(data)
+    if isinstance(data, list | tuple):
+        return {str(pair[0]): pair[1] for pair in data if isinstance(pair, list | tuple) and len(pair) == 2}
+    return {}
+
+
 class MeterLocation(StrEnum):
     """What a meter measures. Only a grid meter feeds grid power and grid import/export."""
 
@@ -188,7 +238,7 @@ class DeviceIdentity:
     serial: str
     firmware: str | None = None
     via_serial: str | None = None  # the inverter a battery or meter hangs off
-    details: tuple[tuple[str, str | int], ...] = ()  # profile-private facts (e.g. model addresses)
+    details: Details = NO_DETAILS  # profile-private facts (e.g. where the SunSpec models are)
     rated_power: int | None = None  # W, the nameplate power where the device reports it
     # Meters: where the meter measures, when the device itself says so (None: it does not; the user
     # chooses, and an unchosen meter counts as a grid meter).
@@ -209,10 +259,6 @@ class DeviceIdentity:
             return None
         return self.location or MeterLocation.GRID
 
-    def detail(self, name: str) -> str | int | None:
-        """Look up a profile-private fact."""
-        return dict(self.details).get(name)
-
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (stored by Home Assistant, printed by the CLI)."""
         return {
@@ -224,15 +270,16 @@ class DeviceIdentity:
             "serial": self.serial,
             "firmware": self.firmware,
             "via_serial": self.via_serial,
-            "details": [[name, value] for name, value in self.details],
+            "details": self.details.to_dict(),
             "rated_power": self.rated_power,
             "location": None if self.location is None else str(self.location),
             "instance": self.instance,
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> DeviceIdentity:
-        """The inverse of ``to_dict``; raises KeyError/ValueError/TypeError on a malformed dict."""
+    def from_dict(cls, data: Mapping[str, Any], details: Details = NO_DETAILS) -> DeviceIdentity:
+        """The inverse of ``to_dict`` with the details its profile parsed (``profiles.identity_from_dict``
+        does both); raises KeyError/ValueError/TypeError on a malformed dict."""
         return cls(
             role=Role(data["role"]),
             profile=str(data["profile"]),
@@ -242,7 +289,7 @@ class DeviceIdentity:
             serial=str(data["serial"]),
             firmware=data.get("firmware"),
             via_serial=data.get("via_serial"),
-            details=tuple((str(name), value) for name, value in data.get("details", ())),
+            details=details,
             rated_power=None if data.get("rated_power") is None else int(data["rated_power"]),
             location=None if data.get("location") is None else MeterLocation(data["location"]),
             instance=None if data.get("instance") is None else str(data["instance"]),
@@ -256,7 +303,7 @@ class DeviceReading:
     identity: DeviceIdentity
     values: dict[Quantity, float | None]
     status: DeviceStatus = DeviceStatus.UNKNOWN
-    faults: frozenset[str] = field(default_factory=frozenset)  # raw fault codes, e.g. "goodwe_error:13"
+    faults: frozenset[Fault] = field(default_factory=frozenset)  # active faults, typed, as reported
 
     def tidied(self) -> DeviceReading:
         """The reading with every value rounded to its quantity's resolution (see ``UNIT_DECIMALS``)."""
@@ -270,6 +317,6 @@ class DeviceReading:
         return {
             **identity,
             "status": str(self.status),
-            "faults": sorted(self.faults),
+            "faults": sorted(str(fault.raw) for fault in self.faults),
             "values": {str(q): v for q, v in self.values.items()},
         }

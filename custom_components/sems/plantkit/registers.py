@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -180,7 +180,7 @@ def encode(point: Point, value: int | float | str) -> list[int]:
 SUNSSF_RANGE = range(-10, 11)
 
 
-def scaled(point: Point, raw: RawValue, raw_values: dict[str, RawValue]) -> float | None:
+def scaled(point: Point, raw: RawValue, raw_values: Mapping[str, RawValue]) -> float | None:
     """Apply the point's fixed scale and SunSpec scale factor; None when either is unavailable."""
     if raw is None or isinstance(raw, str):
         return None

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 
-from ..profiles.goodwe import DT_UNIT_ID, ET_UNIT_ID, DtInfo, EtInfo
+from ..profiles.goodwe import UDP_PINGS
 from ..registers import RegisterKind
 from ..transport.goodwe_udp import PREFIX as AA55
 from ..transport.rtu import build_read_request
@@ -23,7 +23,7 @@ type TcpConnector = Callable[[str, int, float], Awaitable[bool]]
 # has: the first register of the ET and DT device-info blocks, at their default addresses. Any datagram
 # back (data or a Modbus exception) means something speaks the framing, and the unit id in the reply
 # tells the identification where to look (it saves the full timeouts of asking the absent unit).
-GOODWE_UDP_PINGS: tuple[tuple[int, int], ...] = ((ET_UNIT_ID, EtInfo.START), (DT_UNIT_ID, DtInfo.START))
+GOODWE_UDP_PINGS: tuple[tuple[int, int], ...] = UDP_PINGS
 UDP_PING_SENDS = 2  # UDP is lossy: one resend before calling a host silent
 
 

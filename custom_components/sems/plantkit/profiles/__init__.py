@@ -6,6 +6,12 @@ hints) plus one line here.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from ..faults import FaultSource
+from ..model import DeviceIdentity, legacy_details
 from . import eastron, goodwe, sunspec
 from .base import Profile, Vendor
 
@@ -16,7 +22,22 @@ VENDORS: tuple[Vendor, ...] = (
 )
 
 PROFILES: tuple[Profile, ...] = tuple(profile for vendor in VENDORS for profile in vendor.profiles)
+FAULT_SOURCES: tuple[FaultSource, ...] = tuple(
+    source for vendor in VENDORS for source in vendor.fault_sources
+)
 _BY_NAME = {profile.name: profile for profile in PROFILES}
+
+
+def identity_from_dict(data: Mapping[str, Any]) -> DeviceIdentity:
+    """A stored identity (``DeviceIdentity.to_dict``) with its profile's typed details.
+
+    Raises KeyError for an unknown profile, ValueError/TypeError for malformed data.
+    """
+    profile = profile_by_name(str(data["profile"]))
+    identity = DeviceIdentity.from_dict(data, profile.details_from(data.get("details")))
+    if identity.rated_power is None and (rated := legacy_details(data.get("details")).get("rated_power")):
+        identity = dataclasses.replace(identity, rated_power=int(rated))  # stored by 0.1 among the details
+    return identity
 
 
 def profile_by_name(name: str) -> Profile:

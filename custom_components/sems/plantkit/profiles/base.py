@@ -5,8 +5,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from ..model import DeviceIdentity, DeviceReading, Role
+from ..faults import FaultSource
+from ..model import NO_DETAILS, Details, DeviceIdentity, DeviceReading, Role
 from ..planner import PlanLimits, Span
 from ..registers import Point, RawValue, RegisterKind
 from ..transport.base import Transport, TransportType
@@ -38,6 +40,10 @@ class Profile(ABC):
     transports: frozenset[TransportType] = frozenset(
         {TransportType.TCP, TransportType.RTU_OVER_TCP, TransportType.SERIAL}
     )
+
+    def details_from(self, data: Any) -> Details:
+        """Parse stored details (``Details.to_dict`` output, or the 0.1 pairs); ValueError when unusable."""
+        return NO_DETAILS
 
     async def prepare(self) -> None:  # noqa: B027 - optional hook, most profiles need nothing
         """Load what ``points``/``decode`` need (e.g. model definitions from disk), off the event loop."""
@@ -92,3 +98,4 @@ class Vendor:
     tcp_ports: tuple[int, ...] = ()
     udp_ports: tuple[int, ...] = ()
     dhcp: tuple[DhcpHint, ...] = ()
+    fault_sources: tuple[FaultSource, ...] = ()  # the vendor's fault registers and their bit tables

@@ -19,9 +19,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ...exceptions import ModbusExceptionError, UnsupportedDeviceError
-from ...model import DeviceIdentity, DeviceReading, DeviceStatus, Quantity, Role
+from ...model import Details, DeviceIdentity, DeviceReading, DeviceStatus, Quantity, Role, legacy_details
 from ...planner import PlanLimits
 from ...registers import DataType, Point, RawValue, RegisterKind, decode
 from ..base import Profile, UnitSession
@@ -48,6 +49,14 @@ _REFUSALS = (
     ModbusExceptionError.ILLEGAL_DATA_ADDRESS,
     ModbusExceptionError.ILLEGAL_DATA_VALUE,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class EastronDetails(Details):
+    """What identified the meter: its meter code (None: it has none) and its phase count."""
+
+    meter_code: int | None
+    phases: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,15 +105,11 @@ class EastronMeterProfile(Profile):
         await _check_measurements(session)
         serial = await _read_optional(session, SERIAL_NUMBER)
         code = await _read_optional(session, METER_CODE)
-        details: list[tuple[str, str | int]] = []
-        if isinstance(code, int):
-            details.append(("meter_code", code))
         if isinstance(code, int) and code in METER_CODES:
             model, layout = METER_CODES[code]
         else:
             layout = SDM72 if await _has_three_phases(session) else SDM120
             model = "SDM (3-phase)" if layout.phases == 3 else "SDM (1-phase)"
-        details.append(("phases", layout.phases))
         has_serial = isinstance(serial, int) and serial > 0
         return [
             DeviceIdentity(
@@ -114,9 +119,16 @@ class EastronMeterProfile(Profile):
                 manufacturer=MANUFACTURER,
                 model=model,
                 serial=str(serial) if has_serial else f"sdm-unit{session.unit_id}",
-                details=tuple(details),
+                details=EastronDetails(code if isinstance(code, int) else None, layout.phases),
             )
         ]
+
+    def details_from(self, data: Any) -> Details:
+        stored = legacy_details(data)
+        code = stored.get("meter_code")
+        return EastronDetails(
+            None if code is None else int(code), int(stored.get("phases", self.layout.phases))
+        )
 
     def points(self, identity: DeviceIdentity) -> Sequence[Point]:
         return self.layout.table.points

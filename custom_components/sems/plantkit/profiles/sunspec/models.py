@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from ..registers import DataType, Point, RegisterKind, Sentinel
+from ...registers import DataType, Point, RegisterKind, Sentinel
 
 COMMON_MODEL = 1
 INT_INVERTER_MODELS = (103, 102, 101)  # three-phase first: a device has one of them
@@ -204,6 +204,7 @@ def _require(model_id: int) -> ModelLayout:
     return found
 
 
+@functools.cache
 def point_key(model_id: int, name: str, index: int | None = None) -> str:
     """Key of a point in a device's point table, e.g. ``"103.W"`` or ``"160.module[1].DCW"``."""
     layout_ = _require(model_id)
