@@ -17,6 +17,7 @@ kWh, W.
 
 from __future__ import annotations
 
+from .counter import CounterGuard, Decision, GuardResult, Reason
 from .integrator import IntegratedEnergy, IntegrationDecision, PowerIntegrator, trapezoid_kwh
 from .spec import (
     DEFAULT_RATED_POWER_W,
@@ -29,11 +30,15 @@ from .spec import (
 __all__ = [
     "DEFAULT_RATED_POWER_W",
     "MAX_PLAUSIBLE_KWH",
+    "CounterGuard",
     "CounterSpec",
     "CounterWidth",
+    "Decision",
+    "GuardResult",
     "IntegratedEnergy",
     "IntegrationDecision",
     "PowerIntegrator",
+    "Reason",
     "rated_power_w",
     "trapezoid_kwh",
 ]
