@@ -164,7 +164,7 @@ class CounterGuard:
         self._total: float | None = None
         self._offset = 0.0
         self._ref: _Reading | None = None
-        self._since: _Mark | None = None  # the power mark when the accepted value was first seen
+        self._since: _Reading | None = None  # where the accepted value was first seen (it may repeat)
         self._probe: _Reading | None = None
         self._streak: _Streak | None = None
         self._last_time: datetime | None = None
@@ -266,7 +266,7 @@ class CounterGuard:
 
         A device serving cached values repeats its counter for a few polls, then catches up in one step.
         """
-        since = self._since
+        since = None if self._since is None else self._since.mark
         if since is None or not (since.valid and ref.mark.valid and since.segment == ref.mark.segment):
             return 0.0
         return self.spec.margin * max(ref.mark.kwh - since.kwh, 0.0)
@@ -388,7 +388,7 @@ class CounterGuard:
         ref = self._ref
         repeated = ref is not None and abs(reading.raw - ref.raw) <= EPSILON_KWH
         if decision is not Decision.ACCEPTED or not repeated or self._since is None:
-            self._since = reading.mark
+            self._since = reading
         self._ref = reading
         total = reading.raw + self._offset
         self._total = total if self._total is None else max(self._total, total)
@@ -426,7 +426,7 @@ class CounterGuard:
             "total": self._total,
             "offset": self._offset,
             "ref": _reading_state(self._ref),
-            "since": _mark_state(self._since),
+            "since": _reading_state(self._since),
             "probe": _reading_state(self._probe),
             "streak": None
             if self._streak is None
@@ -452,7 +452,7 @@ class CounterGuard:
             total = _state.optional_number(state["total"])
             offset = _state.number(state["offset"])
             ref = _parse_reading(state["ref"])
-            since = _parse_mark(state["since"])
+            since = _parse_reading(state["since"])
             probe = _parse_reading(state["probe"])
             streak = _parse_streak(state["streak"])
             last_time = _state.optional_timestamp(state["last_time"])
