@@ -18,6 +18,7 @@ kWh, W.
 from __future__ import annotations
 
 from .counter import CounterGuard, Decision, GuardResult, Reason
+from .daily import DailyCounter
 from .integrator import IntegratedEnergy, IntegrationDecision, PowerIntegrator, trapezoid_kwh
 from .spec import (
     DEFAULT_RATED_POWER_W,
@@ -33,6 +34,7 @@ __all__ = [
     "CounterGuard",
     "CounterSpec",
     "CounterWidth",
+    "DailyCounter",
     "Decision",
     "GuardResult",
     "IntegratedEnergy",
