@@ -248,6 +248,38 @@ def test_repeated_cached_values_then_catch_up_are_exact_with_power() -> None:
     assert results[-1].value == START + 2.5
 
 
+def test_reset_after_cached_values_counts_the_energy_they_hid() -> None:
+    """The counter repeats 10,002.0 for polls 4-6 (a cache) while 6 kW flow, then it restarts: the gap is
+    measured from poll 4, where the repeated value was first seen, so the 1.5 kWh it hid are not lost."""
+    shown = {5: true_counter(4), 6: true_counter(4)} | {
+        poll: round(0.2 + 0.5 * (poll - 7), 9) for poll in range(7, 25)
+    }
+    day = scenario(shown)
+    assert day.results[9].decision is Decision.RESET
+    assert day.results[9].gap_kwh == pytest.approx(1.5)
+    assert day.energy == pytest.approx(TRUE_KWH, abs=1e-6)
+
+
+def test_reset_after_an_outage_counts_power_from_where_it_covers() -> None:
+    """The value was first seen before a 1 h outage (no power known across it) and again after it; the
+    counter is then replaced by one showing 1.0 kWh while nothing flows: the gap is measured from the last
+    accepted reading, where power covers it (0 kWh), not guessed from the new counter's later rate."""
+    guard = CounterGuard(SPEC)
+    when = T0
+    readings = [(START, 0.0), (START, 0.0)]
+    results = []
+    for raw, power in readings:
+        results.append(guard.update(raw, when, power))
+        when += POLL
+    when += timedelta(hours=1)
+    for raw, power in [(START, 0.0), (1.0, 0.0), (1.0, 0.0), (1.0, 0.0), (1.5, 6000.0), (2.0, 6000.0)]:
+        results.append(guard.update(raw, when, power))
+        when += POLL
+    reset = next(r for r in results if r.decision is Decision.RESET)
+    assert reset.gap_kwh == 0.0
+    assert results[-1].value == pytest.approx(START + 1.0)
+
+
 def test_duplicates_are_ignored() -> None:
     guard = CounterGuard(SPEC)
     guard.update(START, T0, POWER_W)

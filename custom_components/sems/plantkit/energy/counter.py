@@ -35,7 +35,9 @@ How a reading is judged (``spec.CounterSpec`` holds the parameters):
   replacement device's factory reading or a firmware's new counter base is no energy of this plant), and the
   *detection gap* between the last accepted reading and ``first`` is estimated (``gap_kwh``), never above the
   allowance:
-  1. from the measured power, integrated (trapezoid) when every reading of the gap carried power;
+  1. from the measured power, integrated (trapezoid) when every reading of the gap carried power, from where
+     the accepted value was first seen if power covers that far (energy that flowed while a value repeated
+     is not in the total yet);
   2. without power, after a drop: ``first`` itself when it is within the allowance (a counter that restarted
      from 0 has counted exactly the energy since its restart; the part the old counter counted after the last
      accepted reading is lost: a lower bound, never a double count);
@@ -149,6 +151,11 @@ class _Streak:
     last: _Reading
     count: int
     within: bool  # every step stayed within the allowance
+
+
+def _power_covers(first: _Mark, last: _Mark) -> bool:
+    """Power was measured at both readings and integrated without a gap between them."""
+    return first.valid and last.valid and first.segment == last.segment
 
 
 def _hours(elapsed: timedelta) -> float:
@@ -267,7 +274,7 @@ class CounterGuard:
         A device serving cached values repeats its counter for a few polls, then catches up in one step.
         """
         since = None if self._since is None else self._since.mark
-        if since is None or not (since.valid and ref.mark.valid and since.segment == ref.mark.segment):
+        if since is None or not _power_covers(since, ref.mark):
             return 0.0
         return self.spec.margin * max(ref.mark.kwh - since.kwh, 0.0)
 
@@ -345,7 +352,7 @@ class CounterGuard:
         if growth < step - EPSILON_KWH:
             return False
         first, last = streak.first.mark, streak.last.mark
-        if first.valid and last.valid and first.segment == last.segment:
+        if _power_covers(first, last):
             expected = last.kwh - first.kwh
             return expected / 2 - 2 * step <= growth <= expected * 2 + 2 * step
         return True
@@ -369,10 +376,14 @@ class CounterGuard:
     def _gap_kwh(self, ref: _Reading, streak: _Streak) -> float:
         """The energy of the detection gap, from the last accepted reading to the streak's first."""
         first = streak.first
+        # Measured power counts from where the accepted value was first seen if it can: what flowed while it
+        # repeated (a cached value, or the fraction of a step) is not in the total yet.
+        for start in (self._since, ref):
+            if start is not None and _power_covers(start.mark, first.mark):
+                energy = first.mark.kwh - start.mark.kwh
+                return min(max(energy, 0.0), self._rate_kwh(first.time - start.time))
         elapsed = first.time - ref.time
         cap = self._rate_kwh(elapsed)
-        if ref.mark.valid and first.mark.valid and ref.mark.segment == first.mark.segment:
-            return min(max(first.mark.kwh - ref.mark.kwh, 0.0), cap)
         if first.raw < ref.raw and first.raw <= cap + 2 * self.spec.width.step_at(first.raw):
             return first.raw  # a counter that restarted from 0 within the gap
         span = _hours(streak.last.time - first.time)
