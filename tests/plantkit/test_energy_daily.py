@@ -136,6 +136,17 @@ def test_restart_after_midnight_keeps_the_day() -> None:
     assert results[1].reason is Reason.DAILY
 
 
+def test_restart_across_the_wake_up_is_the_one_ambiguous_case() -> None:
+    """Home Assistant down from 20:00 to 11:00 while the inverter woke, reset and made 30 kWh: 30 > 25.3 looks
+    like yesterday's counter grown, so today misses the morning; later growth counts (documented)."""
+    counter = DailyCounter(SPEC, BERLIN)
+    evening(counter)
+    restored = DailyCounter(SPEC, BERLIN)
+    assert restored.restore(json.loads(json.dumps(counter.to_state())))
+    results = feed(restored, [(at(21, 11, 0), 30.0), (at(21, 11, 5), 30.4)])
+    assert [r.value for r in results] == pytest.approx([0.0, 0.4])
+
+
 def test_first_reading_ever_is_todays_value() -> None:
     """Installed at noon: the device's 12.3 kWh so far today is today's value once a second reading agrees."""
     counter = DailyCounter(SPEC, BERLIN)

@@ -7,9 +7,9 @@ device does:
 
 - It runs a ``CounterGuard`` on the device's counter: the same impossible-value, spike, drop and reset rules,
   and the device's daily reset is a counter reset like any other (its energy counted once, from 0).
-- Its published value is the guard's total minus the total at the last local midnight. The first reading of a
-  new local day (any reading, even None or an out-of-date one, and the first after a restart) starts the day
-  at 0, so midnight is kept when the inverter sleeps through it or Home Assistant restarts around it.
+- Its published value is the guard's total minus the total at the last local midnight. The first call of a
+  new local day (any reading, even None, and the first after a restart) starts the day at 0, so midnight is
+  kept when the inverter sleeps through it or Home Assistant restarts around it.
 - Yesterday's value still shown after midnight is the accepted level, so it adds nothing: today reads 0 and
   grows only by what the counter adds. Growth of yesterday's counter that is first seen after midnight, before
   the device's reset (Home Assistant was down in the evening), is yesterday's energy and adds nothing either.
@@ -19,6 +19,9 @@ device does:
   other drop (a boot-time 0, a stale value) waits as in the guard, and the reset's detection gap is always
   what the new counter shows when that is plausible.
 - The very first reading ever (no restored state) is trusted as today's value once a second one agrees.
+- One case cannot be told apart: Home Assistant down across the inverter's wake-up until today's energy has
+  passed yesterday's total. A reset followed by growth then looks like growth of yesterday's counter, and
+  today's value misses the morning (lifetime counters are not affected).
 
 State: ``to_state()`` / ``restore()`` as the guard's, plus the local day and the total at its start.
 """
