@@ -448,6 +448,10 @@ def test_restore_refuses_garbage_and_keeps_its_state() -> None:
     inconsistent["total"] = None
     bad_mark = json.loads(json.dumps(before))
     bad_mark["since"] = [1.0, 2]
+    short_mark = json.loads(json.dumps(before))
+    short_mark["ref"]["mark"] = [1.0, 2]
+    no_mark = json.loads(json.dumps(before))
+    no_mark["ref"]["mark"] = None
     bad_streak = {**before, "streak": {"first": None, "last": None, "count": 0, "within": True}}
     for state in (
         None,
@@ -457,6 +461,8 @@ def test_restore_refuses_garbage_and_keeps_its_state() -> None:
         no_power,
         inconsistent,
         bad_mark,
+        short_mark,
+        no_mark,
         bad_streak,
         {**before, "episode": "no"},
         {**before, "learned_w": -1.0},
