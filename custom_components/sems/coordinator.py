@@ -100,6 +100,8 @@ class SemsCoordinator(DataUpdateCoordinator[PlantSnapshot]):
             unavailable_after=unavailable_after(entry),
             night=NightRules(sun_is_low=self._sun_is_low),
             clock=dt_util.utcnow,
+            timezone=dt_util.get_default_time_zone(),
+            poll_interval=self.update_interval or poll_interval(entry, client.devices),
         )
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, storage_key(entry.entry_id))
         self._issue_id = f"{ISSUE_UNREACHABLE}_{entry.entry_id}"
@@ -145,7 +147,7 @@ class SemsCoordinator(DataUpdateCoordinator[PlantSnapshot]):
                     value = float(restored.state.state)
                 except ValueError:
                     continue
-                self.monitor.restore_total(device.key, quantity, value)
+                self.monitor.seed_total(device.key, quantity, value)
 
     @override
     async def _async_update_data(self) -> PlantSnapshot:
@@ -210,4 +212,5 @@ class SemsCoordinator(DataUpdateCoordinator[PlantSnapshot]):
             return False
         LOGGER.debug("Polling %s every %s", self.config_entry.title, interval)
         self.update_interval = interval
+        self.monitor.poll_interval = interval
         return True

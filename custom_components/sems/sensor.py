@@ -103,15 +103,29 @@ STATUS_DESCRIPTION = SemsSensorEntityDescription(
 )
 
 
+# How many energy readings the library's guards rejected (glitches, impossible values): each rejection is
+# logged once per episode; this count says how often it happens.
+REJECTED_DESCRIPTION = SemsSensorEntityDescription(
+    key="rejected_readings",
+    translation_key="rejected_readings",
+    entity_category=EntityCategory.DIAGNOSTIC,
+    value_fn=lambda snapshot: snapshot.rejected,
+    available_fn=lambda snapshot: True,
+)
+
+
 def descriptions_for(snapshot: DeviceSnapshot) -> list[SemsSensorEntityDescription]:
     """Sensors for what the device's profile provides, whether it has a value now or not.
 
-    The status sensor is made for inverters, and for other devices that report a status.
+    The status sensor is made for inverters, and for other devices that report a status; the count of
+    rejected energy readings for devices with energy counters.
     """
     found: list[SemsSensorEntityDescription] = []
     if snapshot.identity.role is Role.INVERTER or snapshot.status is not DeviceStatus.UNKNOWN:
         found.append(STATUS_DESCRIPTION)
     found.extend(QUANTITY_DESCRIPTIONS[q] for q in Quantity if q in snapshot.quantities)
+    if any(QUANTITY_INFO[q].unit is Unit.KILOWATT_HOUR for q in snapshot.quantities):
+        found.append(REJECTED_DESCRIPTION)
     return found
 
 

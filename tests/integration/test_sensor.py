@@ -6,7 +6,7 @@ from unittest.mock import patch
 
 import pytest
 from homeassistant.components.sensor import SensorDeviceClass
-from homeassistant.const import ATTR_DEVICE_CLASS, Platform
+from homeassistant.const import ATTR_DEVICE_CLASS, EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
@@ -58,7 +58,8 @@ async def test_only_quantities_the_profile_provides(hass: HomeAssistant, plant: 
         if e.domain == "sensor"
     }
     key = device.identity.key
-    assert unique_ids == {f"{key}_status"} | {f"{key}_{quantity}" for quantity in device.quantities}
+    expected = {f"{key}_status", f"{key}_rejected_readings"}
+    assert unique_ids == expected | {f"{key}_{quantity}" for quantity in device.quantities}
     assert not any("pv" in unique_id or "battery" in unique_id for unique_id in unique_ids)
 
 
@@ -73,6 +74,10 @@ async def test_secondary_quantities_disabled_and_diagnostic(
     assert entries
     for entity in entries:
         quantity = entity.translation_key
+        if quantity == "rejected_readings":  # a diagnostic count, on by default
+            assert entity.entity_category is EntityCategory.DIAGNOSTIC
+            assert entity.disabled_by is None
+            continue
         primary = quantity == "status" or QUANTITY_INFO[Quantity(quantity)].primary
         assert (entity.disabled_by is None) is primary, entity.entity_id
         assert (entity.entity_category is None) is primary, entity.entity_id
@@ -101,7 +106,7 @@ async def test_lifetime_counter_reading_zero_is_ignored(hass: HomeAssistant, pla
     await poll(hass, 31)
     assert float(hass.states.get(entity_id).state) == pytest.approx(12345.6)
 
-    state.pv_energy_total = real_total + 1.5
+    state.pv_energy_total = real_total + 0.1  # what 10 kW may add in a minute
     plant.render()
     await poll(hass, 31)
-    assert float(hass.states.get(entity_id).state) == pytest.approx(12347.1)
+    assert float(hass.states.get(entity_id).state) == pytest.approx(12345.7)

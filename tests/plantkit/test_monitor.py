@@ -126,7 +126,9 @@ async def test_start_at_night_shows_restored_totals(plant: SimulatedPlant) -> No
     dt = night[key]
     assert dt.faults is None
     assert dt.read_at is None
-    assert dt.value(Quantity.PV_ENERGY_TOTAL) == state["totals"][f"{key}|pv_energy_total"]
+    before = state["ledgers"][key]["guards"]["pv_energy_total"]["total"]
+    assert before is not None
+    assert dt.value(Quantity.PV_ENERGY_TOTAL) == pytest.approx(before)
 
 
 async def test_lifetime_total_held_when_lower(plant: SimulatedPlant) -> None:
@@ -147,4 +149,6 @@ async def test_lifetime_total_held_when_lower(plant: SimulatedPlant) -> None:
         restarted.restore_state(monitor.export_state())
         again = (await restarted.refresh())[inverter.identity.key]
         assert again.value(Quantity.PV_ENERGY_TOTAL) == pytest.approx(real)
-        restarted.restore_state({"totals": {"x|not_a_quantity": 1, "y|pv_energy_total": "bad"}})
+        bad = {"x": "bad", inverter.identity.key: {"version": 9}}
+        restarted.restore_state({"version": 2, "ledgers": bad})
+        restarted.restore_state({"ledgers": {}})

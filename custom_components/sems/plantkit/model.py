@@ -111,6 +111,12 @@ class Quantity(StrEnum):
     BATTERY_CHARGE_ENERGY_TOTAL = "battery_charge_energy_total"
     BATTERY_DISCHARGE_ENERGY_TOTAL = "battery_discharge_energy_total"
     LOAD_ENERGY_TOTAL = "load_energy_total"
+    # Integrated from power where a device has no counter of its own (plantkit.energy.ledger).
+    GRID_IMPORT_ENERGY_CALCULATED = "grid_import_energy_calculated"
+    GRID_EXPORT_ENERGY_CALCULATED = "grid_export_energy_calculated"
+    BATTERY_CHARGE_ENERGY_CALCULATED = "battery_charge_energy_calculated"
+    BATTERY_DISCHARGE_ENERGY_CALCULATED = "battery_discharge_energy_calculated"
+    LOAD_ENERGY_CALCULATED = "load_energy_calculated"
 
 
 _W = QuantityInfo(Unit.WATT, Kind.MEASUREMENT)
@@ -155,6 +161,11 @@ QUANTITY_INFO: dict[Quantity, QuantityInfo] = {
     Quantity.BATTERY_CHARGE_ENERGY_TOTAL: _KWH,
     Quantity.BATTERY_DISCHARGE_ENERGY_TOTAL: _KWH,
     Quantity.LOAD_ENERGY_TOTAL: _KWH,
+    Quantity.GRID_IMPORT_ENERGY_CALCULATED: _KWH,
+    Quantity.GRID_EXPORT_ENERGY_CALCULATED: _KWH,
+    Quantity.BATTERY_CHARGE_ENERGY_CALCULATED: _KWH,
+    Quantity.BATTERY_DISCHARGE_ENERGY_CALCULATED: _KWH,
+    Quantity.LOAD_ENERGY_CALCULATED: _KWH,
 }
 
 

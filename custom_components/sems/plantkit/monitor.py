@@ -9,7 +9,9 @@ The ``PlantMonitor`` wraps a ``PlantClient`` and turns every refresh into a ``Pl
   reading that showed it idle, is asleep, not broken: its energy totals keep their last value, its
   powers read 0, values it cannot have are left out, its faults stay as last read. After
   ``NightRules.max_silence`` without an answer its silence is an outage again;
-- lifetime energy counters pass a glitch guard before anyone sees them.
+- every energy counter passes its device's energy books (``energy.ledger``): lifetime counters are
+  guarded against glitches, resets and wraps, daily counters restart at local midnight, and totals a
+  device lacks are integrated from its power.
 
 Home Assistant, the CLI and the cloud uplink all read the same snapshots, so all of them get the same
 trustworthy values.
@@ -19,14 +21,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from .client import PlantClient
+from .energy.ledger import DeviceLedger
+from .energy.spec import rated_power_w
 from .exceptions import PlantConnectionError, PlantError, PlantUnavailableError
 from .faults import merge
-from .model import QUANTITY_INFO, DeviceIdentity, DeviceReading, DeviceStatus, Kind, Quantity, Role, Unit
+from .model import QUANTITY_INFO, DeviceIdentity, DeviceReading, DeviceStatus, Quantity, Role, Unit
+from .naming import device_name
 from .snapshot import DeviceSnapshot, PlantSnapshot, Sample, Source
 
 _LOGGER = logging.getLogger(__name__)
@@ -36,7 +41,8 @@ DEFAULT_UNAVAILABLE_AFTER = 3
 # next day at the latest.
 DEFAULT_MAX_NIGHT_SILENCE = timedelta(hours=20)
 
-_TOTAL_KINDS = (Kind.LIFETIME_TOTAL, Kind.DAILY_TOTAL)
+DEFAULT_POLL_INTERVAL = timedelta(seconds=30)
+STATE_VERSION = 2
 _IDLE_STATUSES = (DeviceStatus.SLEEPING, DeviceStatus.STANDBY, DeviceStatus.OFF)
 
 
@@ -73,40 +79,6 @@ def looked_idle(reading: DeviceReading) -> bool:
     return reading.status is not DeviceStatus.FAULT and pv_power is not None and pv_power <= 0
 
 
-@dataclass(slots=True)
-class MonotonicTotal:
-    """The glitch guard of a lifetime counter: it is never published lower than it was.
-
-    Inverters report 0 while booting and now and then a stale, lower value; passed on, long-term
-    statistics take a decrease for a meter reset and count the next real value as a whole new lifetime
-    of energy. A lower value keeps the last one (logged once per episode); the counter moves on as soon
-    as the device reports more than that again. Unreadable values (sentinels) stay unknown.
-    """
-
-    name: str
-    last: float | None = None
-    holding: bool = field(default=False)
-
-    def update(self, value: float | None) -> tuple[float | None, bool]:
-        """The value to publish for a new reading, and whether it is a held one."""
-        if value is None:
-            return None, False
-        if self.last is not None and value < self.last:
-            if not self.holding:
-                _LOGGER.info(
-                    "%s went back from %s to %s; keeping %s until it counts past it",
-                    self.name,
-                    self.last,
-                    value,
-                    self.last,
-                )
-                self.holding = True
-            return self.last, True
-        self.last = value
-        self.holding = False
-        return value, False
-
-
 class PlantMonitor:
     """Refreshes one endpoint's devices and says what each value means (see the module docstring)."""
 
@@ -118,6 +90,8 @@ class PlantMonitor:
         unavailable_after: int = DEFAULT_UNAVAILABLE_AFTER,
         night: NightRules | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        timezone: tzinfo = UTC,
+        poll_interval: timedelta = DEFAULT_POLL_INTERVAL,
     ) -> None:
         self.client = client
         self.name = name  # how logs name the endpoint (no host, no serial)
@@ -135,8 +109,11 @@ class PlantMonitor:
         # yet, and its silence must not count as sleep for ever).
         self._answered_at = clock()
         self._may_sleep = sleeps_at_night(client.devices)
-        self._totals: dict[tuple[str, Quantity], MonotonicTotal] = {}
-        self._provides: dict[str, frozenset[Quantity]] = {}
+        self.timezone = timezone  # where the plant's days start (daily counters restart at its midnight)
+        self.poll_interval = poll_interval
+        self._ledgers: dict[str, DeviceLedger] = {}
+        self._stored: dict[str, Any] = {}  # ledger states restored before their device was read
+        self._seeds: dict[tuple[str, Quantity], float] = {}
 
     @property
     def devices(self) -> list[DeviceIdentity]:
@@ -167,11 +144,20 @@ class PlantMonitor:
             self._snapshot = await self._failed_poll(err, now)
             return self._snapshot
         self._answered(now)
-        self._fresh = {reading.identity.key: reading for reading in readings}
-        self._read_at = dict.fromkeys(self._fresh, now)
-        devices = {reading.identity.key: self._fresh_snapshot(reading, now) for reading in readings}
+        first = not self._fresh
+        devices = self._record(readings, now)
+        if first and any(ledger.waiting for ledger in self._ledgers.values()):
+            # A new guard takes a counter only once a second reading agrees with the first (a torn or
+            # boot-time first value must never become the level): ask once more right away.
+            now = self._clock()
+            devices = self._record(await self.client.read(), now)
         self._snapshot = PlantSnapshot(devices, now)
         return self._snapshot
+
+    def _record(self, readings: list[DeviceReading], now: datetime) -> dict[str, DeviceSnapshot]:
+        self._fresh = {reading.identity.key: reading for reading in readings}
+        self._read_at = dict.fromkeys(self._fresh, now)
+        return {reading.identity.key: self._fresh_snapshot(reading, now) for reading in readings}
 
     def _answered(self, now: datetime) -> None:
         if self.asleep:
@@ -232,101 +218,104 @@ class PlantMonitor:
     # -- snapshots ------------------------------------------------------------------------------------
 
     def _fresh_snapshot(self, reading: DeviceReading, now: datetime) -> DeviceSnapshot:
-        key = reading.identity.key
-        values: dict[Quantity, Sample] = {}
-        for quantity, value in reading.values.items():
-            if QUANTITY_INFO[quantity].kind is Kind.LIFETIME_TOTAL:
-                published, held = self._total(key, quantity).update(value)
-                values[quantity] = Sample(published, Source.HELD if held else Source.FRESH)
-            else:
-                values[quantity] = Sample(value, Source.FRESH)
-        self._provides[key] = frozenset(reading.values)
+        ledger = self._ledger(reading)
+        energy = ledger.record(reading, now)
+        values: dict[Quantity, Sample] = {
+            quantity: Sample(value, Source.FRESH)
+            for quantity, value in reading.values.items()
+            if quantity not in energy
+        }
+        for quantity, entry in energy.items():
+            values[quantity] = Sample(entry.value, Source.FRESH if entry.taken else Source.HELD)
         return DeviceSnapshot(
             identity=reading.identity,
-            quantities=self._provides[key],
+            quantities=frozenset(reading.values) | ledger.quantities,
             values=values,
             status=reading.status,
             faults=merge(reading.faults),
             source=Source.FRESH,
             read_at=now,
+            rejected=ledger.rejected,
         )
 
-    def _total(self, key: str, quantity: Quantity) -> MonotonicTotal:
-        guard = self._totals.get((key, quantity))
-        if guard is None:
-            guard = self._totals[(key, quantity)] = MonotonicTotal(f"{self.name} {key} {quantity}")
-        return guard
+    def _ledger(self, reading: DeviceReading) -> DeviceLedger:
+        """The device's energy books, made at its first reading (restored, or seeded, where stored)."""
+        identity = reading.identity
+        ledger = self._ledgers.get(identity.key)
+        if ledger is None:
+            profile = self.client.profile(identity.profile)
+            ledger = DeviceLedger(
+                device_name(identity, self.devices),
+                rated_power_w(identity.role, identity.rated_power),
+                profile.counter_widths(identity),
+                frozenset(reading.values),
+                timezone=self.timezone,
+                poll_interval=self.poll_interval,
+            )
+            stored = self._stored.pop(identity.key, None)
+            if isinstance(stored, dict):
+                ledger.restore(stored)
+            for (key, quantity), value in list(self._seeds.items()):
+                if key == identity.key:
+                    ledger.seed(quantity, value)
+                    del self._seeds[(key, quantity)]
+            self._ledgers[identity.key] = ledger
+        return ledger
 
     async def _night_snapshot(self, now: datetime) -> PlantSnapshot:
         """Night stand-ins from the last readings, or from empty ones after a start at night.
 
-        Energy totals keep their last value (statistics see neither a gap nor a reset); the inverter's
-        powers are 0, which is what it produces; every other value is left out. Faults stay as last read.
+        Energy totals keep their last value (statistics see neither a gap nor a reset), today's energy
+        restarts at midnight; the inverter's powers are 0, which is what it produces; every other value is
+        left out. Faults stay as last read.
         """
         devices: dict[str, DeviceSnapshot] = {}
         for device in self.devices:
             reading = self._fresh.get(device.key)
             if reading is None:
                 reading = await self.client.blank_reading(device)
-            devices[device.key] = self._night_device(reading)
+            devices[device.key] = self._night_device(reading, now)
         return PlantSnapshot(devices, now, asleep=True)
 
-    def _night_device(self, reading: DeviceReading) -> DeviceSnapshot:
+    def _night_device(self, reading: DeviceReading, now: datetime) -> DeviceSnapshot:
         identity = reading.identity
         key = identity.key
         is_inverter = identity.role is Role.INVERTER
-        values: dict[Quantity, Sample] = {}
-        for quantity, value in reading.values.items():
-            info = QUANTITY_INFO[quantity]
-            if info.kind is Kind.LIFETIME_TOTAL:
-                values[quantity] = Sample(self._total(key, quantity).last, Source.NIGHT)
-            elif info.kind in _TOTAL_KINDS:
-                values[quantity] = Sample(value, Source.NIGHT)
-            elif is_inverter and info.unit is Unit.WATT:
+        ledger = self._ledger(reading)
+        values = {quantity: Sample(value, Source.NIGHT) for quantity, value in ledger.standing(now).items()}
+        for quantity in reading.values:
+            if is_inverter and QUANTITY_INFO[quantity].unit is Unit.WATT:
                 values[quantity] = Sample(0.0, Source.NIGHT)
-        provides = self._provides.setdefault(key, frozenset(reading.values))
         fresh = key in self._fresh
         return DeviceSnapshot(
             identity=identity,
-            quantities=provides,
+            quantities=frozenset(reading.values) | ledger.quantities,
             values=values,
             status=DeviceStatus.SLEEPING if is_inverter else DeviceStatus.UNKNOWN,
             faults=merge(reading.faults) if fresh else None,
             source=Source.NIGHT,
             read_at=self._read_at.get(key),
+            rejected=ledger.rejected,
         )
 
     # -- state kept across restarts ---------------------------------------------------------------------
 
     def export_state(self) -> dict[str, Any]:
-        """What the guards must remember across a restart, JSON-safe."""
-        return {
-            "totals": {
-                f"{key}|{quantity}": guard.last
-                for (key, quantity), guard in self._totals.items()
-                if guard.last is not None
-            }
-        }
+        """What the energy books must remember across a restart, JSON-safe."""
+        ledgers = {**self._stored, **{key: ledger.to_state() for key, ledger in self._ledgers.items()}}
+        return {"version": STATE_VERSION, "ledgers": ledgers}
 
     def restore_state(self, data: Mapping[str, Any]) -> None:
-        """Continue from ``export_state``'s output (unknown or malformed parts are ignored)."""
-        totals = data.get("totals")
-        if not isinstance(totals, dict):
-            return
-        for name, last in totals.items():
-            key, _, quantity = str(name).rpartition("|")
-            try:
-                counter = Quantity(quantity)
-            except ValueError:
-                continue
-            if isinstance(last, int | float) and not isinstance(last, bool):
-                self.restore_total(key, counter, float(last))
+        """Continue from ``export_state``'s output (other versions and malformed parts are ignored)."""
+        ledgers = data.get("ledgers") if data.get("version") == STATE_VERSION else None
+        if isinstance(ledgers, dict):
+            self._stored.update(
+                {str(key): state for key, state in ledgers.items() if isinstance(state, dict)}
+            )
 
-    def restore_total(self, key: str, quantity: Quantity, value: float) -> None:
-        """Start a lifetime counter's guard from a value published before a restart."""
-        guard = self._total(key, quantity)
-        if guard.last is None or value > guard.last:
-            guard.last = value
+    def seed_total(self, key: str, quantity: Quantity, value: float) -> None:
+        """Start a lifetime counter from a value published before the monitor kept state (an upgrade)."""
+        self._seeds[(key, quantity)] = value
 
 
 def _held(snapshot: PlantSnapshot, now: datetime) -> PlantSnapshot:
@@ -340,6 +329,7 @@ def _held(snapshot: PlantSnapshot, now: datetime) -> PlantSnapshot:
             faults=device.faults,
             source=Source.HELD,
             read_at=device.read_at,
+            rejected=device.rejected,
         )
         for key, device in snapshot.devices.items()
     }

@@ -49,6 +49,7 @@ class DeviceSnapshot:
     faults: tuple[ActiveFault, ...] | None
     source: Source  # of the reading behind this snapshot as a whole
     read_at: datetime | None  # when the values were read from the device (None: never)
+    rejected: int = 0  # energy readings the guards rejected so far (lifetime, see energy.ledger)
 
     def value(self, quantity: Quantity) -> float | None:
         """The value of a quantity, None when unknown or unavailable."""

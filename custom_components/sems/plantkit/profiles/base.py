@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..energy.spec import CounterWidth
 from ..faults import FaultSource
-from ..model import NO_DETAILS, Details, DeviceIdentity, DeviceReading, Role
+from ..model import NO_DETAILS, Details, DeviceIdentity, DeviceReading, Quantity, Role
 from ..planner import PlanLimits, Span
 from ..registers import Point, RawValue, RegisterKind
 from ..transport.base import Transport, TransportType
@@ -59,6 +60,10 @@ class Profile(ABC):
     @abstractmethod
     def points(self, identity: DeviceIdentity) -> Sequence[Point]:
         """Every point the decoder needs for this device (the planner coalesces them)."""
+
+    def counter_widths(self, identity: DeviceIdentity) -> Mapping[Quantity, CounterWidth]:
+        """How the device stores its energy counters (type and kWh per step), where the profile knows."""
+        return {}
 
     def coherent_spans(self, identity: DeviceIdentity) -> Sequence[Span]:
         """Register ranges that must be read in one request (values with their scale factors)."""

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ..model import Quantity
+from ..energy.spec import CounterWidth
+from ..model import QUANTITY_INFO, Quantity, Unit
 from ..registers import DataType, Point, RawValue, RegisterKind, Sentinel
 
 
@@ -70,6 +71,18 @@ class Table:
     def quantities(self) -> frozenset[Quantity]:
         """The canonical quantities the table's fields give directly."""
         return frozenset(f.quantity for f in self._measured if f.quantity is not None)
+
+    def counter_widths(self) -> dict[Quantity, CounterWidth]:
+        """How each energy counter of the table is stored (for the energy guard): type and kWh per step."""
+        widths: dict[Quantity, CounterWidth] = {}
+        for f in self._measured:
+            if f.quantity is None or QUANTITY_INFO[f.quantity].unit is not Unit.KILOWATT_HOUR:
+                continue
+            if f.dtype is DataType.F32:  # a float's step grows with its value; below it, Wh resolution
+                widths[f.quantity] = CounterWidth.single_float(min(f.scale, 0.001))
+            else:
+                widths[f.quantity] = CounterWidth.for_dtype(f.dtype, f.scale)
+        return widths
 
     def values(self, raw: Mapping[str, RawValue]) -> dict[Quantity, float | None]:
         """Every field's canonical quantity from one read's raw values."""

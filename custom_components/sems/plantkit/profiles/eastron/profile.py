@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ...energy.spec import CounterWidth
 from ...exceptions import ModbusExceptionError, UnsupportedDeviceError
 from ...model import Details, DeviceIdentity, DeviceReading, DeviceStatus, Quantity, Role, legacy_details
 from ...planner import PlanLimits
@@ -132,6 +133,9 @@ class EastronMeterProfile(Profile):
 
     def points(self, identity: DeviceIdentity) -> Sequence[Point]:
         return self.layout.table.points
+
+    def counter_widths(self, identity: DeviceIdentity) -> dict[Quantity, CounterWidth]:
+        return self.layout.table.counter_widths()
 
     def decode(self, identity: DeviceIdentity, raw: Mapping[str, RawValue]) -> DeviceReading:
         values = self.layout.table.values(raw)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from ...energy.spec import CounterWidth
 from ...exceptions import ModbusExceptionError, UnsupportedDeviceError
 from ...model import (
     Details,
@@ -328,6 +329,12 @@ class _GoodWeProfile(Profile):
 
     def points(self, identity: DeviceIdentity) -> Sequence[Point]:
         return [point for table in self._tables(identity) for point in table.points]
+
+    def counter_widths(self, identity: DeviceIdentity) -> dict[Quantity, CounterWidth]:
+        widths: dict[Quantity, CounterWidth] = {}
+        for table in self._tables(identity):
+            widths.update(table.counter_widths())
+        return widths
 
     def _values(self, identity: DeviceIdentity, raw: Mapping[str, RawValue]) -> dict[Quantity, float | None]:
         values: dict[Quantity, float | None] = {}

@@ -1,0 +1,261 @@
+"""One device's energy books: every counter it reports guarded, and what it lacks integrated from power.
+
+``DeviceLedger`` takes each fresh reading of a device and returns the energy values to publish:
+- every lifetime counter through its ``CounterGuard`` (width from the device's profile, rated power from
+  the device or its role's default, the power of the same flow as evidence);
+- the daily counter (PV energy today) through a ``DailyCounter`` in the plant's time zone;
+- where the device has a power but no counter for it (a SunSpec battery without energy registers, a
+  meter without counters), two "calculated" totals integrated from that power, split by sign.
+
+Held or rejected readings are logged once per episode, resets, relevels and wraps as they happen, naming
+the device (never its serial). The state of all of it is one JSON-safe dict (``to_state``/``restore``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, Final
+
+from ..model import QUANTITY_INFO, DeviceReading, Kind, Quantity
+from .counter import CounterGuard, Decision, GuardResult
+from .daily import DailyCounter
+from .integrator import PowerIntegrator
+from .spec import CounterSpec, CounterWidth
+
+_LOGGER = logging.getLogger(__name__)
+
+STATE_VERSION: Final = 1
+# Counters whose profile does not say how they are stored: a Wh-resolution number that never wraps.
+DEFAULT_WIDTH: Final = CounterWidth(resolution_kwh=0.001)
+# Power readings further apart than this many poll intervals are not integrated (a gap, not a line).
+MAX_GAP_POLLS: Final = 3
+
+type Values = Mapping[Quantity, float | None]
+
+
+def _positive(value: float | None) -> float | None:
+    return None if value is None else max(value, 0.0)
+
+
+def _negative(value: float | None) -> float | None:
+    return None if value is None else max(-value, 0.0)
+
+
+# The power of the flow each counter counts (W, >= 0): the guard's evidence of how much it may grow.
+FLOW_POWER: Final[Mapping[Quantity, Callable[[Values], float | None]]] = {
+    Quantity.PV_ENERGY_TOTAL: lambda v: _positive(v.get(Quantity.PV_POWER)),
+    Quantity.PV_ENERGY_TODAY: lambda v: _positive(v.get(Quantity.PV_POWER)),
+    Quantity.AC_ENERGY_TOTAL: lambda v: _positive(v.get(Quantity.AC_POWER)),
+    Quantity.GRID_IMPORT_ENERGY_TOTAL: lambda v: _positive(v.get(Quantity.GRID_POWER)),
+    Quantity.GRID_EXPORT_ENERGY_TOTAL: lambda v: _negative(v.get(Quantity.GRID_POWER)),
+    Quantity.BATTERY_DISCHARGE_ENERGY_TOTAL: lambda v: _positive(v.get(Quantity.BATTERY_POWER)),
+    Quantity.BATTERY_CHARGE_ENERGY_TOTAL: lambda v: _negative(v.get(Quantity.BATTERY_POWER)),
+    Quantity.LOAD_ENERGY_TOTAL: lambda v: _positive(v.get(Quantity.LOAD_POWER)),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Derived:
+    """Totals integrated from a power where the device has none of ``counters``: + and - flow."""
+
+    power: Quantity
+    positive: Quantity
+    negative: Quantity | None
+    counters: frozenset[Quantity]
+
+
+DERIVED: Final[tuple[Derived, ...]] = (
+    Derived(
+        Quantity.GRID_POWER,
+        Quantity.GRID_IMPORT_ENERGY_CALCULATED,
+        Quantity.GRID_EXPORT_ENERGY_CALCULATED,
+        frozenset({Quantity.GRID_IMPORT_ENERGY_TOTAL, Quantity.GRID_EXPORT_ENERGY_TOTAL}),
+    ),
+    Derived(
+        Quantity.BATTERY_POWER,
+        Quantity.BATTERY_DISCHARGE_ENERGY_CALCULATED,
+        Quantity.BATTERY_CHARGE_ENERGY_CALCULATED,
+        frozenset({Quantity.BATTERY_CHARGE_ENERGY_TOTAL, Quantity.BATTERY_DISCHARGE_ENERGY_TOTAL}),
+    ),
+    Derived(
+        Quantity.LOAD_POWER,
+        Quantity.LOAD_ENERGY_CALCULATED,
+        None,
+        frozenset({Quantity.LOAD_ENERGY_TOTAL}),
+    ),
+)
+
+
+def derived_for(provides: frozenset[Quantity]) -> tuple[Derived, ...]:
+    """The calculated totals a device with these quantities gets."""
+    return tuple(d for d in DERIVED if d.power in provides and not d.counters & provides)
+
+
+def calculated(provides: frozenset[Quantity]) -> frozenset[Quantity]:
+    """The calculated quantities a device with these quantities gets."""
+    found: set[Quantity] = set()
+    for derived in derived_for(provides):
+        found.add(derived.positive)
+        if derived.negative is not None:
+            found.add(derived.negative)
+    return frozenset(found)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One published energy value and whether the reading behind it was taken (False: held)."""
+
+    value: float | None
+    taken: bool
+
+
+class DeviceLedger:
+    """The energy books of one device (see the module docstring)."""
+
+    def __init__(
+        self,
+        name: str,
+        rated_power: float,
+        widths: Mapping[Quantity, CounterWidth],
+        provides: frozenset[Quantity],
+        *,
+        timezone: tzinfo,
+        poll_interval: timedelta,
+    ) -> None:
+        """``name``: how logs name the device. ``rated_power``: W (see ``spec.rated_power_w``).
+        ``widths``: how the device stores each counter (missing: ``DEFAULT_WIDTH``)."""
+        self.name = name
+        self._rated_power = rated_power
+        self._widths = widths
+        self._timezone = timezone
+        self._guards: dict[Quantity, CounterGuard] = {}
+        self._daily: dict[Quantity, DailyCounter] = {}
+        for quantity in provides:
+            spec = CounterSpec(widths.get(quantity, DEFAULT_WIDTH), rated_power)
+            kind = QUANTITY_INFO[quantity].kind
+            if kind is Kind.LIFETIME_TOTAL:
+                self._guards[quantity] = CounterGuard(spec)
+            elif kind is Kind.DAILY_TOTAL:
+                self._daily[quantity] = DailyCounter(spec, timezone)
+        self._derived = derived_for(provides)
+        self._calculated = calculated(provides)
+        self.waiting = False  # a counter the device reports has no confirmed level yet
+        max_gap = poll_interval * MAX_GAP_POLLS
+        self._integrators = {
+            d.power: PowerIntegrator(max_gap=max_gap, max_power_w=rated_power * 2) for d in self._derived
+        }
+
+    @property
+    def quantities(self) -> frozenset[Quantity]:
+        """The energy quantities these books publish (counters and calculated totals)."""
+        return frozenset({*self._guards, *self._daily}) | self._calculated
+
+    @property
+    def rejected(self) -> int:
+        """Readings rejected so far over all the device's counters and powers (lifetime)."""
+        return (
+            sum(g.rejected for g in self._guards.values())
+            + sum(d.rejected for d in self._daily.values())
+            + sum(i.rejected for i in self._integrators.values())
+        )
+
+    def record(self, reading: DeviceReading, when: datetime) -> dict[Quantity, Entry]:
+        """The energy values to publish for one fresh reading taken at ``when`` (timezone-aware)."""
+        values = reading.values
+        out: dict[Quantity, Entry] = {}
+        counters: list[tuple[Quantity, CounterGuard | DailyCounter]] = [
+            *self._guards.items(),
+            *self._daily.items(),
+        ]
+        self.waiting = False
+        for quantity, counter in counters:
+            raw = values.get(quantity)
+            result = counter.update(raw, when, FLOW_POWER.get(quantity, _none)(values))
+            self._log(quantity, result)
+            self.waiting |= raw is not None and result.value is None
+            # A counter the device does not report now (a sentinel, a refused register) is unknown, as
+            # every value is; its total stands in the guard for the next reading.
+            out[quantity] = Entry(None if raw is None else result.value, _taken(result))
+        for derived in self._derived:
+            energy = self._integrators[derived.power].update(values.get(derived.power), when)
+            out[derived.positive] = Entry(round(energy.positive_kwh, 6), True)
+            if derived.negative is not None:
+                out[derived.negative] = Entry(round(energy.negative_kwh, 6), True)
+        return out
+
+    def standing(self, when: datetime) -> dict[Quantity, float | None]:
+        """What the books show without a reading (the device sleeps or has not answered yet): totals as
+        they stand, today's energy rolled over at midnight."""
+        out: dict[Quantity, float | None] = {q: g.value for q, g in self._guards.items()}
+        for quantity, daily in self._daily.items():
+            out[quantity] = daily.update(None, when).value
+        for derived in self._derived:
+            integrator = self._integrators[derived.power]
+            out[derived.positive] = round(integrator.positive_kwh, 6)
+            if derived.negative is not None:
+                out[derived.negative] = round(integrator.negative_kwh, 6)
+        return out
+
+    def seed(self, quantity: Quantity, published: float) -> None:
+        """Start a counter's guard from a value published before the guard kept state (an upgrade)."""
+        guard = self._guards.get(quantity)
+        if guard is not None and guard.value is None:
+            guard.seed(published)
+
+    def _log(self, quantity: Quantity, result: GuardResult) -> None:
+        if result.episode_started:
+            _LOGGER.info(
+                "%s %s: a reading was %s (%s); keeping %s until the counter reads right again",
+                self.name,
+                quantity,
+                result.decision,
+                result.reason,
+                result.value,
+            )
+        elif result.decision in (Decision.RESET, Decision.RELEVELED, Decision.WRAPPED):
+            _LOGGER.info(
+                "%s %s: counter %s (%s); the total continues at %s, %.3f kWh counted for the gap",
+                self.name,
+                quantity,
+                result.decision,
+                result.reason,
+                result.value,
+                result.gap_kwh,
+            )
+
+    def to_state(self) -> dict[str, Any]:
+        """JSON-safe state of every counter and integrator."""
+        return {
+            "version": STATE_VERSION,
+            "guards": {str(q): g.to_state() for q, g in self._guards.items()},
+            "daily": {str(q): d.to_state() for q, d in self._daily.items()},
+            "integrators": {str(p): i.to_state() for p, i in self._integrators.items()},
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Continue from ``to_state``; parts that do not fit (another version, a changed device) are left
+        fresh."""
+        if state.get("version") != STATE_VERSION:
+            return
+        for section, books in (
+            ("guards", self._guards),
+            ("daily", self._daily),
+            ("integrators", self._integrators),
+        ):
+            stored = state.get(section)
+            if not isinstance(stored, dict):
+                continue
+            for quantity, part in books.items():
+                if str(quantity) in stored:
+                    part.restore(stored[str(quantity)])
+
+
+def _none(values: Values) -> float | None:
+    return None
+
+
+def _taken(result: GuardResult) -> bool:
+    return result.decision not in (Decision.HELD, Decision.REJECTED)
