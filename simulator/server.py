@@ -1,8 +1,7 @@
 """A Modbus server for simulated devices: Modbus TCP, RTU over TCP, and GoodWe's UDP (AA55) framing.
 
-Written on asyncio rather than pymodbus's server so faults can be injected at the frame level (garbage,
-truncated frames, delays, dropped connections) and so it behaves the same under every pymodbus version.
-The client side under test is pymodbus (TCP, RTU over TCP) or our own GoodWe UDP transport.
+Written on asyncio so faults can be injected at the frame level (garbage, truncated frames, delays,
+dropped connections, a lossy or shared dongle, line noise, a gateway that closes on unknown units).
 """
 
 from __future__ import annotations

@@ -280,7 +280,7 @@ async def test_cancellation_stays_a_cancellation(served: tuple[SimServer, Endpoi
 
 
 async def test_connection_closed_mid_request_fails_at_once(served: tuple[SimServer, Endpoint]) -> None:
-    """pymodbus alone would wait for every retry's timeout on a socket the device already closed."""
+    """A closed peer fails the request at once instead of waiting for every retry's timeout."""
     server, endpoint = served
     if endpoint.transport is TransportType.UDP:
         pytest.skip("UDP has no connection")

@@ -242,7 +242,7 @@ def _one_line(err: BaseException) -> str:
 
 
 def _configure_logging(verbose: bool) -> None:
-    # Libraries (pymodbus) log errors themselves; unless asked for, keep stderr to our one line.
+    # Libraries may log on their own; unless asked for, keep stderr to our one line.
     root = logging.getLogger()
     if verbose:
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
