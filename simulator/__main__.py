@@ -6,7 +6,10 @@ python -m simulator serve --discovery              ... and answer discovery like
                                                    _modbus._tcp.local. for every Modbus TCP endpoint
 python -m simulator state                          what the running simulator serves and shows
 python -m simulator fault ENDPOINT FAULT [VALUE]   transport fault: offline, drop_connection, delay,
-                                                   exception_code, garbage, truncate, clear
+                                                   exception_code, garbage, truncate, clear; a lossy or
+                                                   shared dongle: drop, duplicate, foreign, bad_crc (rates
+                                                   0..1) or lossy (all four); line_noise (bytes),
+                                                   close_unknown_units
 python -m simulator device-fault NAME on|off       device fault (see DEVICE_FAULTS)
 """
 
@@ -42,7 +45,23 @@ DEFAULT_PORTS = {
     "sdm630_tcp": 15022,
     "eastron_gateway": 15023,
 }
-TRANSPORT_FAULTS = ("offline", "drop_connection", "delay", "exception_code", "garbage", "truncate", "clear")
+TRANSPORT_FAULTS = (
+    "offline",
+    "drop_connection",
+    "delay",
+    "exception_code",
+    "garbage",
+    "truncate",
+    "drop",
+    "duplicate",
+    "duplicate_delay",
+    "foreign",
+    "bad_crc",
+    "line_noise",
+    "close_unknown_units",
+    "lossy",
+    "clear",
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,7 +90,11 @@ def _parser() -> argparse.ArgumentParser:
     fault.add_argument("endpoint", choices=[e.name for e in ENDPOINTS])
     fault.add_argument("fault", choices=TRANSPORT_FAULTS)
     fault.add_argument(
-        "value", nargs="?", default="on", help="on/off, seconds for delay, code for exception_code"
+        "value",
+        nargs="?",
+        default="on",
+        help="on/off; seconds for delay and duplicate_delay; code for exception_code;"
+        " a probability 0..1 for drop, duplicate, foreign, bad_crc; bytes for line_noise",
     )
     device = sub.add_parser("device-fault", help="switch a device-level fault")
     device.add_argument("fault", choices=sorted(DEVICE_FAULTS))

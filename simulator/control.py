@@ -2,7 +2,8 @@
 
 A tiny JSON-over-HTTP API on loopback (aiohttp comes with Home Assistant's stack):
   GET  /state                         -> endpoints, transport faults, device faults, plant values
-  POST /transport {"endpoint", "fault", "value"}  -> set a TransportFaults field ("clear" clears all)
+  POST /transport {"endpoint", "fault", "value"}  -> set a TransportFaults field ("clear" clears all,
+                                                     "lossy" on/off: the lossy-dongle preset)
   POST /device {"fault", "on"}        -> add/remove a device-level fault name in PlantState.faults
 """
 
@@ -20,11 +21,22 @@ CONTROL_PORT = 15099
 _TRANSPORT_FIELDS = {f.name: f.type for f in dataclasses.fields(TransportFaults)}
 
 
+RATES = ("drop", "duplicate", "foreign", "bad_crc")  # probabilities per reply
+
+
 def _coerce(field: str, value: Any) -> Any:
-    if field == "delay":
-        return float(value)
+    kind = _TRANSPORT_FIELDS.get(field)
     if field == "exception_code":
         return None if value in (None, "", "none", "off") else int(value)
+    if field in RATES:
+        rate = float(value)
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"{field} is a probability (0..1)")
+        return rate
+    if kind == "float":
+        return float(value)
+    if kind == "int":
+        return int(value)
     if isinstance(value, str):
         return value.lower() in ("1", "true", "on", "yes")
     return bool(value)
@@ -79,6 +91,12 @@ class ControlServer:
         faults = self.plant.servers[endpoint].faults
         if fault == "clear":
             faults.clear()
+        elif fault == "lossy":
+            if _coerce(fault, body.get("value", True)):
+                faults.make_lossy()
+            else:
+                for rate in RATES:
+                    setattr(faults, rate, 0.0)
         elif fault in _TRANSPORT_FIELDS:
             try:
                 setattr(faults, fault, _coerce(fault, body.get("value", True)))

@@ -21,28 +21,11 @@ from custom_components.sems.plantkit.transport.framing import MbapFraming, RtuFr
 from custom_components.sems.plantkit.transport.goodwe_udp import CORRUPT, take_reply
 from custom_components.sems.plantkit.transport.pdu import read_request
 from custom_components.sems.plantkit.transport.rtu import build_read_request, with_crc
-from simulator.device import SimDevice
-from simulator.physics import PlantState
 from simulator.server import SimServer
 
-H = RegisterKind.HOLDING
+from .counting import CountingDevice, H
+
 FRAMINGS = {TransportType.TCP: "tcp", TransportType.RTU_OVER_TCP: "rtu-over-tcp", TransportType.UDP: "udp"}
-
-
-class CountingDevice(SimDevice):
-    """Registers 100..299 hold their own address; input registers 0..9 hold 1000+address."""
-
-    name = "counting"
-    serial = "TEST"
-
-    def __init__(self, unit_id: int = 1) -> None:
-        super().__init__()
-        self.unit_id = unit_id
-        self.image.set_words(H, 100, list(range(100, 300)))
-        self.image.set_words(RegisterKind.INPUT, 0, [1000 + a for a in range(10)])
-
-    def render(self, state: PlantState) -> None:
-        """Static registers."""
 
 
 @pytest.fixture(params=list(FRAMINGS))

@@ -30,10 +30,12 @@ class NoDeviceAtUnitError(PlantTimeoutError):
     the connection each time it was asked for the unit. A timeout at heart: the unit is silent.
     """
 
-    def __init__(self, unit_ids: tuple[int, ...], message: str | None = None) -> None:
+    def __init__(self, unit_ids: tuple[int, ...], reason: str, where: object = None) -> None:
         units = ", ".join(str(unit_id) for unit_id in unit_ids)
-        super().__init__(message or f"no device at unit {units}")
+        place = "" if where is None else f" at {where}"
+        super().__init__(f"no device at unit {units}{place}: {reason}")
         self.unit_ids = unit_ids
+        self.reason = reason
 
 
 class PlantProtocolError(PlantError):

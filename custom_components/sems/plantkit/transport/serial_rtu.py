@@ -106,8 +106,8 @@ class _SerialLink:
 
 
 class SerialRtuTransport(StreamTransport):
-    """RTU on a local serial port. A timeout leaves the line dirty (the late reply may still come), so
-    the next request first waits until the line has been quiet for a while and past the late reply's time."""
+    """RTU on a local serial port. A timeout leaves the line dirty (a late reply may still come), so the
+    next request first drains the line: past the time the late reply could come, then until quiet."""
 
     def __init__(self, endpoint: Endpoint) -> None:
         super().__init__(endpoint, RtuFraming())
@@ -129,12 +129,14 @@ class SerialRtuTransport(StreamTransport):
         if receiver is None:
             return
         loop = asyncio.get_running_loop()
-        timeout = self.endpoint.timeout
         quiet = max(MIN_QUIET, QUIET_CHARACTERS * BITS_PER_CHARACTER / self.endpoint.baudrate)
-        # A reply to the last attempt comes within a timeout of it (or not at all); noise must stop too.
-        deadline = loop.time() + 2 * timeout
+        # A late reply to the last attempt comes as late as replies came in this exchange (a slow device)
+        # or, when none came, up to twice the timeout after it was sent (slower is indistinguishable from
+        # silence); after that, the line must have been quiet for a while.
+        late = max(2 * self.endpoint.timeout, self.latency)
+        deadline = loop.time() + 2 * late + quiet  # a line that never goes quiet: the matcher copes
         while (now := loop.time()) < deadline:
-            wait = max(receiver.last_data + quiet, self.sent_at + timeout) - now
+            wait = max(receiver.last_data, self.sent_at + late) + quiet - now
             if wait <= 0:
                 return
             await asyncio.sleep(min(wait, deadline - now))

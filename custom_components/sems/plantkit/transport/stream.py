@@ -92,6 +92,7 @@ class StreamTransport(Transport):
         self._receiver: Receiver | None = None
         self._dirty = False  # an attempt timed out or was cancelled: its reply may still come
         self.sent_at = 0.0  # loop time of the last attempt sent
+        self.latency = 0.0  # seconds from the first attempt to the reply (dirty exchanges)
 
     @abstractmethod
     async def _open(self, receiver: Receiver) -> Link:
@@ -126,9 +127,11 @@ class StreamTransport(Transport):
         loop = asyncio.get_running_loop()
         timeout = self.endpoint.timeout
         self._dirty = True  # until the first attempt is answered: a reply may still be on its way
+        first_sent = loop.time()
         try:
             for attempt in range(1 + self.retries):
                 if receiver.reply is not None:  # the previous attempt's reply came just after its timeout
+                    self.latency = loop.time() - first_sent
                     return receiver.reply
                 if receiver.closed or link.is_closing():
                     break
@@ -144,8 +147,10 @@ class StreamTransport(Transport):
                     receiver.waiter = None
                 if reply is not None:
                     self._dirty = attempt > 0
+                    self.latency = loop.time() - first_sent
                     return reply
             if receiver.reply is not None:
+                self.latency = loop.time() - first_sent
                 return receiver.reply
         finally:
             receiver.armed = False
