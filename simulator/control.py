@@ -14,29 +14,14 @@ from typing import Any
 
 from aiohttp import web
 
-from .faults import DEVICE_FAULTS, TransportFaults
+from .faults import DEVICE_FAULTS
 from .plant import SimulatedPlant
 
 CONTROL_PORT = 15099
-_TRANSPORT_FIELDS = {f.name: f.type for f in dataclasses.fields(TransportFaults)}
 
 
-RATES = ("drop", "duplicate", "foreign", "bad_crc")  # probabilities per reply
-
-
-def _coerce(field: str, value: Any) -> Any:
-    kind = _TRANSPORT_FIELDS.get(field)
-    if field == "exception_code":
-        return None if value in (None, "", "none", "off") else int(value)
-    if field in RATES:
-        rate = float(value)
-        if not 0.0 <= rate <= 1.0:
-            raise ValueError(f"{field} is a probability (0..1)")
-        return rate
-    if kind == "float":
-        return float(value)
-    if kind == "int":
-        return int(value)
+def _on(value: Any) -> bool:
+    """An on/off value as sent by scripts/simulate or a JSON client."""
     if isinstance(value, str):
         return value.lower() in ("1", "true", "on", "yes")
     return bool(value)
@@ -89,21 +74,10 @@ class ControlServer:
         if endpoint not in self.plant.servers:
             return web.json_response({"error": f"unknown endpoint {endpoint}"}, status=400)
         faults = self.plant.servers[endpoint].faults
-        if fault == "clear":
-            faults.clear()
-        elif fault == "lossy":
-            if _coerce(fault, body.get("value", True)):
-                faults.make_lossy()
-            else:
-                for rate in RATES:
-                    setattr(faults, rate, 0.0)
-        elif fault in _TRANSPORT_FIELDS:
-            try:
-                setattr(faults, fault, _coerce(fault, body.get("value", True)))
-            except (TypeError, ValueError):
-                return web.json_response({"error": f"bad value for {fault}"}, status=400)
-        else:
-            return web.json_response({"error": f"unknown fault {fault}"}, status=400)
+        try:
+            faults.switch(str(fault), body.get("value", True))
+        except ValueError as err:
+            return web.json_response({"error": str(err)}, status=400)
         return web.json_response(dataclasses.asdict(faults))
 
     async def _device(self, request: web.Request) -> web.Response:
@@ -112,7 +86,7 @@ class ControlServer:
         if fault not in DEVICE_FAULTS:
             return web.json_response({"error": f"unknown device fault {fault}"}, status=400)
         faults = self.plant.physics.state.faults
-        if _coerce("on", body.get("on", True)):
+        if _on(body.get("on", True)):
             faults.add(fault)
         else:
             faults.discard(fault)

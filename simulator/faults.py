@@ -45,8 +45,48 @@ class TransportFaults:
         """A Wi-Fi dongle on a bad day, shared with another client: the ``lossy`` preset."""
         self.drop, self.duplicate, self.foreign, self.bad_crc = LOSSY_RATES
 
+    def switch(self, fault: str, value: object = True) -> None:
+        """Set one fault by name from text or JSON ("on"/"off", seconds, a code, a rate, bytes), as the
+        control API and ``scripts/simulate fault`` do; "clear" heals, "lossy" on/off is the preset.
+        Raises ValueError for an unknown fault or a bad value."""
+        on = value.lower() in ("1", "true", "on", "yes") if isinstance(value, str) else bool(value)
+        if fault == "clear":
+            self.clear()
+        elif fault == "lossy":
+            if on:
+                self.make_lossy()
+            else:
+                for rate in RATES:
+                    setattr(self, rate, 0.0)
+        elif fault not in _FIELD_TYPES or fault in ("asleep",):
+            raise ValueError(f"unknown fault {fault}")
+        else:
+            try:
+                setattr(self, fault, _parse(fault, _FIELD_TYPES[fault], value, on))
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"bad value for {fault}: {err}") from err
 
+
+RATES = ("drop", "duplicate", "foreign", "bad_crc")  # probabilities per reply
 LOSSY_RATES = (0.1, 0.1, 0.1, 0.05)  # drop, duplicate, foreign, bad_crc
+_FIELD_TYPES = {field.name: str(field.type) for field in fields(TransportFaults)}
+
+
+def _parse(fault: str, kind: str, value: object, on: bool) -> object:
+    if kind == "bool":
+        return on
+    if fault == "exception_code" and value in (None, "", "none", "off"):
+        return None
+    number = float(value) if isinstance(value, str | int | float) else float("nan")
+    if fault in RATES and not 0.0 <= number <= 1.0:
+        raise ValueError("a probability is 0..1")
+    if kind == "float":
+        if not number >= 0:
+            raise ValueError("must be >= 0")
+        return number
+    if not number.is_integer() or number < 0:
+        raise ValueError("must be a whole number >= 0")
+    return int(number)
 
 
 @dataclass(slots=True)
