@@ -11,6 +11,7 @@ python -m simulator fault ENDPOINT FAULT [VALUE]   transport fault: offline, dro
                                                    0..1) or lossy (all four); line_noise (bytes),
                                                    close_unknown_units
 python -m simulator device-fault NAME on|off       device fault (see DEVICE_FAULTS)
+python -m simulator case FILE [--port N]           serve one field case (shared/field-cases/F*.json)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 
 from custom_components.sems.plantkit.client import PlantClient
 from custom_components.sems.plantkit.discovery import DONGLE_DISCOVERY_PORT
@@ -35,6 +37,7 @@ from custom_components.sems.plantkit.transport import Endpoint, TransportType
 from .control import CONTROL_PORT, ControlServer
 from .discovery import AnnouncedDevice, DongleResponder, ZeroconfAnnouncer
 from .faults import DEVICE_FAULTS
+from .field_case import FieldCase, field_case_server
 from .plant import ENDPOINTS, SimulatedPlant
 
 DEFAULT_PORTS = {
@@ -86,6 +89,10 @@ def _parser() -> argparse.ArgumentParser:
         help="UDP port of the dongle query responder (default %(default)s)",
     )
     sub.add_parser("state", help="show what the running simulator serves")
+    case = sub.add_parser("case", help="serve one field case (shared/field-cases/F*.json)")
+    case.add_argument("file", help="the case file")
+    case.add_argument("--host", default="127.0.0.1", help="loopback address to bind (127.0.0.0/8 only)")
+    case.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     fault = sub.add_parser("fault", help="switch a transport fault of one endpoint")
     fault.add_argument("endpoint", choices=[e.name for e in ENDPOINTS])
     fault.add_argument("fault", choices=TRANSPORT_FAULTS)
@@ -100,6 +107,22 @@ def _parser() -> argparse.ArgumentParser:
     device.add_argument("fault", choices=sorted(DEVICE_FAULTS))
     device.add_argument("state", choices=("on", "off"))
     return parser
+
+
+async def _serve_case(args: argparse.Namespace) -> None:
+    case = FieldCase.load(Path(args.file))
+    server = field_case_server(case, args.host, args.port)
+    await server.start()
+    where = server.serial_path or f"{server.host}:{server.port}"
+    print(f"{case.case_id}: {case.transport} at {where}, unit {case.unit}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -226,6 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0].startswith("-"):
         argv.insert(0, "serve")
     args = _parser().parse_args(argv)
+    if args.command == "case" and not args.host.startswith("127."):
+        _parser().error("the simulator only binds loopback addresses (127.0.0.0/8)")
+    if args.command == "case":
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve_case(args))
+        return 0
     if args.command == "state":
         return _call("/state")
     if args.command == "fault":
