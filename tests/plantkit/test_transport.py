@@ -19,8 +19,12 @@ from custom_components.sems.plantkit.registers import RegisterKind
 from custom_components.sems.plantkit.transport import Endpoint, TransportType, create_transport
 from custom_components.sems.plantkit.transport.framing import MbapFraming, RtuFraming
 from custom_components.sems.plantkit.transport.goodwe_udp import CORRUPT, take_reply
-from custom_components.sems.plantkit.transport.pdu import read_request
-from custom_components.sems.plantkit.transport.rtu import build_read_request, with_crc
+from custom_components.sems.plantkit.transport.pdu import (
+    read_request,
+    write_multiple_request,
+    write_single_request,
+)
+from custom_components.sems.plantkit.transport.rtu import build_read_request, rtu_frame, with_crc
 from simulator.server import SimServer
 
 from .counting import CountingDevice, H
@@ -202,6 +206,18 @@ def test_mbap_reply_must_carry_the_transaction_of_an_attempt() -> None:
         assert framing.find(bytearray(stranger)) is None
     assert framing.find(bytearray(reply(first[:2]))) == b"\x03\x02\x00\x07"
     assert framing.find(bytearray(reply(second[:2]))) == b"\x03\x02\x00\x07"
+
+
+def test_write_is_confirmed_only_by_its_own_echo() -> None:
+    single, multiple = write_single_request(1, 150, 7), write_multiple_request(1, 160, [1, 2, 3])
+    framing = RtuFraming()
+    framing.begin(single)
+    assert framing.find(bytearray(rtu_frame(1, bytes([6, 0, 150, 0, 8])))) is None  # another value
+    assert framing.find(bytearray(rtu_frame(1, bytes([6, 0, 151, 0, 7])))) is None  # another register
+    assert framing.find(bytearray(rtu_frame(1, single.pdu))) == single.pdu
+    framing.begin(multiple)
+    assert framing.find(bytearray(rtu_frame(1, bytes([16, 0, 160, 0, 2])))) is None  # another quantity
+    assert framing.find(bytearray(rtu_frame(1, multiple.pdu[:5]))) == multiple.pdu[:5]
 
 
 def test_goodwe_reply_reassembly() -> None:
