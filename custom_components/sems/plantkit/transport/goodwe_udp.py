@@ -119,30 +119,43 @@ class GoodWeUdpTransport(Transport):
 
     def __init__(self, endpoint: Endpoint) -> None:
         super().__init__(endpoint)
-        self._address: tuple[str, int] | None = None
+        self._address: tuple[socket.AddressFamily, tuple[str, int]] | None = None
 
-    async def _resolve(self) -> tuple[str, int]:
+    async def _resolve(self) -> tuple[socket.AddressFamily, tuple[str, int]]:
         """The dongle's address, resolved once (a host name would otherwise cost a lookup per request)."""
         if self._address is None:
             host, port = self.endpoint.host, self.endpoint.port
             try:
-                ipaddress.ip_address(host)
+                version = ipaddress.ip_address(host).version
             except ValueError:
                 loop = asyncio.get_running_loop()
                 try:
                     infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
                 except OSError as err:
                     raise PlantConnectionError(f"cannot resolve {self.endpoint}: {err}") from err
-                host = str(infos[0][4][0])
-            self._address = (host, port)
+                family, address = infos[0][0], (str(infos[0][4][0]), port)
+            else:
+                family, address = socket.AF_INET6 if version == 6 else socket.AF_INET, (host, port)
+            self._address = (family, address)
         return self._address
 
+    def _socket(self, family: socket.AddressFamily, address: tuple[str, int]) -> socket.socket:
+        """A new UDP socket connected to the dongle (a fresh source port: see the module docstring)."""
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            sock.connect(address)  # UDP: no packet sent, the address is only fixed
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
     async def _transact(self, request: Request) -> bytes:
-        address = await self._resolve()
+        family, address = await self._resolve()
         loop = asyncio.get_running_loop()
         exchange = _Exchange(request, self.endpoint)
         try:
-            udp, _ = await loop.create_datagram_endpoint(lambda: exchange, remote_addr=address)
+            udp, _ = await loop.create_datagram_endpoint(lambda: exchange, sock=self._socket(family, address))
         except OSError as err:
             raise PlantConnectionError(f"cannot open UDP to {self.endpoint}: {err}") from err
         frame = rtu_frame(request.unit_id, request.pdu)
