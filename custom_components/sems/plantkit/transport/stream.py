@@ -128,11 +128,9 @@ class StreamTransport(Transport):
         timeout = self.endpoint.timeout
         self._dirty = True  # until the first attempt is answered: a reply may still be on its way
         first_sent = loop.time()
+        reply: bytes | None = None
         try:
             for attempt in range(1 + self.retries):
-                if receiver.reply is not None:  # the previous attempt's reply came just after its timeout
-                    self.latency = loop.time() - first_sent
-                    return receiver.reply
                 if receiver.closed or link.is_closing():
                     break
                 link.write(framing.adu(request))
@@ -145,15 +143,16 @@ class StreamTransport(Transport):
                 finally:
                     timer.cancel()
                     receiver.waiter = None
+                # A reply may also have come just after the attempt's timeout, before we got here.
+                reply = reply or receiver.reply
                 if reply is not None:
                     self._dirty = attempt > 0
-                    self.latency = loop.time() - first_sent
-                    return reply
-            if receiver.reply is not None:
-                self.latency = loop.time() - first_sent
-                return receiver.reply
+                    break
         finally:
             receiver.armed = False
+        if reply is not None:
+            self.latency = loop.time() - first_sent
+            return reply
         if receiver.closed or link.is_closing():
             raise ConnectionClosedError(f"{self.endpoint}: the device closed the connection")
         self._gave_up()
@@ -181,8 +180,9 @@ class _TcpTransport(StreamTransport):
 
 
 class ModbusTcpTransport(_TcpTransport):
-    """Modbus TCP (MBAP). Transaction ids tell replies apart, so a timeout needs no reconnect; when
-    every attempt timed out the connection is dropped (it may be half dead) and the next read reconnects."""
+    """Modbus TCP (MBAP). Transaction ids tell replies apart, so a late reply is harmless; but a request
+    that got no reply at all may have a device stuck on this connection (or the connection half dead),
+    so it is dropped and the next request reconnects."""
 
     def __init__(self, endpoint: Endpoint) -> None:
         super().__init__(endpoint, MbapFraming())
