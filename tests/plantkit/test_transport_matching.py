@@ -4,15 +4,22 @@ foreign frames, late and duplicated replies, corrupted datagrams, line noise, cl
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 
 from custom_components.sems.plantkit.exceptions import (
     ConnectionClosedError,
     ModbusExceptionError,
+    PlantConnectionError,
     PlantTimeoutError,
 )
 from custom_components.sems.plantkit.transport import TransportType, create_transport
+from custom_components.sems.plantkit.transport.pdu import (
+    read_request,
+    write_multiple_request,
+    write_single_request,
+)
 
 from .counting import H, serving
 
@@ -146,3 +153,31 @@ async def test_gateway_closing_on_unknown_units_fails_at_once(transport_type: Tr
                 await transport.read_registers(9, H, 100, 1)
             assert time.monotonic() - started < 1.0
             assert await transport.read_registers(1, H, 101, 1) == [101]  # reconnected
+
+
+async def test_unplugged_serial_adapter_fails_at_once() -> None:
+    async with serving(TransportType.SERIAL, request_timeout=2.0) as (server, endpoint):
+        transport = create_transport(endpoint)
+        assert await transport.read_registers(1, H, 100, 1) == [100]
+        await server.stop()  # the pty goes away, as an unplugged USB adapter does
+        started = time.monotonic()
+        with pytest.raises(PlantConnectionError):
+            await transport.read_registers(1, H, 100, 1)
+        assert time.monotonic() - started < 1.0
+        await transport.close()
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: read_request(256, H, 0, 1), "unit id"),
+        (lambda: read_request(1, H, 65535, 2), "outside"),
+        (lambda: read_request(1, H, 0, 126), "count"),
+        (lambda: write_single_request(1, 0, -1), "65535"),
+        (lambda: write_multiple_request(1, 0, []), "1..123"),
+        (lambda: write_multiple_request(1, 0, [0x10000]), "65535"),
+    ],
+)
+def test_impossible_requests_are_refused_before_sending(make: Callable[[], object], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        make()
