@@ -135,7 +135,7 @@ class StreamTransport(Transport):
                     break
                 link.write(framing.adu(request))
                 self.sent_at = loop.time()
-                if receiver.closed:  # the write itself found the link gone (an unplugged adapter)
+                if link.is_closing():  # the write itself found the link gone (an unplugged adapter)
                     break
                 waiter: asyncio.Future[bytes | None] = loop.create_future()
                 receiver.waiter = waiter
