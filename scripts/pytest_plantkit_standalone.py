@@ -1,7 +1,7 @@
 """pytest plugin: run the library tests as if plantkit were shipped without the integration.
 
-``scripts/test`` loads it (``-p pytest_plantkit_standalone``) in a small venv that has no Home Assistant and
-a newer pymodbus. Importing ``custom_components.sems.plantkit`` normally executes
+``scripts/test`` loads it (``-p pytest_plantkit_standalone``) in a small venv that has no Home Assistant.
+Importing ``custom_components.sems.plantkit`` normally executes
 ``custom_components/sems/__init__.py`` first, and that is the integration, which imports Home Assistant.
 The library must not need it, so this plugin registers ``custom_components.sems`` as a bare package (its
 ``__path__`` only, ``__init__`` not run) before any test module is imported, and makes any import of

@@ -6,7 +6,7 @@ problems (empty = fine) so the tests can feed them broken inputs.
 
 What is checked (see each function):
 - the library ``plantkit`` never imports Home Assistant or the integration around it,
-- manifest.json as hassfest and HACS want it, and the pymodbus range we support,
+- manifest.json as hassfest and HACS want it,
 - every third-party import of the component is covered by a manifest requirement,
 - hacs.json against the HACS schema,
 - translations/en.json covers every key the code uses (flows, selectors, entities, exceptions, issues),
@@ -37,10 +37,6 @@ LIBRARY_NAME = "plantkit"
 LIBRARY_DIR = COMPONENT_DIR / LIBRARY_NAME
 COMPONENT_PACKAGE = f"custom_components.{DOMAIN}"
 LIBRARY_PACKAGE = f"{COMPONENT_PACKAGE}.{LIBRARY_NAME}"
-
-# The pymodbus versions the integration is tested with: Home Assistant 2025.4's own pin and the newest
-# API generation (device_id=) that scripts/test runs the library tests against.
-SUPPORTED_PYMODBUS = ("3.8.3", "3.13.1")
 
 # hassfest's values (script/hassfest/manifest.py) and HA's loader (homeassistant/loader.py).
 IOT_CLASSES = {"assumed_state", "calculated", "cloud_polling", "cloud_push", "local_polling", "local_push"}
@@ -210,7 +206,7 @@ def typed_problems(library_dir: Path = LIBRARY_DIR) -> list[str]:
 
 
 def manifest_problems(manifest: Mapping[str, Any], component_dir: Path = COMPONENT_DIR) -> list[str]:
-    """hassfest's and HACS's manifest rules for a custom integration, plus our pymodbus range."""
+    """hassfest's and HACS's manifest rules for a custom integration."""
     from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
 
     problems = [f"manifest.json: missing {key!r}" for key in MANIFEST_REQUIRED if key not in manifest]
@@ -253,23 +249,14 @@ def _requirement_format_problems(requirements: object) -> list[str]:
     if not isinstance(requirements, list):
         return ["manifest.json: requirements must be a list"]
     problems: list[str] = []
-    parsed: dict[str, Requirement] = {}
     for text in requirements:
         try:
-            requirement = Requirement(text)
+            Requirement(text)
         except InvalidRequirement:
             problems.append(f"manifest.json: requirement {text!r} does not parse")
             continue
         if " " in text:
             problems.append(f"manifest.json: requirement {text!r} contains a space (hassfest rejects it)")
-        parsed[requirement.name.lower()] = requirement
-    pymodbus = parsed.get("pymodbus")
-    if pymodbus is None:
-        problems.append("manifest.json: pymodbus is not a requirement")
-    else:
-        for version in SUPPORTED_PYMODBUS:
-            if not pymodbus.specifier.contains(version):
-                problems.append(f"manifest.json: {pymodbus} does not admit pymodbus {version}")
     return problems
 
 

@@ -6,8 +6,12 @@ python -m simulator serve --discovery              ... and answer discovery like
                                                    _modbus._tcp.local. for every Modbus TCP endpoint
 python -m simulator state                          what the running simulator serves and shows
 python -m simulator fault ENDPOINT FAULT [VALUE]   transport fault: offline, drop_connection, delay,
-                                                   exception_code, garbage, truncate, clear
+                                                   exception_code, garbage, truncate, clear; a lossy or
+                                                   shared dongle: drop, duplicate, foreign, bad_crc (rates
+                                                   0..1) or lossy (all four); line_noise (bytes),
+                                                   close_unknown_units
 python -m simulator device-fault NAME on|off       device fault (see DEVICE_FAULTS)
+python -m simulator case FILE [--port N]           serve one field case (shared/field-cases/F*.json)
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 
 from custom_components.sems.plantkit.client import PlantClient
 from custom_components.sems.plantkit.discovery import DONGLE_DISCOVERY_PORT
@@ -32,6 +37,7 @@ from custom_components.sems.plantkit.transport import Endpoint, TransportType
 from .control import CONTROL_PORT, ControlServer
 from .discovery import AnnouncedDevice, DongleResponder, ZeroconfAnnouncer
 from .faults import DEVICE_FAULTS
+from .field_case import FieldCase, field_case_server
 from .plant import ENDPOINTS, SimulatedPlant
 
 DEFAULT_PORTS = {
@@ -44,7 +50,23 @@ DEFAULT_PORTS = {
     "goodwe_et20_tcp": 15024,
     "solaredge_tcp": 15025,
 }
-TRANSPORT_FAULTS = ("offline", "drop_connection", "delay", "exception_code", "garbage", "truncate", "clear")
+TRANSPORT_FAULTS = (
+    "offline",
+    "drop_connection",
+    "delay",
+    "exception_code",
+    "garbage",
+    "truncate",
+    "drop",
+    "duplicate",
+    "duplicate_delay",
+    "foreign",
+    "bad_crc",
+    "line_noise",
+    "close_unknown_units",
+    "lossy",
+    "clear",
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,16 +91,40 @@ def _parser() -> argparse.ArgumentParser:
         help="UDP port of the dongle query responder (default %(default)s)",
     )
     sub.add_parser("state", help="show what the running simulator serves")
+    case = sub.add_parser("case", help="serve one field case (shared/field-cases/F*.json)")
+    case.add_argument("file", help="the case file")
+    case.add_argument("--host", default="127.0.0.1", help="loopback address to bind (127.0.0.0/8 only)")
+    case.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     fault = sub.add_parser("fault", help="switch a transport fault of one endpoint")
     fault.add_argument("endpoint", choices=[e.name for e in ENDPOINTS])
     fault.add_argument("fault", choices=TRANSPORT_FAULTS)
     fault.add_argument(
-        "value", nargs="?", default="on", help="on/off, seconds for delay, code for exception_code"
+        "value",
+        nargs="?",
+        default="on",
+        help="on/off; seconds for delay and duplicate_delay; code for exception_code;"
+        " a probability 0..1 for drop, duplicate, foreign, bad_crc; bytes for line_noise",
     )
     device = sub.add_parser("device-fault", help="switch a device-level fault")
     device.add_argument("fault", choices=sorted(DEVICE_FAULTS))
     device.add_argument("state", choices=("on", "off"))
     return parser
+
+
+async def _serve_case(args: argparse.Namespace) -> None:
+    case = FieldCase.load(Path(args.file))
+    server = field_case_server(case, args.host, args.port)
+    await server.start()
+    where = server.serial_path or f"{server.host}:{server.port}"
+    print(f"{case.case_id}: {case.transport} at {where}, unit {case.unit}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -205,6 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0].startswith("-"):
         argv.insert(0, "serve")
     args = _parser().parse_args(argv)
+    if args.command == "case" and not args.host.startswith("127."):
+        _parser().error("the simulator only binds loopback addresses (127.0.0.0/8)")
+    if args.command == "case":
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve_case(args))
+        return 0
     if args.command == "state":
         return _call("/state")
     if args.command == "fault":

@@ -2,7 +2,8 @@
 
 A tiny JSON-over-HTTP API on loopback (aiohttp comes with Home Assistant's stack):
   GET  /state                         -> endpoints, transport faults, device faults, plant values
-  POST /transport {"endpoint", "fault", "value"}  -> set a TransportFaults field ("clear" clears all)
+  POST /transport {"endpoint", "fault", "value"}  -> set a TransportFaults field ("clear" clears all,
+                                                     "lossy" on/off: the lossy-dongle preset)
   POST /device {"fault", "on"}        -> add/remove a device-level fault name in PlantState.faults
 """
 
@@ -13,18 +14,14 @@ from typing import Any
 
 from aiohttp import web
 
-from .faults import DEVICE_FAULTS, TransportFaults
+from .faults import DEVICE_FAULTS
 from .plant import SimulatedPlant
 
 CONTROL_PORT = 15099
-_TRANSPORT_FIELDS = {f.name: f.type for f in dataclasses.fields(TransportFaults)}
 
 
-def _coerce(field: str, value: Any) -> Any:
-    if field == "delay":
-        return float(value)
-    if field == "exception_code":
-        return None if value in (None, "", "none", "off") else int(value)
+def _on(value: Any) -> bool:
+    """An on/off value as sent by scripts/simulate or a JSON client."""
     if isinstance(value, str):
         return value.lower() in ("1", "true", "on", "yes")
     return bool(value)
@@ -77,15 +74,10 @@ class ControlServer:
         if endpoint not in self.plant.servers:
             return web.json_response({"error": f"unknown endpoint {endpoint}"}, status=400)
         faults = self.plant.servers[endpoint].faults
-        if fault == "clear":
-            faults.clear()
-        elif fault in _TRANSPORT_FIELDS:
-            try:
-                setattr(faults, fault, _coerce(fault, body.get("value", True)))
-            except (TypeError, ValueError):
-                return web.json_response({"error": f"bad value for {fault}"}, status=400)
-        else:
-            return web.json_response({"error": f"unknown fault {fault}"}, status=400)
+        try:
+            faults.switch(str(fault), body.get("value", True))
+        except ValueError as err:
+            return web.json_response({"error": str(err)}, status=400)
         return web.json_response(dataclasses.asdict(faults))
 
     async def _device(self, request: web.Request) -> web.Response:
@@ -94,7 +86,7 @@ class ControlServer:
         if fault not in DEVICE_FAULTS:
             return web.json_response({"error": f"unknown device fault {fault}"}, status=400)
         faults = self.plant.physics.state.faults
-        if _coerce("on", body.get("on", True)):
+        if _on(body.get("on", True)):
             faults.add(fault)
         else:
             faults.discard(fault)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+
+FOREIGN_DELAY = 0.02  # a shared dongle's own reply follows the other client's this much later (seconds)
 
 
 @dataclass(slots=True)
 class TransportFaults:
-    """What the server does wrong. All off by default; tests and scripts/simulate switch them."""
+    """What the server does wrong. All off by default; tests and scripts/simulate switch them.
+
+    The rates are probabilities per reply (0..1), drawn from the server's seeded random generator.
+    """
 
     offline: bool = False  # refuse TCP connections / ignore UDP datagrams (device switched off)
     asleep: bool = False  # like offline, but set by the plant: a PV-only inverter sleeps at night
@@ -16,6 +21,14 @@ class TransportFaults:
     exception_code: int | None = None  # answer every read with this Modbus exception
     garbage: bool = False  # answer with bytes that are no valid frame
     truncate: bool = False  # answer with the first half of a valid frame
+    # A lossy or shared dongle (every framing; meant for GoodWe UDP):
+    drop: float = 0.0  # the reply is lost
+    duplicate: float = 0.0  # the reply comes again, late (``duplicate_delay``)
+    duplicate_delay: float = 0.3  # seconds after the reply
+    foreign: float = 0.0  # another client's reply (same unit and function, another length) comes first
+    bad_crc: float = 0.0  # the reply's CRC is damaged (RTU and UDP framings)
+    line_noise: int = 0  # this many random bytes before every reply (an RTU gateway on a noisy bus)
+    close_unknown_units: bool = False  # TCP gateways: close the connection when asked for an absent unit
 
     @property
     def silent(self) -> bool:
@@ -24,9 +37,74 @@ class TransportFaults:
 
     def clear(self) -> None:
         """Back to a healthy device."""
-        self.offline = self.asleep = self.drop_connection = self.garbage = self.truncate = False
-        self.delay = 0.0
-        self.exception_code = None
+        healthy = TransportFaults()
+        for field in fields(self):
+            setattr(self, field.name, getattr(healthy, field.name))
+
+    def make_lossy(self) -> None:
+        """A Wi-Fi dongle on a bad day, shared with another client: the ``lossy`` preset."""
+        self.drop, self.duplicate, self.foreign, self.bad_crc = LOSSY_RATES
+
+    def switch(self, fault: str, value: object = True) -> None:
+        """Set one fault by name from text or JSON ("on"/"off", seconds, a code, a rate, bytes), as the
+        control API and ``scripts/simulate fault`` do; "clear" heals, "lossy" on/off is the preset.
+        Raises ValueError for an unknown fault or a bad value."""
+        on = value.lower() in ("1", "true", "on", "yes") if isinstance(value, str) else bool(value)
+        if fault == "clear":
+            self.clear()
+        elif fault == "lossy":
+            if on:
+                self.make_lossy()
+            else:
+                for rate in RATES:
+                    setattr(self, rate, 0.0)
+        elif fault not in _FIELD_TYPES or fault in ("asleep",):
+            raise ValueError(f"unknown fault {fault}")
+        else:
+            try:
+                setattr(self, fault, _parse(fault, _FIELD_TYPES[fault], value, on))
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"bad value for {fault}: {err}") from err
+
+
+RATES = ("drop", "duplicate", "foreign", "bad_crc")  # probabilities per reply
+LOSSY_RATES = (0.1, 0.1, 0.1, 0.05)  # drop, duplicate, foreign, bad_crc
+_FIELD_TYPES = {field.name: str(field.type) for field in fields(TransportFaults)}
+
+
+def _parse(fault: str, kind: str, value: object, on: bool) -> object:
+    if kind == "bool":
+        return on
+    if fault == "exception_code" and value in (None, "", "none", "off"):
+        return None
+    number = float(value) if isinstance(value, str | int | float) else float("nan")
+    if fault in RATES and not 0.0 <= number <= 1.0:
+        raise ValueError("a probability is 0..1")
+    if kind == "float":
+        if not number >= 0:
+            raise ValueError("must be >= 0")
+        return number
+    if not number.is_integer() or number < 0:
+        raise ValueError("must be a whole number >= 0")
+    return int(number)
+
+
+@dataclass(slots=True)
+class ForeignFrameFirst:
+    """A shared dongle (field cases' ``foreign_frame_first`` quirk): the first ``times`` reads starting
+    within the 125 registers from ``address`` get, first, a well-formed reply to another client's read of
+    ``foreign`` = (start, count), same unit and function; the real reply follows ``FOREIGN_DELAY`` later."""
+
+    address: int
+    foreign: tuple[int, int]
+    times: int
+
+    def applies(self, address: int) -> bool:
+        """True (and counted) when a read at ``address`` gets the foreign frame first."""
+        if self.times <= 0 or not self.address <= address < self.address + 125:
+            return False
+        self.times -= 1
+        return True
 
 
 # Device-level faults: names in PlantState.faults that each simulated device renders in its own

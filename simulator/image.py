@@ -43,3 +43,9 @@ class RegisterImage:
                 raise IllegalAddress(f"{kind} {a}")
             out.append(table[a])
         return out
+
+    def write(self, address: int, words: Iterable[int]) -> None:
+        """A client's write to holding registers; ``IllegalAddress`` if any is undefined or refused."""
+        values = list(words)
+        self.read(RegisterKind.HOLDING, address, len(values))
+        self.set_words(RegisterKind.HOLDING, address, values)

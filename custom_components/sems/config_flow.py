@@ -54,7 +54,13 @@ from .coordinator import SemsConfigEntry, unavailable_after
 from .discovery import followed_data
 from .entry_data import default_poll_seconds, stored_devices
 from .plantkit.discovery import Found
-from .plantkit.exceptions import PlantError, PlantProtocolError, PlantTimeoutError, UnsupportedDeviceError
+from .plantkit.exceptions import (
+    NoDeviceAtUnitError,
+    PlantError,
+    PlantProtocolError,
+    PlantTimeoutError,
+    UnsupportedDeviceError,
+)
 from .plantkit.model import DeviceIdentity
 from .plantkit.naming import device_name, main_device
 from .plantkit.transport import Endpoint, TransportType
@@ -189,6 +195,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
         self._already_configured = 0  # devices the search found that are set up already
         self._unit_scan_target: ConnectionInput | None = None
         self._unit_scan_task: asyncio.Task[ProbeResult] | None = None
+        self._error_placeholders: dict[str, str] = {}  # what a form's error text names (the unit id)
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask where the devices are and probe there; an empty host searches the network instead."""
@@ -219,6 +226,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(USER_SCHEMA, _suggested(user_input or {})),
             errors=errors,
+            description_placeholders=self._error_placeholders,
         )
 
     async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -240,6 +248,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
                 CONNECTION_SCHEMA, _suggested(user_input or entry.data)
             ),
             errors=errors,
+            description_placeholders=self._error_placeholders,
         )
 
     @staticmethod
@@ -273,6 +282,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any]
     ) -> tuple[ProbeResult | None, dict[str, Any], dict[str, str]]:
         """Validate the form, then probe. Returns the probe result and entry data, or errors by field."""
+        self._error_placeholders = {}
         target, unit_ids, errors = self._parse_connection(user_input)
         if target is None:
             return None, {}, errors
@@ -280,6 +290,9 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
             probed = await async_probe(target.host, target.transport, target.port, unit_ids or None)
         except (UnsupportedDeviceError, PlantProtocolError):
             errors["base"] = "not_supported"
+        except NoDeviceAtUnitError as err:
+            errors["base"] = "no_device_at_unit"
+            self._error_placeholders = {"unit": ", ".join(str(unit_id) for unit_id in err.unit_ids)}
         except PlantTimeoutError:
             errors["base"] = "timeout"
         except PlantError:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from .const import PROBE_BUDGET, PROBE_TIMEOUT, TRANSPORT_AUTO
 from .plantkit.client import PlantClient
 from .plantkit.exceptions import (
+    NoDeviceAtUnitError,
     PlantConnectionError,
     PlantError,
     PlantProtocolError,
@@ -78,7 +79,8 @@ async def probe_candidates(
 
     Requests wait ``request_timeout``; all candidates together get at most ``budget`` seconds. A refused
     connection rules out later candidates on the same port and framing. Raises the most telling
-    failure: something answered but is unsupported, before a timeout, before a refused connection.
+    failure: something answered but is unsupported, before a gateway's "no device at unit N", before a
+    timeout, before a refused connection.
     """
     failures: list[PlantError] = []
     refused: set[tuple[int, TransportType]] = set()
@@ -115,7 +117,13 @@ async def probe_candidates(
 
 
 def _most_telling(failures: list[PlantError]) -> PlantError:
-    for kind in (UnsupportedDeviceError, PlantProtocolError, PlantTimeoutError, PlantConnectionError):
+    for kind in (
+        UnsupportedDeviceError,
+        PlantProtocolError,
+        NoDeviceAtUnitError,
+        PlantTimeoutError,
+        PlantConnectionError,
+    ):
         for failure in failures:
             if isinstance(failure, kind):
                 return failure

@@ -171,6 +171,44 @@ async def test_not_supported_then_recovery(hass: HomeAssistant, plant: Simulated
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
+async def test_wrong_unit_is_no_device_at_unit_then_recovery(
+    hass: HomeAssistant, plant: SimulatedPlant
+) -> None:
+    """A gateway answers "no device" (exception 11) for the unit asked: said so, with the unit, not
+    "not supported"; the right unit then works."""
+    flow = await start_user_flow(hass)
+    user_input = SDM630_TCP.user_input(plant)
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {**user_input, CONF_UNIT_IDS: "5"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "no_device_at_unit"}
+    assert result["description_placeholders"] == {"unit": "5"}
+
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {**user_input, CONF_UNIT_IDS: "1"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_automatic_search_behind_a_gateway_that_closes_on_unknown_units(
+    hass: HomeAssistant, plant: SimulatedPlant
+) -> None:
+    """The GoodWe ET answers at 247; asked for unit 1 first, its gateway closes the connection."""
+    server = plant.server(GOODWE_ET_TCP.endpoint)
+    server.faults.close_unknown_units = True
+    flow = await start_user_flow(hass)
+    result = await hass.config_entries.flow.async_configure(flow["flow_id"], GOODWE_ET_TCP.user_input(plant))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == GOODWE_ET_TCP.unique_id
+
+    flow = await start_user_flow(hass)
+    user_input = {**GOODWE_ET_TCP.user_input(plant), CONF_UNIT_IDS: "3"}
+    result = await hass.config_entries.flow.async_configure(flow["flow_id"], user_input)
+    assert result["errors"] == {"base": "no_device_at_unit"}
+    assert result["description_placeholders"] == {"unit": "3"}
+
+
 async def test_unexpected_error_then_recovery(
     hass: HomeAssistant, plant: SimulatedPlant, caplog: pytest.LogCaptureFixture
 ) -> None:

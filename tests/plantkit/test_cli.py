@@ -276,6 +276,22 @@ async def test_device_answering_only_exceptions_is_unsupported(serve: Serve, run
     assert run.elapsed < FAIL_TIMEOUT
 
 
+@pytest.mark.parametrize("closes", [False, True], ids=["exception-11", "closes"])
+async def test_wrong_unit_is_no_device_at_unit(serve: Serve, run_main: RunMain, closes: bool) -> None:
+    """A gateway answers exception 11, or closes the connection, for a unit it does not have."""
+    server = await serve([Sdm630Sim(unit_id=1)])
+    server.faults.close_unknown_units = closes
+    run = await run_main("read", *_target(server.port, "--unit", "5", "--timeout", str(FAIL_TIMEOUT)))
+    assert run.status == cli.EXIT_UNREACHABLE
+    why = (
+        "the gateway closes the connection when asked for it"
+        if closes
+        else "the gateway got no answer (Modbus exception 11)"
+    )
+    assert run.err_lines == [f"sems: error: no device at unit 5 at tcp://127.0.0.1:{server.port}: {why}"]
+    assert run.elapsed < FAIL_TIMEOUT
+
+
 def test_request_timeout_leaves_room_within_the_overall_timeout() -> None:
     args = cli.build_parser().parse_args(
         ["read", "--host", "10.0.0.9", "--transport", "udp", "--timeout", "2"]

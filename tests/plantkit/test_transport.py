@@ -13,34 +13,23 @@ from custom_components.sems.plantkit.exceptions import (
     ModbusExceptionError,
     PlantConnectionError,
     PlantError,
-    PlantProtocolError,
     PlantTimeoutError,
 )
 from custom_components.sems.plantkit.registers import RegisterKind
 from custom_components.sems.plantkit.transport import Endpoint, TransportType, create_transport
-from custom_components.sems.plantkit.transport.rtu import build_read_request, crc16, parse_read_response
-from simulator.device import SimDevice
-from simulator.physics import PlantState
+from custom_components.sems.plantkit.transport.framing import MbapFraming, RtuFraming
+from custom_components.sems.plantkit.transport.goodwe_udp import CORRUPT, take_reply
+from custom_components.sems.plantkit.transport.pdu import (
+    read_request,
+    write_multiple_request,
+    write_single_request,
+)
+from custom_components.sems.plantkit.transport.rtu import build_read_request, rtu_frame, with_crc
 from simulator.server import SimServer
 
-H = RegisterKind.HOLDING
+from .counting import CountingDevice, H
+
 FRAMINGS = {TransportType.TCP: "tcp", TransportType.RTU_OVER_TCP: "rtu-over-tcp", TransportType.UDP: "udp"}
-
-
-class CountingDevice(SimDevice):
-    """Registers 100..299 hold their own address; input registers 0..9 hold 1000+address."""
-
-    name = "counting"
-    serial = "TEST"
-
-    def __init__(self, unit_id: int = 1) -> None:
-        super().__init__()
-        self.unit_id = unit_id
-        self.image.set_words(H, 100, list(range(100, 300)))
-        self.image.set_words(RegisterKind.INPUT, 0, [1000 + a for a in range(10)])
-
-    def render(self, state: PlantState) -> None:
-        """Static registers."""
 
 
 @pytest.fixture(params=list(FRAMINGS))
@@ -173,19 +162,76 @@ def test_rtu_frame_matches_a_known_goodwe_request() -> None:
     assert build_read_request(0xF7, H, 35100, 125).hex() == "f703891c007d7ae7"
 
 
-def test_rtu_response_validation() -> None:
-    body = bytes([1, 3, 4, 0, 1, 0, 2])
-    frame = body + crc16(body).to_bytes(2, "little")
-    assert parse_read_response(frame, 1, H, 2) == [1, 2]
-    with pytest.raises(PlantProtocolError):
-        parse_read_response(frame[:-1] + b"\x00", 1, H, 2)
-    with pytest.raises(PlantProtocolError):
-        parse_read_response(frame, 2, H, 2)
-    with pytest.raises(PlantProtocolError):
-        parse_read_response(frame, 1, H, 3)
-    error = bytes([1, 0x83, 2])
-    with pytest.raises(ModbusExceptionError):
-        parse_read_response(error + crc16(error).to_bytes(2, "little"), 1, H, 2)
+def test_rtu_reply_is_found_only_when_it_answers_the_request() -> None:
+    request = read_request(1, H, 0, 2)
+    reply = with_crc(bytes([1, 3, 4, 0, 1, 0, 2]))
+    framing = RtuFraming()
+    framing.begin(request)
+    for stranger in (
+        reply[:-1] + b"\x00",  # bad CRC
+        with_crc(bytes([2, 3, 4, 0, 1, 0, 2])),  # another unit
+        with_crc(bytes([1, 4, 4, 0, 1, 0, 2])),  # another function
+        with_crc(bytes([1, 3, 2, 0, 1])),  # another length
+        reply[:5],  # truncated (and then the real one follows)
+    ):
+        buffer = bytearray(stranger)
+        assert framing.find(buffer) is None
+        buffer += reply
+        assert framing.find(buffer) == reply[1:-2]
+        assert buffer == b""
+    error = with_crc(bytes([1, 0x83, 2]))
+    assert framing.find(bytearray(b"\x00noise" + error)) == bytes([0x83, 2])
+
+
+def test_mbap_reply_must_carry_the_transaction_of_an_attempt() -> None:
+    request = read_request(1, H, 0, 1)
+    framing = MbapFraming()
+    framing.begin(request)
+    first = framing.adu(request)
+    second = framing.adu(request)  # a retry: both transactions answer the request
+    assert first[:2] != second[:2]
+
+    def reply(
+        transaction: bytes, protocol: bytes = b"\0\0", unit: int = 1, pdu: bytes = b"\x03\x02\x00\x07"
+    ) -> bytes:
+        return transaction + protocol + (len(pdu) + 1).to_bytes(2, "big") + bytes([unit]) + pdu
+
+    for stranger in (
+        reply(b"\x12\x34"),
+        reply(first[:2], protocol=b"\x00\x01"),
+        reply(first[:2], unit=2),
+        reply(first[:2], pdu=b"\x04\x02\x00\x07"),
+        reply(first[:2], pdu=b"\x03\x04\x00\x07\x00\x08"),
+    ):
+        assert framing.find(bytearray(stranger)) is None
+    assert framing.find(bytearray(reply(first[:2]))) == b"\x03\x02\x00\x07"
+    assert framing.find(bytearray(reply(second[:2]))) == b"\x03\x02\x00\x07"
+
+
+def test_write_is_confirmed_only_by_its_own_echo() -> None:
+    single, multiple = write_single_request(1, 150, 7), write_multiple_request(1, 160, [1, 2, 3])
+    framing = RtuFraming()
+    framing.begin(single)
+    assert framing.find(bytearray(rtu_frame(1, bytes([6, 0, 150, 0, 8])))) is None  # another value
+    assert framing.find(bytearray(rtu_frame(1, bytes([6, 0, 151, 0, 7])))) is None  # another register
+    assert framing.find(bytearray(rtu_frame(1, single.pdu))) == single.pdu
+    framing.begin(multiple)
+    assert framing.find(bytearray(rtu_frame(1, bytes([16, 0, 160, 0, 2])))) is None  # another quantity
+    assert framing.find(bytearray(rtu_frame(1, multiple.pdu[:5]))) == multiple.pdu[:5]
+
+
+def test_goodwe_reply_reassembly() -> None:
+    request = read_request(247, H, 35000, 2)
+    ours = b"\xaa\x55" + with_crc(bytes([247, 3, 4, 0, 1, 0, 2]))
+    foreign = b"\xaa\x55" + with_crc(bytes([247, 3, 2, 0, 9]))  # another client's read, same unit
+    buffer = bytearray(foreign[:4])
+    assert take_reply(buffer, request) is None  # a fragment: more to come
+    buffer += foreign[4:] + ours[:6]
+    assert take_reply(buffer, request) is None  # someone else's frame is skipped
+    buffer += ours[6:]
+    assert take_reply(buffer, request) == bytes([3, 4, 0, 1, 0, 2])
+    assert take_reply(bytearray(b"HTTP/1.1"), request) is CORRUPT
+    assert take_reply(bytearray(ours[:-1] + b"\x00"), request) is CORRUPT
 
 
 async def test_serial_rtu_over_a_pty() -> None:
@@ -233,7 +279,7 @@ async def test_cancellation_stays_a_cancellation(served: tuple[SimServer, Endpoi
 
 
 async def test_connection_closed_mid_request_fails_at_once(served: tuple[SimServer, Endpoint]) -> None:
-    """pymodbus alone would wait for every retry's timeout on a socket the device already closed."""
+    """A closed peer fails the request at once instead of waiting for every retry's timeout."""
     server, endpoint = served
     if endpoint.transport is TransportType.UDP:
         pytest.skip("UDP has no connection")

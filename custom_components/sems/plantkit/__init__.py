@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from .client import COMMON_UNIT_IDS, PlantClient
 from .exceptions import (
+    ConnectionClosedError,
     ModbusExceptionError,
+    NoDeviceAtUnitError,
     PlantConnectionError,
     PlantError,
     PlantProtocolError,
@@ -20,11 +22,13 @@ from .transport import Endpoint, TransportType
 __all__ = [
     "COMMON_UNIT_IDS",
     "QUANTITY_INFO",
+    "ConnectionClosedError",
     "DeviceIdentity",
     "DeviceReading",
     "DeviceStatus",
     "Endpoint",
     "ModbusExceptionError",
+    "NoDeviceAtUnitError",
     "PlantClient",
     "PlantConnectionError",
     "PlantError",

@@ -20,6 +20,7 @@ from typing import NoReturn, TextIO
 from .client import PlantClient
 from .exceptions import (
     ModbusExceptionError,
+    NoDeviceAtUnitError,
     PlantConnectionError,
     PlantError,
     PlantTimeoutError,
@@ -31,7 +32,7 @@ from .transport.base import DEFAULT_PORTS, Endpoint, TransportType
 EXIT_OK = 0
 EXIT_ERROR = 1  # the device answered with something unusable
 EXIT_USAGE = 2  # bad arguments (argparse's convention)
-EXIT_UNREACHABLE = 3  # connection refused, timeout, nothing answered
+EXIT_UNREACHABLE = 3  # connection refused, timeout, nothing answered, no device at the unit ids
 EXIT_UNSUPPORTED = 4  # something answered, but no profile knows it
 
 DEFAULT_TIMEOUT = 10.0
@@ -111,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="sems",
         description="Find and read solar plant devices (GoodWe, SunSpec, Eastron) over Modbus.",
-        epilog="exit status: 0 ok, 1 bad answer, 2 bad arguments, 3 unreachable, 4 unsupported device",
+        epilog="exit status: 0 ok, 1 bad answer, 2 bad arguments, 3 unreachable or no device at the unit ids,"
+        " 4 unsupported device",
     )
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="{probe,read}", parser_class=_Parser
@@ -220,6 +222,8 @@ def describe_error(err: BaseException, endpoint: Endpoint, timeout: float) -> tu
         cause = _root_cause(err)
         reason = f" (last answer: {_one_line(cause)})" if cause is not err else ""
         return EXIT_UNSUPPORTED, f"{_one_line(err)}{reason}"
+    if isinstance(err, NoDeviceAtUnitError):
+        return EXIT_UNREACHABLE, _one_line(err)  # "no device at unit N at <endpoint>: <why>"
     if isinstance(err, PlantTimeoutError):
         return EXIT_UNREACHABLE, f"{_one_line(err)} (timeout)"
     if isinstance(err, PlantConnectionError | OSError):
@@ -242,7 +246,7 @@ def _one_line(err: BaseException) -> str:
 
 
 def _configure_logging(verbose: bool) -> None:
-    # Libraries (pymodbus) log errors themselves; unless asked for, keep stderr to our one line.
+    # Libraries may log on their own; unless asked for, keep stderr to our one line.
     root = logging.getLogger()
     if verbose:
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")

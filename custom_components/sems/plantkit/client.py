@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 from .closing import AsyncClosing
 from .exceptions import (
+    ConnectionClosedError,
     ModbusExceptionError,
+    NoDeviceAtUnitError,
     PlantConnectionError,
     PlantError,
     PlantProtocolError,
@@ -31,6 +33,30 @@ _LOGGER = logging.getLogger(__name__)
 COMMON_UNIT_IDS: tuple[int, ...] = (1, 247, 127, 2, 3, 4)
 # Refused registers are learned and planned around; every so many reads they are tried again.
 RELEARN_REFUSALS_EVERY = 360
+# While identifying, a garbled or busy answer is asked again this many times in all, then taken as silence.
+IDENTIFY_ATTEMPTS = 3
+# A unit whose request made the peer close the connection is asked this many times (reconnecting) in all.
+CLOSED_ATTEMPTS = 2
+
+
+_GATEWAY_REASONS = {
+    ModbusExceptionError.GATEWAY_PATH_UNAVAILABLE: "the gateway has no path to it (Modbus exception 10)",
+    ModbusExceptionError.GATEWAY_TARGET_NO_RESPONSE: "the gateway got no answer (Modbus exception 11)",
+}
+
+
+class _ProbeSession(UnitSession):
+    """What profiles read through while identifying: a gateway's "no device at this unit" (exceptions 10
+    and 11) is no answer from a device, so it must not look like one to a profile."""
+
+    async def read(self, kind: RegisterKind, address: int, count: int) -> list[int]:
+        try:
+            return await super().read(kind, address, count)
+        except ModbusExceptionError as err:
+            if err.no_device:
+                reason = _GATEWAY_REASONS.get(err.code, str(err))
+                raise NoDeviceAtUnitError((self.unit_id,), reason) from err
+            raise
 
 
 class PlantClient(AsyncClosing):
@@ -70,31 +96,37 @@ class PlantClient(AsyncClosing):
     async def probe(self, unit_ids: Sequence[int] | None = None) -> list[DeviceIdentity]:
         """Identify what answers at the endpoint; remembers the devices for ``read``.
 
-        Raises ``PlantConnectionError`` when nothing could be reached at all, ``UnsupportedDeviceError``
-        when something answered but no profile knows it.
+        Without ``unit_ids`` the usual ids are asked in turn and the first that answers wins. A silent
+        unit, a gateway's "no device here" (exceptions 10/11) and a gateway that closes the connection
+        when asked for a unit it does not have all move on to the next id (reconnecting as needed).
+        Raises ``UnsupportedDeviceError`` when something answered but no profile knows it,
+        ``NoDeviceAtUnitError`` when a gateway said no unit asked has a device, ``PlantTimeoutError``
+        when nothing answered in time, ``PlantConnectionError`` when the endpoint cannot be reached.
         """
         candidates = [p for p in self.profiles if p.default_units and self.endpoint.transport in p.transports]
         units = list(unit_ids) if unit_ids is not None else _units_for(candidates)
         found: list[DeviceIdentity] = []
         last_error: PlantError | None = None
+        no_device: NoDeviceAtUnitError | None = None
+        silent: list[int] = []
         answered = False
         for unit_id in units:
-            session = UnitSession(self.transport, unit_id)
+            session = _ProbeSession(self.transport, unit_id)
             for profile in candidates:
                 if unit_ids is None and unit_id not in profile.default_units:
                     continue
                 try:
-                    identities = await profile.identify(session)
-                except UnsupportedDeviceError as err:
-                    answered = True
+                    identities = await self._identify(profile, session)
+                except (UnsupportedDeviceError, ModbusExceptionError) as err:
+                    answered = True  # something answered, but not as this profile's device
                     last_error = err
                     continue
-                except PlantProtocolError as err:
-                    answered = True
-                    last_error = err
-                    continue
-                except PlantTimeoutError as err:
-                    last_error = err  # this unit id is silent; others behind the endpoint may answer
+                except PlantTimeoutError as err:  # incl. NoDeviceAtUnitError
+                    silent.append(unit_id)  # others behind the endpoint may answer
+                    if isinstance(err, NoDeviceAtUnitError):
+                        no_device = err
+                    else:
+                        last_error = err
                     break
                 # A refused or broken connection propagates: no other unit id can answer either.
                 found.extend(identities)
@@ -106,7 +138,34 @@ class PlantClient(AsyncClosing):
             return found
         if answered:
             raise UnsupportedDeviceError(f"no supported device at {self.endpoint}") from last_error
+        if no_device is not None:
+            raise NoDeviceAtUnitError(tuple(silent), no_device.reason, self.endpoint) from no_device
         raise last_error or PlantConnectionError(f"nothing answered at {self.endpoint}")
+
+    async def _identify(self, profile: Profile, session: UnitSession) -> list[DeviceIdentity]:
+        """One profile at one unit. A garbled or busy answer is transient: asked again, then silence.
+
+        A connection the peer closed is reopened once; closed again, the unit has no device (some
+        gateways close the connection when asked for a unit id they do not have).
+        """
+        closed = garbled = 0
+        while True:
+            try:
+                return await profile.identify(session)
+            except ConnectionClosedError as err:
+                closed += 1
+                if closed >= CLOSED_ATTEMPTS:
+                    reason = "the gateway closes the connection when asked for it"
+                    raise NoDeviceAtUnitError((session.unit_id,), reason) from err
+            except PlantProtocolError as err:
+                if isinstance(err, ModbusExceptionError) and not err.transient:
+                    raise
+                garbled += 1
+                if garbled >= IDENTIFY_ATTEMPTS:
+                    raise PlantTimeoutError(
+                        f"no valid answer from unit {session.unit_id} at {self.endpoint}: {err}"
+                    ) from err
+            _LOGGER.debug("identifying unit %s at %s again", session.unit_id, self.endpoint)
 
     def profile(self, name: str) -> Profile:
         """The profile a device identity names."""

@@ -15,8 +15,35 @@ class PlantTimeoutError(PlantConnectionError):
     """The device did not answer within the timeout (after the transport's retries)."""
 
 
+class ConnectionClosedError(PlantConnectionError):
+    """The device or gateway closed the connection while a request was outstanding.
+
+    The transport reconnects on the next request; some gateways close on purpose when asked for a unit id
+    they do not have.
+    """
+
+
+class NoDeviceAtUnitError(PlantTimeoutError):
+    """Nothing answers at these unit ids behind the endpoint, and something said so.
+
+    A gateway answered Modbus exception 10 or 11 (no path to the unit, the unit did not respond), or closed
+    the connection each time it was asked for the unit. A timeout at heart: the unit is silent.
+    """
+
+    def __init__(self, unit_ids: tuple[int, ...], reason: str, where: object = None) -> None:
+        units = ", ".join(str(unit_id) for unit_id in unit_ids)
+        place = "" if where is None else f" at {where}"
+        super().__init__(f"no device at unit {units}{place}: {reason}")
+        self.unit_ids = unit_ids
+        self.reason = reason
+
+
 class PlantProtocolError(PlantError):
-    """The device answered with something that is not a valid reply (garbage, truncated, bad CRC)."""
+    """The device answered with something unusable: a Modbus exception, or registers that do not decode.
+
+    Frames that do not answer the request (garbage, truncated, bad CRC, someone else's reply) never get
+    this far: the transports discard them and wait on, so they end in a ``PlantTimeoutError`` at worst.
+    """
 
 
 class ModbusExceptionError(PlantProtocolError):
@@ -26,6 +53,8 @@ class ModbusExceptionError(PlantProtocolError):
     ILLEGAL_DATA_ADDRESS = 2
     ILLEGAL_DATA_VALUE = 3
     DEVICE_FAILURE = 4
+    ACKNOWLEDGE = 5
+    DEVICE_BUSY = 6
     GATEWAY_PATH_UNAVAILABLE = 10
     GATEWAY_TARGET_NO_RESPONSE = 11
 
@@ -40,6 +69,16 @@ class ModbusExceptionError(PlantProtocolError):
         Illegal data value counts too: some meters answer it for requests longer than they serve.
         """
         return self.code in (self.ILLEGAL_FUNCTION, self.ILLEGAL_DATA_ADDRESS, self.ILLEGAL_DATA_VALUE)
+
+    @property
+    def no_device(self) -> bool:
+        """True when a gateway says no device answers at the unit id (exceptions 10 and 11)."""
+        return self.code in (self.GATEWAY_PATH_UNAVAILABLE, self.GATEWAY_TARGET_NO_RESPONSE)
+
+    @property
+    def transient(self) -> bool:
+        """True when the device is only busy for now (acknowledge, busy): asking again later may work."""
+        return self.code in (self.ACKNOWLEDGE, self.DEVICE_BUSY)
 
 
 class PlantUnavailableError(PlantError):

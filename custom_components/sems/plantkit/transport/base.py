@@ -1,14 +1,24 @@
-"""Transport interface: one connection per endpoint, requests serialized on it."""
+"""Transport interface: one connection per endpoint, requests serialized on it, replies matched."""
 
 from __future__ import annotations
 
 import asyncio
 from abc import abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from ..closing import AsyncClosing
+from ..exceptions import ModbusExceptionError
 from ..registers import RegisterKind
+from .pdu import (
+    EXCEPTION_BIT,
+    Request,
+    read_request,
+    registers,
+    write_multiple_request,
+    write_single_request,
+)
 
 
 class TransportType(StrEnum):
@@ -47,25 +57,51 @@ class Endpoint:
 
 
 class Transport(AsyncClosing):
-    """Reads registers from units behind one endpoint, one request at a time."""
+    """Reads and writes registers of the units behind one endpoint, one request at a time.
+
+    Every reply is matched to its request (unit, function, length, and transaction id or CRC); anything
+    else that arrives is discarded while the wait goes on. Raises only the library's exceptions:
+    ``ModbusExceptionError`` for an exception reply, ``PlantTimeoutError`` when no valid reply came within
+    the timeout and the retries, ``ConnectionClosedError`` when the peer closed the connection mid-request,
+    ``PlantConnectionError`` when the endpoint cannot be reached. A cancellation stays a cancellation.
+    """
+
+    DEFAULT_RETRIES = 1  # extra attempts after a timeout when the endpoint does not say
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
         self._lock = asyncio.Lock()
-        self.requests_sent = 0  # for tests and the benchmark
+        self.requests_sent = 0  # requests (not attempts), for tests and the benchmark
+
+    @property
+    def retries(self) -> int:
+        """Extra attempts after a timeout (or a corrupted datagram)."""
+        return self.DEFAULT_RETRIES if self.endpoint.retries is None else self.endpoint.retries
 
     async def read_registers(self, unit_id: int, kind: RegisterKind, address: int, count: int) -> list[int]:
-        """Read registers; connects on demand. Raises the library's exceptions."""
-        if not 1 <= count <= 125:
-            raise ValueError("count must be 1..125")
+        """Read ``count`` (1..125) registers; connects on demand. Raises ValueError for bad arguments."""
+        return registers(await self._request(read_request(unit_id, kind, address, count)))
+
+    async def write_register(self, unit_id: int, address: int, value: int) -> None:
+        """Write one holding register (FC06); returns once the device echoed the write."""
+        await self._request(write_single_request(unit_id, address, value))
+
+    async def write_registers(self, unit_id: int, address: int, values: Sequence[int]) -> None:
+        """Write 1..123 consecutive holding registers (FC16); returns once the device confirmed them."""
+        await self._request(write_multiple_request(unit_id, address, list(values)))
+
+    async def _request(self, request: Request) -> bytes:
         async with self._lock:
             self.requests_sent += 1
-            return await self._read(unit_id, kind, address, count)
+            pdu = await self._transact(request)
+        if pdu[0] & EXCEPTION_BIT:
+            raise ModbusExceptionError(pdu[1])
+        return pdu
 
     @abstractmethod
-    async def _read(self, unit_id: int, kind: RegisterKind, address: int, count: int) -> list[int]:
-        """Perform one read (called with the lock held)."""
+    async def _transact(self, request: Request) -> bytes:
+        """Send ``request`` and return the PDU that answers it, normal or exception (lock held)."""
 
     @abstractmethod
     async def close(self) -> None:
-        """Close the connection; the transport may reconnect on the next read."""
+        """Close the connection; the transport reconnects on the next request."""

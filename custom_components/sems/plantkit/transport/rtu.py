@@ -1,21 +1,36 @@
-"""Modbus RTU frames for register reads (used by the GoodWe UDP framing)."""
+"""Modbus RTU framing pieces: the CRC, request frames (also sent by GoodWe UDP and discovery pings)."""
 
 from __future__ import annotations
 
-from ..exceptions import ModbusExceptionError, PlantProtocolError
 from ..registers import RegisterKind
+from .pdu import read_request
 
-FUNCTION_CODES = {RegisterKind.HOLDING: 3, RegisterKind.INPUT: 4}
 
-
-def crc16(data: bytes) -> int:
-    """Modbus CRC-16 (polynomial 0xA001, initial 0xFFFF)."""
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte
+def _crc_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte
         for _ in range(8):
             crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+        table.append(crc)
+    return tuple(table)
+
+
+_CRC_TABLE = _crc_table()
+
+
+def crc16(data: bytes | bytearray | memoryview) -> int:
+    """Modbus CRC-16 (polynomial 0xA001, initial 0xFFFF), table-driven: one step per byte."""
+    crc = 0xFFFF
+    table = _CRC_TABLE
+    for byte in data:
+        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
     return crc
+
+
+def crc_ok(frame: bytes | bytearray | memoryview) -> bool:
+    """True when the frame's last two bytes are the CRC of the rest (low byte first)."""
+    return len(frame) >= 3 and crc16(frame[:-2]) == frame[-2] | frame[-1] << 8
 
 
 def with_crc(body: bytes) -> bytes:
@@ -23,32 +38,11 @@ def with_crc(body: bytes) -> bytes:
     return body + crc16(body).to_bytes(2, "little")
 
 
+def rtu_frame(unit_id: int, pdu: bytes) -> bytes:
+    """An RTU frame: unit, PDU, CRC."""
+    return with_crc(bytes((unit_id,)) + pdu)
+
+
 def build_read_request(unit_id: int, kind: RegisterKind, address: int, count: int) -> bytes:
     """An RTU read request frame."""
-    return with_crc(
-        bytes([unit_id, FUNCTION_CODES[kind]]) + address.to_bytes(2, "big") + count.to_bytes(2, "big")
-    )
-
-
-def expected_length(frame: bytes) -> int | None:
-    """Total length of the RTU response starting at ``frame``, or None while too short to tell."""
-    if len(frame) < 3:
-        return None
-    if frame[1] & 0x80:
-        return 5  # unit, fc|0x80, code, crc
-    return 3 + frame[2] + 2
-
-
-def parse_read_response(frame: bytes, unit_id: int, kind: RegisterKind, count: int) -> list[int]:
-    """Validate an RTU read response and return its registers."""
-    if len(frame) < 5 or crc16(frame[:-2]) != int.from_bytes(frame[-2:], "little"):
-        raise PlantProtocolError("bad CRC or truncated RTU frame")
-    function = FUNCTION_CODES[kind]
-    if frame[0] != unit_id or frame[1] & 0x7F != function:
-        raise PlantProtocolError(f"reply for unit {frame[0]} function {frame[1]} does not match the request")
-    if frame[1] & 0x80:
-        raise ModbusExceptionError(frame[2])
-    if frame[2] != 2 * count or len(frame) != 5 + 2 * count:
-        raise PlantProtocolError(f"expected {count} registers, got {frame[2] // 2}")
-    data = frame[3:-2]
-    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
+    return rtu_frame(unit_id, read_request(unit_id, kind, address, count).pdu)
