@@ -24,12 +24,6 @@ REPO = Path(__file__).resolve().parents[2]
 # A worktree outside the main checkout can point at the folder with SEMS_FIELD_CASES.
 CASES = Path(os.environ.get("SEMS_FIELD_CASES") or REPO.parent / "shared" / "field-cases")
 CASE_FILES = sorted(CASES.glob("F*.json")) if CASES.is_dir() else []
-# Cases that need vendor work (profiles), not transport work; strict: they must fail until it is done.
-VENDOR_WORK = {
-    "F01": "GoodWe ET >= 15 kW keeps the meter totals in the 64-bit block at 36104/36120 (issue 8 item 4)",
-    "F12": "SolarEdge meters report + for export: a per-manufacturer convention (issue 8 item 5)",
-    "F17": "a SolarEdge production meter is no grid meter: meter location (issue 8 item 6)",
-}
 REQUEST_TIMEOUT = 1.0  # the command line's default per-request timeout (--timeout 10 / 4, at most 1 s)
 CLI_SECONDS = 60.0  # interpreter start and imports under load, plus the command's own --timeout
 
@@ -40,11 +34,7 @@ def _params() -> list[Any]:
         return [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="no-field-cases")]
     params = []
     for path in CASE_FILES:
-        case_id = path.name.split("_")[0]
-        marks = (
-            [pytest.mark.xfail(strict=True, reason=VENDOR_WORK[case_id])] if case_id in VENDOR_WORK else []
-        )
-        params.append(pytest.param(path, marks=marks, id=path.stem))
+        params.append(pytest.param(path, id=path.stem))
     return params
 
 

@@ -145,19 +145,25 @@ class PlantMonitor:
             return self._snapshot
         self._answered(now)
         first = not self._fresh
-        devices = self._record(readings, now)
+        devices = self._record(readings, now, integrate=not first)
         if first and any(ledger.waiting for ledger in self._ledgers.values()):
             # A new guard takes a counter only once a second reading agrees with the first (a torn or
-            # boot-time first value must never become the level): ask once more right away.
+            # boot-time first value must never become the level): ask once more right away. The first
+            # reading only confirms counters; calculated totals start from the second.
             now = self._clock()
             devices = self._record(await self.client.read(), now)
+        elif first:
+            for reading in readings:
+                self._ledgers[reading.identity.key].integrate(reading, now)
         self._snapshot = PlantSnapshot(devices, now)
         return self._snapshot
 
-    def _record(self, readings: list[DeviceReading], now: datetime) -> dict[str, DeviceSnapshot]:
+    def _record(
+        self, readings: list[DeviceReading], now: datetime, *, integrate: bool = True
+    ) -> dict[str, DeviceSnapshot]:
         self._fresh = {reading.identity.key: reading for reading in readings}
         self._read_at = dict.fromkeys(self._fresh, now)
-        return {reading.identity.key: self._fresh_snapshot(reading, now) for reading in readings}
+        return {r.identity.key: self._fresh_snapshot(r, now, integrate=integrate) for r in readings}
 
     def _answered(self, now: datetime) -> None:
         if self.asleep:
@@ -217,9 +223,11 @@ class PlantMonitor:
 
     # -- snapshots ------------------------------------------------------------------------------------
 
-    def _fresh_snapshot(self, reading: DeviceReading, now: datetime) -> DeviceSnapshot:
+    def _fresh_snapshot(
+        self, reading: DeviceReading, now: datetime, *, integrate: bool = True
+    ) -> DeviceSnapshot:
         ledger = self._ledger(reading)
-        energy = ledger.record(reading, now)
+        energy = ledger.record(reading, now, integrate=integrate)
         values: dict[Quantity, Sample] = {
             quantity: Sample(value, Source.FRESH)
             for quantity, value in reading.values.items()

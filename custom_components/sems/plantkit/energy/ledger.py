@@ -162,8 +162,14 @@ class DeviceLedger:
             + sum(i.rejected for i in self._integrators.values())
         )
 
-    def record(self, reading: DeviceReading, when: datetime) -> dict[Quantity, Entry]:
-        """The energy values to publish for one fresh reading taken at ``when`` (timezone-aware)."""
+    def record(
+        self, reading: DeviceReading, when: datetime, *, integrate: bool = True
+    ) -> dict[Quantity, Entry]:
+        """The energy values to publish for one fresh reading taken at ``when`` (timezone-aware).
+
+        ``integrate=False`` only confirms counters (a first read followed at once by a second one): the
+        calculated totals then start from the second reading.
+        """
         values = reading.values
         out: dict[Quantity, Entry] = {}
         counters: list[tuple[Quantity, CounterGuard | DailyCounter]] = [
@@ -179,12 +185,19 @@ class DeviceLedger:
             # A counter the device does not report now (a sentinel, a refused register) is unknown, as
             # every value is; its total stands in the guard for the next reading.
             out[quantity] = Entry(None if raw is None else result.value, _taken(result))
+        if integrate:
+            self.integrate(reading, when)
         for derived in self._derived:
-            energy = self._integrators[derived.power].update(values.get(derived.power), when)
-            out[derived.positive] = Entry(round(energy.positive_kwh, 6), True)
+            integrator = self._integrators[derived.power]
+            out[derived.positive] = Entry(round(integrator.positive_kwh, 6), True)
             if derived.negative is not None:
-                out[derived.negative] = Entry(round(energy.negative_kwh, 6), True)
+                out[derived.negative] = Entry(round(integrator.negative_kwh, 6), True)
         return out
+
+    def integrate(self, reading: DeviceReading, when: datetime) -> None:
+        """Add a reading's powers to the calculated totals (``record`` does it unless told not to)."""
+        for derived in self._derived:
+            self._integrators[derived.power].update(reading.values.get(derived.power), when)
 
     def standing(self, when: datetime) -> dict[Quantity, float | None]:
         """What the books show without a reading (the device sleeps or has not answered yet): totals as
