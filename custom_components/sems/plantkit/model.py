@@ -45,6 +45,7 @@ class Kind(StrEnum):
     MEASUREMENT = "measurement"
     LIFETIME_TOTAL = "lifetime_total"  # never decreases except on device replacement
     DAILY_TOTAL = "daily_total"  # resets once a day
+    CONSTANT = "constant"  # a fact about the plant (its nameplate power): no statistics
 
 
 # Decimals every published value of a unit is rounded to: the finest resolution devices report (0.1 W,
@@ -117,6 +118,9 @@ class Quantity(StrEnum):
     BATTERY_CHARGE_ENERGY_CALCULATED = "battery_charge_energy_calculated"
     BATTERY_DISCHARGE_ENERGY_CALCULATED = "battery_discharge_energy_calculated"
     LOAD_ENERGY_CALCULATED = "load_energy_calculated"
+    # The plant as a whole (plantkit.plant).
+    SELF_CONSUMED_ENERGY_TODAY = "self_consumed_energy_today"
+    INSTALLED_POWER = "installed_power"
 
 
 _W = QuantityInfo(Unit.WATT, Kind.MEASUREMENT)
@@ -166,6 +170,8 @@ QUANTITY_INFO: dict[Quantity, QuantityInfo] = {
     Quantity.BATTERY_CHARGE_ENERGY_CALCULATED: _KWH,
     Quantity.BATTERY_DISCHARGE_ENERGY_CALCULATED: _KWH,
     Quantity.LOAD_ENERGY_CALCULATED: _KWH,
+    Quantity.SELF_CONSUMED_ENERGY_TODAY: QuantityInfo(Unit.KILOWATT_HOUR, Kind.DAILY_TOTAL),
+    Quantity.INSTALLED_POWER: QuantityInfo(Unit.WATT, Kind.CONSTANT),
 }
 
 

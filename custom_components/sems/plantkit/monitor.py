@@ -32,6 +32,7 @@ from .exceptions import PlantConnectionError, PlantError, PlantUnavailableError
 from .faults import merge
 from .model import QUANTITY_INFO, DeviceIdentity, DeviceReading, DeviceStatus, Quantity, Role, Unit
 from .naming import device_name
+from .plant import PlantTotals
 from .snapshot import DeviceSnapshot, PlantSnapshot, Sample, Source
 
 _LOGGER = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ class PlantMonitor:
         self.timezone = timezone  # where the plant's days start (daily counters restart at its midnight)
         self.poll_interval = poll_interval
         self._ledgers: dict[str, DeviceLedger] = {}
+        self._plant = PlantTotals(timezone)
         self._stored: dict[str, Any] = {}  # ledger states restored before their device was read
         self._seeds: dict[tuple[str, Quantity], float] = {}
 
@@ -155,8 +157,20 @@ class PlantMonitor:
         elif first:
             for reading in readings:
                 self._ledgers[reading.identity.key].integrate(reading, now)
-        self._snapshot = PlantSnapshot(devices, now)
+        self._snapshot = self._plant_snapshot(devices, now)
         return self._snapshot
+
+    def _plant_snapshot(
+        self, devices: dict[str, DeviceSnapshot], now: datetime, *, asleep: bool = False
+    ) -> PlantSnapshot:
+        return PlantSnapshot(
+            devices,
+            now,
+            asleep=asleep,
+            totals=self._plant.totals(devices, now),
+            total_quantities=self._plant.provides(devices.values()),
+            status=self._plant.status(devices),
+        )
 
     def _record(
         self, readings: list[DeviceReading], now: datetime, *, integrate: bool = True
@@ -283,7 +297,7 @@ class PlantMonitor:
             if reading is None:
                 reading = await self.client.blank_reading(device)
             devices[device.key] = self._night_device(reading, now)
-        return PlantSnapshot(devices, now, asleep=True)
+        return self._plant_snapshot(devices, now, asleep=True)
 
     def _night_device(self, reading: DeviceReading, now: datetime) -> DeviceSnapshot:
         identity = reading.identity
@@ -311,11 +325,14 @@ class PlantMonitor:
     def export_state(self) -> dict[str, Any]:
         """What the energy books must remember across a restart, JSON-safe."""
         ledgers = {**self._stored, **{key: ledger.to_state() for key, ledger in self._ledgers.items()}}
-        return {"version": STATE_VERSION, "ledgers": ledgers}
+        return {"version": STATE_VERSION, "ledgers": ledgers, "plant": self._plant.to_state()}
 
     def restore_state(self, data: Mapping[str, Any]) -> None:
         """Continue from ``export_state``'s output (other versions and malformed parts are ignored)."""
         ledgers = data.get("ledgers") if data.get("version") == STATE_VERSION else None
+        plant = data.get("plant")
+        if isinstance(plant, dict):
+            self._plant.restore(plant)
         if isinstance(ledgers, dict):
             self._stored.update(
                 {str(key): state for key, state in ledgers.items() if isinstance(state, dict)}
@@ -341,4 +358,12 @@ def _held(snapshot: PlantSnapshot, now: datetime) -> PlantSnapshot:
         )
         for key, device in snapshot.devices.items()
     }
-    return PlantSnapshot(devices, now, asleep=snapshot.asleep)
+    totals = {q: Sample(s.value, Source.HELD) for q, s in snapshot.totals.items()}
+    return PlantSnapshot(
+        devices,
+        now,
+        asleep=snapshot.asleep,
+        totals=totals,
+        total_quantities=snapshot.total_quantities,
+        status=snapshot.status,
+    )

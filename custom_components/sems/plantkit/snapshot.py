@@ -8,7 +8,7 @@ was just read, kept from an earlier read or stands in for a sleeping inverter is
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -64,11 +64,15 @@ class DeviceSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class PlantSnapshot:
-    """The devices behind one endpoint after one refresh, by ``DeviceIdentity.key``."""
+    """The devices behind one endpoint after one refresh, by ``DeviceIdentity.key``, and what they add
+    up to (``plantkit.plant``)."""
 
     devices: Mapping[str, DeviceSnapshot]
     taken_at: datetime
     asleep: bool = False  # the endpoint's PV-only inverter sleeps; values are night stand-ins
+    totals: Mapping[Quantity, Sample] = field(default_factory=dict)  # the plant's values
+    total_quantities: frozenset[Quantity] = frozenset()  # what the plant can give at all
+    status: DeviceStatus = DeviceStatus.UNKNOWN  # the worst of its devices
 
     def __getitem__(self, key: str) -> DeviceSnapshot:
         return self.devices[key]
