@@ -150,6 +150,15 @@ class DeviceStatus(StrEnum):
     UNKNOWN = "unknown"
 
 
+def device_key(serial: str, role: Role | str) -> str:
+    """A device's key within a plant: the serial for an inverter, ``<serial>_<role>`` otherwise.
+
+    A battery or meter found through an inverter often reports the inverter's serial, so the role tells
+    them apart.
+    """
+    return serial if role == Role.INVERTER else f"{serial}_{role}"
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceIdentity:
     """What a probe found: enough to read the device again and to register it upstream."""
@@ -167,7 +176,7 @@ class DeviceIdentity:
     @property
     def key(self) -> str:
         """Stable key of this device within a plant."""
-        return f"{self.serial}" if self.role is Role.INVERTER else f"{self.serial}_{self.role}"
+        return device_key(self.serial, self.role)
 
     def detail(self, name: str) -> str | int | None:
         """Look up a profile-private fact."""
