@@ -25,6 +25,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -151,8 +152,11 @@ def free_port() -> int:
 class Broker:
     """Mosquitto on 127.0.0.1 with TLS (password listener, and a client-certificate listener)."""
 
-    def __init__(self, directory: Path, pki: Pki, *, plant: str = PLANT) -> None:
+    def __init__(
+        self, directory: Path, pki: Pki, *, plant: str = PLANT, save_every_change: bool = True
+    ) -> None:
         self.directory = directory
+        self.save_every_change = save_every_change
         self.pki = pki
         self.plant = plant
         self.port = free_port()
@@ -193,9 +197,8 @@ class Broker:
             f"acl_file {d / 'acl'}\n"
             "persistence true\n"
             f"persistence_location {d / 'data'}/\n"
-            "autosave_interval 1\n"
-            "autosave_on_changes true\n"
-            "max_queued_messages 0\n"
+            + ("autosave_interval 1\nautosave_on_changes true\n" if self.save_every_change else "")
+            + "max_queued_messages 0\n"
             "max_inflight_messages 0\n"
             f"log_dest file {d / 'mosquitto.log'}\n"
             "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
@@ -342,6 +345,58 @@ class Subscriber:
             await asyncio.sleep(0.05)
 
 
+class SubscriberProcess:
+    """The receiver in a process of its own (for load tests: its work must not count as ours).
+
+    It writes the ``msg_id`` of every data message it receives, one per line, to ``out``.
+    """
+
+    def __init__(self, broker: Broker, out: Path) -> None:
+        self.broker = broker
+        self.out = out
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        ca = self.broker.directory / "ca.crt"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.broker", str(self.broker.port), str(ca), str(self.out)],
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        deadline = time.monotonic() + 20
+        while not self.out.exists():
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError("the receiver process did not start")
+            time.sleep(0.05)
+
+    def ids(self) -> list[str]:
+        """Every data msg_id received so far (copies included)."""
+        return self.out.read_text().split()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+
+def _receive(port: int, ca: Path, out: Path) -> None:
+    """``python -m tests.broker PORT CA OUT``: the body of ``SubscriberProcess``."""
+    with out.open("a", buffering=1) as lines:
+
+        def on_message(client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+            if "/data/" in message.topic:
+                lines.write(json.loads(message.payload)["msg_id"] + "\n")
+
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="receiver-process")
+        client.tls_set_context(ssl.create_default_context(cafile=str(ca)))
+        client.username_pw_set(CLOUD_USER, CLOUD_PASSWORD)
+        client.on_connect = lambda c, *_: (c.subscribe("sems/v1/#", qos=1), out.touch())
+        client.on_message = on_message
+        client.connect(HOST, port)
+        signal.signal(signal.SIGTERM, lambda *_: client.disconnect())
+        client.loop_forever()
+
+
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "custom_components/sems/plantkit/uplink/schema/v1.json"
 
 
@@ -377,3 +432,7 @@ def check_published(messages: list[Received], forbidden: Iterator[str] | list[st
         text = message.payload.decode()
         for word in banned:
             assert word.casefold() not in text.casefold(), (word, message.topic, text)
+
+
+if __name__ == "__main__":
+    _receive(int(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]))

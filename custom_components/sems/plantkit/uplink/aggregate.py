@@ -50,22 +50,12 @@ class _Stat:
     low: float = math.inf
     high: float = -math.inf
 
-    def add(self, value: float) -> None:
-        self.n += 1
-        self.total += value
-        self.low = min(self.low, value)
-        self.high = max(self.high, value)
-
 
 @dataclass(slots=True)
 class _Counter:
     first: float
     last: float
     high: float
-
-    def add(self, value: float) -> None:
-        self.last = value
-        self.high = max(self.high, value)
 
 
 @dataclass(slots=True)
@@ -185,26 +175,35 @@ class PeriodAggregator:
         return closed
 
     def _add(self, period: DevicePeriod, sample: UplinkSample) -> None:
+        # The hot path (every sample of every device): inlined, no calls per value.
         plan = self._plan
-        for quantity, value in sample.values.items():
-            if value is None:
-                continue
-            if self._want_profile:
-                period.reported.add(quantity)
+        stats = period.stats
+        counters = period.counters
+        values = sample.values
+        if self._want_profile and not period.reported:  # the period's first reading lists what it has
+            period.reported.update(q for q, v in values.items() if v is not None)
+        for quantity, value in values.items():
             kind = plan.get(quantity)
-            if kind is None or not math.isfinite(value):
+            if kind is None or value is None or not math.isfinite(value):
                 continue
             if kind == _MEASUREMENT:
-                stat = period.stats.get(quantity)
+                stat = stats.get(quantity)
                 if stat is None:
-                    stat = period.stats[quantity] = _Stat()
-                stat.add(value)
-            else:
-                counter = period.counters.get(quantity)
-                if counter is None:
-                    period.counters[quantity] = _Counter(value, value, value)
+                    stats[quantity] = _Stat(1, value, value, value)
                 else:
-                    counter.add(value)
+                    stat.n += 1
+                    stat.total += value
+                    if value < stat.low:
+                        stat.low = value
+                    elif value > stat.high:
+                        stat.high = value
+            else:
+                counter = counters.get(quantity)
+                if counter is None:
+                    counters[quantity] = _Counter(value, value, value)
+                else:
+                    counter.last = value
+                    counter.high = max(counter.high, value)
         if self._want_status and sample.status != "unknown":
             period.status = sample.status
         if self._want_faults:
@@ -277,13 +276,13 @@ class RecordBuilder:
 
     def _records(self, period: DevicePeriod) -> Iterable[DataRecord]:
         device = self._device(period)
-        start = datetime.fromtimestamp(period.start, UTC)
-        end = datetime.fromtimestamp(period.end, UTC)
+        start = timestamp(datetime.fromtimestamp(period.start, UTC))
+        end = timestamp(datetime.fromtimestamp(period.end, UTC))
         totals = self._counter_values(period)
         for category in Category:
             if category not in self.categories:
                 continue
-            values = self._values(category, period, totals)
+            values = self._values(category, period, totals, end[:10])
             if values is None:
                 continue
             ident = msg_id(self.plant, device, category, end)
@@ -293,8 +292,8 @@ class RecordBuilder:
                 "plant": self.plant,
                 "device": device,
                 "category": str(category),
-                "period_start": timestamp(start),
-                "period_end": timestamp(end),
+                "period_start": start,
+                "period_end": end,
                 "values": values,
                 "consent_id": self.consent_id,
             }
@@ -316,12 +315,15 @@ class RecordBuilder:
         return values
 
     def _values(
-        self, category: Category, period: DevicePeriod, totals: Mapping[str, dict[str, float | None]]
+        self,
+        category: Category,
+        period: DevicePeriod,
+        totals: Mapping[str, dict[str, float | None]],
+        day: str,
     ) -> dict[str, Any] | None:
         if category is Category.FAULTS:
             return {"active": sorted(set(period.faults_last)), "seen": sorted(period.faults_seen)}
         if category is Category.PLANT_PROFILE:
-            day = timestamp(datetime.fromtimestamp(period.end, UTC))[:10]
             if self._profile_day.get(period.key) == day:
                 return None
             self._profile_day[period.key] = day

@@ -6,7 +6,7 @@
 - worker thread (one, owned by the uplink): ``RecordBuilder`` makes the messages, ``OutboxStore`` stores,
   reads, acknowledges and drops them;
 - paho's thread (``MqttDestination``): the connection. The sender (event loop) publishes what the outbox
-  holds, in order, at most ``window`` unacknowledged at a time; a message leaves the outbox only when the
+  holds, in order, at most ``window`` unacknowledged on the wire; a message leaves the outbox only when the
   broker acknowledged it. Messages queued before the current connection came up are flagged ``resumed``.
 
 On every connection the retained consent record and the ``online`` status are published; the last will
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
@@ -49,6 +50,8 @@ _LOGGER = logging.getLogger(__name__)
 
 _ACK_FLUSH_DELAY: Final = 0.2  # seconds acknowledgements are gathered before one outbox transaction
 _ACK_FLUSH_COUNT: Final = 500
+_PUBLISH_CHUNK: Final = 20  # messages published between two pauses of the pacing
+DEFAULT_MAX_RATE: Final = 1000  # messages per second: 800 messages of 200 devices leave in under a second
 _STATUS_TIMEOUT: Final = 2.0  # how long stop waits for the broker to take the "offline" status
 _STATE_PERIODS: Final = "open_periods"
 _STATE_BUILDER: Final = "builder"
@@ -65,6 +68,7 @@ class UplinkConfig:
     directory: Path
     limits: OutboxLimits = field(default_factory=OutboxLimits)
     window: int = DEFAULT_INFLIGHT
+    max_rate: int = DEFAULT_MAX_RATE  # messages per second at most
     backoff: tuple[int, int] = DEFAULT_BACKOFF
 
 
@@ -118,6 +122,7 @@ class Uplink:
         self._dropping = False  # a drop was logged; logged again only after the outbox emptied
         self._last_message: dict[str, Any] | None = None
         self._last_payload = b""
+        self._refused: UplinkAuthError | None = None  # the broker refused our topics
         self._running = False
 
     # --- lifecycle -------------------------------------------------------------------------------------
@@ -299,21 +304,33 @@ class Uplink:
             self._wakeup.clear()
             destination = self._destination
             while destination is not None and destination.connected:
-                room = self.config.window - len(self._inflight)
-                if room <= 0:
+                # paho keeps ``window`` on the wire and as many again queued behind them, so every
+                # acknowledgement is answered by the next message at once (a pause lets TCP's delayed
+                # acknowledgements stall the flow); we refill when half of that is free.
+                room = 2 * self.config.window - len(self._inflight)
+                if room < self.config.window and self._inflight:
                     break
                 try:
                     batch = await self._run(self._store.batch, self._cursor, room, self._connected_since)
                 except UplinkError as err:
                     _LOGGER.warning("Cloud sync could not read its outbox: %s", err)
                     break
-                if not batch or not destination.connected:
+                if not batch:
                     break
-                for message in batch:
-                    mid = destination.publish(message.topic, message.payload)
-                    self._inflight[mid] = message
-                    self._cursor = message.id
-                await asyncio.sleep(0)  # let acknowledgements and samples in between batches
+                await self._publish_paced(destination, batch)
+
+    async def _publish_paced(self, destination: MqttDestination, batch: list[QueuedMessage]) -> None:
+        """Publish in small chunks at most ``max_rate`` messages per second: a backlog drains in the
+        background instead of competing with everything else for the CPU."""
+        pause = _PUBLISH_CHUNK / self.config.max_rate
+        for start in range(0, len(batch), _PUBLISH_CHUNK):
+            if not destination.connected:
+                return  # the rest is read again after the reconnect (the cursor marks what was handed over)
+            for message in batch[start : start + _PUBLISH_CHUNK]:
+                mid = destination.publish(message.topic, message.payload)
+                self._inflight[mid] = message
+                self._cursor = message.id
+            await asyncio.sleep(pause)
 
     def _publish_retained(self, topic: str, payload: dict[str, Any]) -> asyncio.Future[bool]:
         """Publish a retained message; the future resolves when the broker acknowledged it."""
@@ -331,11 +348,13 @@ class Uplink:
         if connected:
             self._connected_since = time.time()
             self._disconnected_since = None
-            if self._destination is not None:
-                consent = self.config.consent.payload()
-                self._destination.publish(self.topics.consent, dumps(consent), retain=True)
-                status = status_payload(self.topics.plant, "online")
-                self._destination.publish(self.topics.status, dumps(status), retain=True)
+            for topic, payload in (
+                (self.topics.consent, self.config.consent.payload()),
+                (self.topics.status, status_payload(self.topics.plant, "online")),
+            ):
+                self._publish_retained(topic, payload).add_done_callback(
+                    functools.partial(self._check_allowed, topic=topic)
+                )
             self._wakeup.set()
         else:
             self._connected_since = None
@@ -345,6 +364,20 @@ class Uplink:
                 _LOGGER.info("Cloud sync: %s", error)
             else:
                 _LOGGER.debug("Cloud sync not connected: %s", error)
+        self._on_change()
+
+    def _check_allowed(self, done: asyncio.Future[bool], *, topic: str) -> None:
+        """A refused consent or status means the account may not publish for this plant: stop trying
+        (each refusal costs a reconnect) until the settings change."""
+        if done.cancelled() or done.result() or self._refused is not None:
+            return
+        self._refused = UplinkAuthError(
+            f"the broker does not let this account publish to {topic}: check the plant id and the account"
+        )
+        _LOGGER.info("Cloud sync: %s", self._refused)
+        destination = self._destination
+        if destination is not None:
+            self._spawn(destination.stop())
         self._on_change()
 
     def acknowledged(self, mid: int, accepted: bool) -> None:
@@ -409,8 +442,8 @@ class Uplink:
     def status(self) -> UplinkStatus:
         """What the sensors show."""
         destination = self._destination
-        error = destination.error if destination is not None else None
-        connected = destination is not None and destination.connected
+        error = self._refused or (destination.error if destination is not None else None)
+        connected = destination is not None and destination.connected and self._refused is None
         return UplinkStatus(
             state=SyncState.ACTIVE if connected or error is None else SyncState.ERROR,
             connected=connected,

@@ -195,9 +195,13 @@ def timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def msg_id(plant: str, device: str, category: Category | str, period_end: datetime) -> str:
-    """The deterministic id of a data message (a UUIDv5): the same period is always the same message."""
-    return str(uuid.uuid5(_MSG_NAMESPACE, f"{plant}/{device}/{category}/{timestamp(period_end)}"))
+def msg_id(plant: str, device: str, category: Category | str, period_end: datetime | str) -> str:
+    """The deterministic id of a data message (a UUIDv5): the same period is always the same message.
+
+    ``period_end`` is a datetime or its ``timestamp`` text.
+    """
+    end = period_end if isinstance(period_end, str) else timestamp(period_end)
+    return str(uuid.uuid5(_MSG_NAMESPACE, f"{plant}/{device}/{category}/{end}"))
 
 
 def device_reference(serial: str, role: str, mode: DeviceRef, key: bytes) -> str:

@@ -15,10 +15,12 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import socket
 import ssl
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,11 +131,14 @@ class DestinationListener(Protocol):
 
 
 class _Client(mqtt.Client):
-    """paho's client, remembering why the last connection attempt failed (paho reports no reason)."""
+    """paho's client, remembering why the last connection attempt failed (paho reports no reason) and
+    whether the broker answered it (a broker that wants a client certificate may just hang up)."""
 
     last_failure: BaseException | None = None
+    answered = False
 
     def reconnect(self) -> MQTTErrorCode:
+        self.answered = False
         try:
             return super().reconnect()
         except OSError as err:
@@ -168,6 +173,9 @@ class MqttDestination:
         self._client: _Client | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped = False
+        self._reports: collections.deque[tuple[Callable[..., None], tuple[Any, ...]]] = collections.deque()
+        self._reports_lock = threading.Lock()
+        self._wake_pending = False
         self.connected = False
         self.error: UplinkError | None = None
 
@@ -199,6 +207,7 @@ class MqttDestination:
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         client.on_message = self._on_message
+        client.on_socket_open = _no_delay
         properties = None
         if v5:
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
@@ -235,15 +244,27 @@ class MqttDestination:
     # --- paho's thread -----------------------------------------------------------------------------------
 
     def _report(self, callback: Callable[..., None], *args: Any) -> None:
+        """Queue a report for the event loop; one wake-up carries every report queued until it runs
+        (a burst of acknowledgements is one loop callback, not hundreds)."""
         loop = self._loop
         if loop is None or self._stopped:
             return
+        self._reports.append((callback, args))
+        with self._reports_lock:
+            if self._wake_pending:
+                return
+            self._wake_pending = True
         with contextlib.suppress(RuntimeError):  # the loop closed while paho still ran
-            loop.call_soon_threadsafe(self._deliver, callback, *args)
+            loop.call_soon_threadsafe(self._deliver)
 
-    def _deliver(self, callback: Callable[..., None], *args: Any) -> None:
-        if not self._stopped:
-            callback(*args)
+    def _deliver(self) -> None:
+        with self._reports_lock:
+            self._wake_pending = False
+        reports = self._reports
+        while reports:
+            callback, args = reports.popleft()
+            if not self._stopped:
+                callback(*args)
 
     def _on_connect(
         self,
@@ -253,6 +274,8 @@ class MqttDestination:
         reason: ReasonCode,
         properties: Properties | None,
     ) -> None:
+        if isinstance(client, _Client):
+            client.answered = True
         if not reason.is_failure:
             for topic in self._subscriptions:
                 client.subscribe(topic, qos=1)
@@ -280,6 +303,11 @@ class MqttDestination:
         reason: ReasonCode,
         properties: Properties | None,
     ) -> None:
+        if isinstance(client, _Client) and not client.answered:
+            client.answered = True  # one report per attempt
+            error = UplinkConnectionError(f"the broker closed the connection before accepting it ({reason})")
+            self._report(self._connected, error)
+            return
         self._report(self._disconnected, str(reason))
 
     def _on_publish(
@@ -319,6 +347,13 @@ class MqttDestination:
     def _restart_after_fallback(self) -> None:
         if not self._stopped:
             self._start_client()
+
+
+def _no_delay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
+    """Send each packet at once: with Nagle's algorithm a burst of small QoS 1 publishes waits for the
+    broker's delayed TCP acknowledgements (40 ms stalls)."""
+    with contextlib.suppress(OSError, AttributeError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def classify(failure: BaseException | None, host: str) -> UplinkError:

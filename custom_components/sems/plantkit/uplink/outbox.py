@@ -4,8 +4,10 @@ One SQLite database (standard library) per uplink, in a directory of its own tha
 removing the directory removes every file the uplink made (the database and its ``-wal``/``-shm`` files).
 Blocking: use it from one worker thread (the uplink does).
 
-- **Atomic and durable:** each call is one transaction; WAL journal with ``synchronous=FULL``, so what a
-  call stored survives a crash or power cut of the host.
+- **Atomic and durable:** each call is one transaction; WAL journal with ``synchronous=FULL`` for what
+  queues a message, so a stored message survives a crash or power cut of the host. Removing acknowledged
+  messages skips that fsync: a power cut may undo it, and those messages are sent once more (same
+  ``msg_id``: the receiver drops the copy).
 - **Ordered:** messages get increasing row ids and a per-plant ``seq``; they are read in that order.
 - **Bounded:** by age (7 days by default, 14 at most) and by count. The oldest messages go first, and each
   one is counted in ``dropped`` (and shows as a gap in ``seq`` at the receiver): never silently. Messages
@@ -98,6 +100,7 @@ class OutboxStore:
         self.limits = limits or OutboxLimits()
         self._clock = clock
         self._db: sqlite3.Connection | None = None
+        self._durable = True  # the connection's synchronous mode: FULL (True) or NORMAL
         self._queued = 0
         self._counters: dict[str, float] = {}
 
@@ -112,6 +115,7 @@ class OutboxStore:
             db.execute("PRAGMA synchronous=FULL")
             db.executescript(_SCHEMA)
             self._db = db
+            self._durable = True
             self._queued = int(db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
             self._counters = {name: float(value) for name, value in db.execute("SELECT * FROM counters")}
         except (OSError, sqlite3.Error) as err:
@@ -242,8 +246,10 @@ class OutboxStore:
             raise UplinkStorageError("the outbox is not open")
         return self._db
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._require(), self)
+    def _transaction(self, *, durable: bool = True) -> _Transaction:
+        """One transaction. ``durable=False`` skips the fsync at commit: for acknowledgements, whose loss
+        in a power cut only means those messages go out once more (same msg_id, dropped as copies)."""
+        return _Transaction(self._require(), self, durable)
 
     def _set(self, db: sqlite3.Connection, name: str, value: float) -> None:
         db.execute(
@@ -272,7 +278,7 @@ class OutboxStore:
     def _remove(self, ids: Sequence[int], *, sent: bool) -> None:
         if not ids:
             return
-        with self._transaction() as db:
+        with self._transaction(durable=sent is False) as db:
             by_category: dict[str, int] = {}
             removed = 0
             for start in range(0, len(ids), _CHUNK):
@@ -298,14 +304,18 @@ class OutboxStore:
 class _Transaction:
     """``with store._transaction() as db``: BEGIN IMMEDIATE ... COMMIT, or ROLLBACK and restore counters."""
 
-    def __init__(self, db: sqlite3.Connection, store: OutboxStore) -> None:
+    def __init__(self, db: sqlite3.Connection, store: OutboxStore, durable: bool) -> None:
         self._db = db
         self._store = store
+        self._durable = durable
         self._saved: tuple[int, dict[str, float]] = (0, {})
 
     def __enter__(self) -> sqlite3.Connection:
         self._saved = (self._store._queued, dict(self._store._counters))
         try:
+            if self._durable is not self._store._durable:
+                self._db.execute(f"PRAGMA synchronous={'FULL' if self._durable else 'NORMAL'}")
+                self._store._durable = self._durable
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as err:
             raise UplinkStorageError(f"cannot write the outbox: {err}") from err
