@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import override
+from typing import TYPE_CHECKING, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
@@ -49,6 +49,9 @@ from .plantkit.model import (
     Role,
     Unit,
 )
+
+if TYPE_CHECKING:
+    from .cloud import CloudSync
 
 type SemsConfigEntry = ConfigEntry[SemsCoordinator]
 type Readings = dict[str, DeviceReading]
@@ -120,6 +123,7 @@ class SemsCoordinator(DataUpdateCoordinator[Readings]):
     """Polls one endpoint; ``data`` maps each device's key to its latest reading."""
 
     config_entry: SemsConfigEntry
+    cloud_sync: CloudSync | None = None  # the entry's opt-in cloud sync, set by setup
 
     def __init__(self, hass: HomeAssistant, entry: SemsConfigEntry, client: PlantClient) -> None:
         super().__init__(

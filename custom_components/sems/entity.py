@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
@@ -33,6 +34,17 @@ def device_info(identity: DeviceIdentity, devices: list[DeviceIdentity]) -> Devi
         if inverter is not None:
             info["via_device"] = (DOMAIN, inverter.key)
     return info
+
+
+def plant_device_key(entry: ConfigEntry) -> str:
+    """The device key of the entry's plant as a whole."""
+    return f"{entry.unique_id}_plant"
+
+
+def plant_device_info(entry: ConfigEntry) -> DeviceInfo:
+    """The entry's plant as a whole: the device of what belongs to no single device (cloud sync, and
+    later plant totals). Named after the entry."""
+    return DeviceInfo(identifiers={(DOMAIN, plant_device_key(entry))}, name=entry.title, model="Plant")
 
 
 def _inverter_of(identity: DeviceIdentity, devices: list[DeviceIdentity]) -> DeviceIdentity | None:

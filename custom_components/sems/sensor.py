@@ -27,6 +27,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
+from .cloud_sensor import CLOUD_SENSORS, SemsCloudSensor
 from .const import LOGGER
 from .coordinator import SemsConfigEntry, SemsCoordinator
 from .entity import SemsEntity
@@ -128,7 +129,8 @@ async def async_setup_entry(
     entry: SemsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Create the sensors of every device from the first reading (setup guarantees one)."""
+    """Create the sensors of every device from the first reading (setup guarantees one), and the cloud
+    sync sensors of the plant device."""
     coordinator = entry.runtime_data
     async_add_entities(
         (SemsTotalSensor if description.lifetime_total else SemsSensor)(
@@ -137,6 +139,9 @@ async def async_setup_entry(
         for reading in coordinator.data.values()
         for description in descriptions_for(reading)
     )
+    if coordinator.cloud_sync is not None:
+        sync = coordinator.cloud_sync
+        async_add_entities(SemsCloudSensor(entry, sync, description) for description in CLOUD_SENSORS)
 
 
 class MonotonicTotal:

@@ -31,6 +31,7 @@ from .engine import (
     Withdrawal,
     WithdrawalOutcome,
     WithdrawalRequest,
+    preview,
 )
 from .messages import (
     CATEGORY_QUANTITIES,
@@ -77,6 +78,7 @@ __all__ = [
     "WithdrawalOutcome",
     "WithdrawalRequest",
     "parse_broker_url",
+    "preview",
     "probe_broker",
     "valid_plant_id",
 ]

@@ -26,14 +26,14 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
 
 from ..exceptions import UplinkAuthError, UplinkConnectionError, UplinkError
 from .aggregate import DevicePeriod, PeriodAggregator, RecordBuilder
-from .consent import Consent
+from .consent import Consent, SyncTerms
 from .messages import (
     SyncState,
     Topics,
@@ -476,6 +476,34 @@ def _decode(payload: bytes) -> dict[str, Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def preview(samples: Iterable[UplinkSample], *, terms: SyncTerms, key: bytes) -> list[dict[str, Any]]:
+    """The data messages ``samples`` would make under ``terms``, exactly as they would be published (with
+    ``seq`` from 1, ``resumed`` false and a placeholder ``consent_id``): the example a user sees before
+    agreeing. Each sample stands for a whole period."""
+    samples = list(samples)
+    if not samples:
+        return []
+    aggregator = PeriodAggregator(categories=terms.categories, resolution=terms.resolution)
+    builder = RecordBuilder(
+        plant=terms.plant,
+        consent_id=PREVIEW_CONSENT_ID,
+        categories=terms.categories,
+        device_ref=terms.device_ref,
+        key=key,
+    )
+    for sample in samples:
+        aggregator.add(sample)
+    latest = max(sample.at for sample in samples)
+    closed = aggregator.close_due(latest + timedelta(seconds=terms.resolution))
+    return [
+        {**record.body, "seq": seq, "resumed": False}
+        for seq, record in enumerate(builder.build(closed), start=1)
+    ]
+
+
+PREVIEW_CONSENT_ID: Final = "00000000-0000-4000-8000-000000000000"
 
 
 # --- withdrawal --------------------------------------------------------------------------------------
