@@ -652,9 +652,9 @@ class SemsOptionsFlow(OptionsFlow):
         if not stored_devices(self.config_entry.data):
             return self.async_abort(reason="not_local_entry")
         options = self.config_entry.options
-        menu = ["polling", "cloud_sync"]
-        if CONF_CLOUD in options or CONF_CLOUD_ERASE in options:
-            menu.append("cloud_stop")
+        menu = ["polling", "cloud_sync", "cloud_stop"]
+        if CONF_CLOUD not in options and CONF_CLOUD_ERASE not in options:
+            menu.remove("cloud_stop")  # offered while there is something to stop
         return self.async_show_menu(step_id="init", menu_options=menu)
 
     async def async_step_polling(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
