@@ -279,6 +279,7 @@ class CloudSync:
         self._retry: CALLBACK_TYPE | None = None
         self._acknowledged: set[str] = set()
         self._last_status: UplinkStatus | None = None
+        self._lock = asyncio.Lock()  # one change at a time (a flow step and the update listener)
 
     # --- lifecycle -------------------------------------------------------------------------------------
 
@@ -288,6 +289,10 @@ class CloudSync:
 
     async def async_apply(self) -> None:
         """Bring the sync in line with the entry's options (at setup and after every options change)."""
+        async with self._lock:
+            await self._async_apply()
+
+    async def _async_apply(self) -> None:
         options = self.entry.options
         settings = cloud_settings(options)
         consent = stored_consent(options)
@@ -344,7 +349,7 @@ class CloudSync:
         self._previous_data = self.coordinator.data  # a reading from before the start is not fresh
         self._unsubscribers = [
             self.coordinator.async_add_listener(self._coordinator_updated),
-            async_track_time_interval(self.hass, self._async_tick, TICK, cancel_on_shutdown=True),
+            async_track_time_interval(self.hass, self.async_tick, TICK, cancel_on_shutdown=True),
         ]
 
     async def _async_stop_uplink(self) -> None:
@@ -369,7 +374,8 @@ class CloudSync:
         self._previous_data = self.coordinator.data
         self.uplink.add_samples(samples)
 
-    async def _async_tick(self, now: datetime) -> None:
+    async def async_tick(self, now: datetime) -> None:
+        """Close the periods that ended by ``now``; raise or clear the "broker unreachable" issue."""
         uplink = self.uplink
         if uplink is None:
             return
@@ -486,15 +492,16 @@ class CloudSync:
         retained consent, say withdrawn, ask to erase when ``erase``) in the background until it
         acknowledges. Returns the entry's new options, already saved: no settings or consent, and the
         pending withdrawal (which keeps the credentials only until acknowledged)."""
-        settings, consent = self.settings, self.consent
-        await self._async_stop_uplink()
-        self._last_status = None
-        await self.hass.async_add_executor_job(_remove_directory, self.directory)
-        options = without_cloud(self.entry.options)
-        if settings is not None:
-            options[CONF_CLOUD_ERASE] = pending_withdrawal(settings, consent, erase)
-        self.hass.config_entries.async_update_entry(self.entry, options=options)
-        await self.async_apply()
+        async with self._lock:
+            settings, consent = self.settings, self.consent
+            await self._async_stop_uplink()
+            self._last_status = None
+            await self.hass.async_add_executor_job(_remove_directory, self.directory)
+            options = without_cloud(self.entry.options)
+            if settings is not None:
+                options[CONF_CLOUD_ERASE] = pending_withdrawal(settings, consent, erase)
+            self.hass.config_entries.async_update_entry(self.entry, options=options)
+            await self._async_apply()
         return options
 
     def _apply_withdrawal(self, pending: object) -> None:

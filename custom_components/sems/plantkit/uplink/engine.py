@@ -50,6 +50,7 @@ _LOGGER = logging.getLogger(__name__)
 
 _ACK_FLUSH_DELAY: Final = 0.2  # seconds acknowledgements are gathered before one outbox transaction
 _ACK_FLUSH_COUNT: Final = 500
+_EXPIRE_EVERY: Final = timedelta(hours=1)
 _PUBLISH_CHUNK: Final = 20  # messages published between two pauses of the pacing
 DEFAULT_MAX_RATE: Final = 1000  # messages per second: 800 messages of 200 devices leave in under a second
 _STATUS_TIMEOUT: Final = 2.0  # how long stop waits for the broker to take the "offline" status
@@ -123,6 +124,7 @@ class Uplink:
         self._last_message: dict[str, Any] | None = None
         self._last_payload = b""
         self._refused: UplinkAuthError | None = None  # the broker refused our topics
+        self._expired_at = datetime.now(UTC)
         self._running = False
 
     # --- lifecycle -------------------------------------------------------------------------------------
@@ -250,9 +252,21 @@ class Uplink:
         """
         if not self._running:
             return
-        self._closed.extend(self._aggregator.close_due(now or datetime.now(UTC)))
-        self._schedule_store()
-        await self._wait_storing()
+        now = now or datetime.now(UTC)
+        self._closed.extend(self._aggregator.close_due(now))
+        if self._closed:
+            self._schedule_store()
+            await self._wait_storing()
+        elif now - self._expired_at >= _EXPIRE_EVERY:  # nothing new queued: the age limit still holds
+            self._expired_at = now
+            try:
+                dropped = await self._run(self._store.expire, self._cursor)
+            except UplinkError as err:
+                _LOGGER.warning("Cloud sync could not update its outbox: %s", err)
+                return
+            self._stats = await self._run(lambda: self._store.stats)
+            self._note_dropped(dropped)
+            self._on_change()
 
     def _schedule_store(self) -> None:
         if self._storing is None or self._storing.done():
@@ -280,8 +294,6 @@ class Uplink:
         dropped = self._store.put(
             [(str(r.category), topics.data(r.category), r.body) for r in records], protect_upto
         )
-        if not records:
-            dropped += self._store.expire(protect_upto)
         return dropped, self._store.stats
 
     def _note_dropped(self, dropped: int) -> None:
