@@ -153,7 +153,12 @@ class Broker:
     """Mosquitto on 127.0.0.1 with TLS (password listener, and a client-certificate listener)."""
 
     def __init__(
-        self, directory: Path, pki: Pki, *, plant: str = PLANT, save_every_change: bool = True
+        self,
+        directory: Path,
+        pki: Pki,
+        *,
+        plant: str = PLANT,
+        save_every_change: bool = True,
     ) -> None:
         self.directory = directory
         self.save_every_change = save_every_change

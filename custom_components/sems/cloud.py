@@ -301,9 +301,9 @@ class CloudSync:
             key = (consent.consent_id, settings)
             if self._running_key != key:
                 await self._async_stop_uplink()
-                await self._async_start_uplink(consent, settings)
-                self._running_key = key
-            self.state = SyncState.ACTIVE
+                if await self._async_start_uplink(consent, settings):
+                    self._running_key = key
+            self.state = SyncState.ACTIVE if self.uplink is not None else SyncState.ERROR
         else:
             await self._async_stop_uplink()
             if settings is not None and consent is not None:
@@ -329,7 +329,7 @@ class CloudSync:
         self._delete_issue(ISSUE_UNREACHABLE)
         self._unreachable_issue = False
 
-    async def _async_start_uplink(self, consent: Consent, settings: CloudSettings) -> None:
+    async def _async_start_uplink(self, consent: Consent, settings: CloudSettings) -> bool:
         config = UplinkConfig(
             consent=consent,
             broker=settings.broker,
@@ -342,8 +342,7 @@ class CloudSync:
             await uplink.start()
         except UplinkError as err:
             LOGGER.warning("Cloud sync cannot start: %s", err)
-            self.state = SyncState.ERROR
-            return
+            return False
         self.uplink = uplink
         self._reauth_started = False
         self._previous_data = self.coordinator.data  # a reading from before the start is not fresh
@@ -351,6 +350,7 @@ class CloudSync:
             self.coordinator.async_add_listener(self._coordinator_updated),
             async_track_time_interval(self.hass, self.async_tick, TICK, cancel_on_shutdown=True),
         ]
+        return True
 
     async def _async_stop_uplink(self) -> None:
         for unsubscribe in self._unsubscribers:

@@ -76,7 +76,7 @@ CONSENTED = ["energy", "grid", "power"]
 USER_TITLE = "Nguyen family roof"  # an entry name a user gave: must never leave the LAN
 
 
-# --- fixtures and helpers ----------------------------------------------------------------------------------
+# --- fixtures and helpers -----------------------------------------------------------------------------------
 
 
 @pytest.fixture(autouse=True)
@@ -304,7 +304,7 @@ async def open_cloud_step(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, 
     return dict(result)
 
 
-# --- off by default ----------------------------------------------------------------------------------------
+# --- off by default -----------------------------------------------------------------------------------------
 
 
 async def test_sync_is_off_by_default_no_lookup_no_socket_no_file(
@@ -336,7 +336,7 @@ async def test_sync_is_off_by_default_no_lookup_no_socket_no_file(
     assert diagnostics["cloud_sync"]["consent"] is None
 
 
-# --- consent, delivery, what is in a message ------------------------------------------------------------
+# --- consent, delivery, what is in a message ----------------------------------------------------------------
 
 
 async def test_consent_in_the_options_flow_then_only_consented_data_arrives(
@@ -556,7 +556,7 @@ async def test_changing_what_is_sent_pauses_until_confirmed_again(
     assert state(hass, SYNC) == "active"
 
 
-# --- outages and restarts --------------------------------------------------------------------------------
+# --- outages and restarts -----------------------------------------------------------------------------------
 
 
 async def test_broker_down_and_home_assistant_restart_lose_nothing(
@@ -657,7 +657,7 @@ async def test_unverified_tls_works_but_raises_a_warning(
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
 
 
-# --- withdrawal and removal ------------------------------------------------------------------------------
+# --- withdrawal and removal ---------------------------------------------------------------------------------
 
 
 async def test_stop_cloud_sync_purges_erases_and_then_nothing(
@@ -777,3 +777,149 @@ async def test_removing_the_entry_deletes_every_file_and_asks_to_erase(
     assert receiver.on("/erase")
     assert receiver.on("/erase/ack")
     assert json.loads(receiver.on("/status")[-1].payload)["state"] == "withdrawn"
+
+
+# --- what is a reading, and the rarer paths -----------------------------------------------------------------
+
+
+async def test_only_fresh_readings_count(
+    hass: HomeAssistant, broker: Broker, plant: SimulatedPlant, receiver: Subscriber, clock: Clock
+) -> None:
+    """A poll that fails keeps the last reading on screen, but that is no new reading: the period's power
+    mean is made of the polls that answered (n counts them)."""
+    entry = await add_plant(hass, plant, GOODWE_ET_TCP)
+    await enable_sync(hass, entry, broker, categories=["power"])
+    server = plant.server(GOODWE_ET_TCP.endpoint)
+    coordinator = entry.runtime_data
+    for second, fails in ((0, False), (20, True), (40, False)):
+        clock.now = T0 + timedelta(seconds=second)
+        server.faults.exception_code = 4 if fails else None  # "device failure": a failed poll
+        await coordinator.async_refresh()
+    server.faults.clear()
+    assert coordinator.failed_polls == 0
+    await sync_of(entry).async_tick(T0 + timedelta(minutes=1))
+    await drained(entry)
+    await receiver.wait_for(lambda m: len(receiver.data()) > 0)
+    power = next(m.json() for m in receiver.data() if m.topic.endswith("/power"))
+    assert power["values"]["pv_power"]["n"] == 2
+
+
+async def test_unusable_options_leave_sync_off(
+    hass: HomeAssistant, broker: Broker, plant: SimulatedPlant, caplog: pytest.LogCaptureFixture
+) -> None:
+    entry = await add_plant(hass, plant, GOODWE_ET_TCP)
+    hass.config_entries.async_update_entry(
+        entry, options={CONF_CLOUD: {CONF_URL: "mqtts://x"}, CONF_CLOUD_CONSENT: {"consent_id": 1}}
+    )
+    await hass.async_block_till_done()
+    assert state(hass, SYNC) == "off"
+    assert "Ignoring unusable cloud sync settings" in caplog.text
+    settings = await enable_sync(hass, entry, broker)
+    hass.config_entries.async_update_entry(
+        entry, options={CONF_CLOUD: settings.to_options(), CONF_CLOUD_CONSENT: {"consent_id": 1}}
+    )
+    await hass.async_block_till_done()
+    assert state(hass, SYNC) == "off"
+    assert "unreadable cloud sync consent record" in caplog.text
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_an_outbox_that_cannot_be_opened_is_an_error_state(
+    hass: HomeAssistant, broker: Broker, plant: SimulatedPlant, config_dir: Path
+) -> None:
+    entry = await add_plant(hass, plant, GOODWE_ET_TCP)
+    blocked = cloud.sync_directory(hass, entry.entry_id)
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text("not a directory")
+    await enable_sync(hass, entry, broker)
+    assert sync_of(entry).state.value == "error"
+    assert state(hass, SYNC) == "error"
+
+
+async def test_cloud_steps_while_the_plant_is_down(
+    hass: HomeAssistant, broker: Broker, plant: SimulatedPlant, receiver: Subscriber, config_dir: Path
+) -> None:
+    """An entry that is not loaded can still be given consent (no example yet) and have it withdrawn; the
+    withdrawal is sent when the entry loads."""
+    entry = await add_plant(hass, plant, GOODWE_ET_TCP)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    result = await open_cloud_step(hass, entry)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], form(broker))
+    assert result["description_placeholders"]["example"] == "-"
+    await hass.config_entries.options.async_configure(result["flow_id"], {"agree": True})
+    assert entry.options[CONF_CLOUD_CONSENT]
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "cloud_stop"}
+    )
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"erase": True})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert CONF_CLOUD not in entry.options
+    assert entry.options[CONF_CLOUD_ERASE]["erase"] is True
+    assert files_under(config_dir) == []
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert CONF_CLOUD_ERASE not in entry.options  # sent at setup, acknowledged
+    assert receiver.on("/erase/ack")
+
+
+async def test_waiting_for_an_erase_can_be_retried_now_or_given_up(
+    hass: HomeAssistant,
+    broker: Broker,
+    plant: SimulatedPlant,
+    issue_registry: ir.IssueRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cloud, "WITHDRAWAL_WAIT", 0.5)
+    entry = await add_plant(hass, plant, GOODWE_ET_TCP)
+    await enable_sync(hass, entry, broker)
+    broker.stop()
+    options = await cloud.async_withdraw(hass, entry, erase=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    issue_id = f"cloud_erase_pending_{entry.entry_id}"
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+    assert entry.options == options
+
+    # "Stop cloud sync" again, erase ticked: send now rather than in an hour.
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["menu_options"] == ["polling", "cloud_sync", "cloud_stop"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "cloud_stop"}
+    )
+    assert result["description_placeholders"] == {"destination": "-", "plant": "-"}
+    await hass.config_entries.options.async_configure(result["flow_id"], {"erase": True})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.options[CONF_CLOUD_ERASE]["request_id"] == options[CONF_CLOUD_ERASE]["request_id"]
+
+    # ...or give up waiting: credentials and issue go.
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "cloud_stop"}
+    )
+    await hass.config_entries.options.async_configure(result["flow_id"], {"erase": False})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert CONF_CLOUD_ERASE not in entry.options
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+    # An unreadable pending record is dropped, not retried for ever.
+    hass.config_entries.async_update_entry(entry, options={CONF_CLOUD_ERASE: {"request_id": "r1"}})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert CONF_CLOUD_ERASE not in entry.options
+
+
+async def test_removing_an_entry_whose_broker_refuses_says_so(
+    hass: HomeAssistant,
+    broker: Broker,
+    plant: SimulatedPlant,
+    caplog: pytest.LogCaptureFixture,
+    config_dir: Path,
+) -> None:
+    entry = await add_plant(hass, plant, GOODWE_ET_TCP)
+    await enable_sync(hass, entry, broker, password="revoked")
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert files_under(config_dir) == []
+    assert "erase request" in caplog.text
+    assert "was not acknowledged" in caplog.text

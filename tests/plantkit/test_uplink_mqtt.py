@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import ssl
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from custom_components.sems.plantkit.exceptions import (
     UplinkAuthError,
     UplinkConfigError,
     UplinkConnectionError,
+    UplinkStorageError,
     UplinkTlsError,
 )
 from custom_components.sems.plantkit.uplink import (
@@ -34,6 +36,7 @@ from custom_components.sems.plantkit.uplink import (
     Withdrawal,
     WithdrawalOutcome,
     WithdrawalRequest,
+    preview,
     probe_broker,
 )
 from custom_components.sems.plantkit.uplink.messages import device_reference, msg_id
@@ -581,3 +584,80 @@ async def test_a_broker_without_mqtt5_is_spoken_to_in_311_with_a_persistent_sess
     assert [level for level, _ in connects] == [5, 4]
     assert not connects[1][1] & 0x02  # clean session off: the broker keeps our session
     assert listener.events[-1] == (True, None)
+
+
+# --- storage failures, edge cases ---------------------------------------------------------------------------
+
+
+async def test_storage_failures_are_logged_and_the_uplink_carries_on(
+    broker: Broker,
+    receiver: Subscriber,
+    running: list[Uplink],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    uplink = await start(running, make_config(broker, tmp_path / "outbox"))
+    store = uplink._store
+    broken = UplinkStorageError("disk full")
+
+    def fail(*args: Any) -> Any:
+        raise broken
+
+    with caplog.at_level(logging.WARNING):
+        monkeypatch.setattr(store, "put", fail)
+        await feed(uplink, 0, 1)
+        assert "could not store" in caplog.text
+        monkeypatch.undo()
+        monkeypatch.setattr(store, "batch", fail)
+        await feed(uplink, 1, 1)
+        await asyncio.sleep(0.2)
+        assert "could not read its outbox" in caplog.text
+        monkeypatch.undo()
+        monkeypatch.setattr(store, "ack", fail)
+        uplink._wakeup.set()
+        await receiver.wait_for(lambda m: len([x for x in m if "/data/" in x.topic]) > 0)
+        await asyncio.sleep(0.5)
+        assert "could not update its outbox" in caplog.text
+        monkeypatch.undo()
+        monkeypatch.setattr(store, "expire", fail)
+        await uplink.flush(datetime.now(UTC) + timedelta(hours=2))  # nothing closes: the hourly expiry
+        monkeypatch.undo()
+    await feed(uplink, 2, 1)  # still going: the minute after the failures arrives
+    await receiver.wait_for(
+        lambda m: any("12:03:00Z" in x.payload.decode() for x in m if "/data/" in x.topic)
+    )
+    assert uplink.status.state is SyncState.ACTIVE
+
+
+async def test_an_unusable_outbox_stops_start_cleanly(broker: Broker, tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    uplink = Uplink(make_config(broker, tmp_path / "file" / "outbox"))
+    with pytest.raises(UplinkStorageError):
+        await uplink.start()
+    uplink.add_samples(samples_at(T0, 1))  # not running: ignored
+    await uplink.flush()
+    await uplink.stop()
+    assert await uplink.withdraw() == 0
+
+
+async def test_the_age_limit_holds_while_nothing_new_is_queued(
+    broker: Broker, running: list[Uplink], tmp_path: Path
+) -> None:
+    broker.kill()
+    uplink = await start(running, make_config(broker, tmp_path / "outbox", categories=(Category.FAULTS,)))
+    await feed(uplink, 0, 1)
+    queued = uplink.status.stats.queued
+    assert queued > 0
+    uplink._store._clock = lambda: time.time() + 8 * 24 * 3600  # eight days later
+    await uplink.flush(datetime.now(UTC) + timedelta(hours=2))
+    stats = uplink.status.stats
+    assert (stats.queued, stats.dropped) == (0, queued)
+
+
+def test_preview_of_nothing_is_nothing() -> None:
+    terms = SyncTerms.create(destination="mqtts://b", plant=PLANT, categories=["power"])
+    assert preview([], terms=terms, key=KEY) == []
+    messages = preview(samples_at(T0, 1), terms=terms, key=KEY)
+    assert [m["seq"] for m in messages] == [1]
+    assert messages[0]["values"]["pv_power"]["n"] == 1

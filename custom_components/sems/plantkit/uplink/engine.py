@@ -347,8 +347,7 @@ class Uplink:
     def _publish_retained(self, topic: str, payload: dict[str, Any]) -> asyncio.Future[bool]:
         """Publish a retained message; the future resolves when the broker acknowledged it."""
         destination = self._destination
-        if destination is None:
-            raise UplinkConnectionError("not connected")
+        assert destination is not None  # only called while connected
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._control[destination.publish(topic, dumps(payload), retain=True)] = done
         return done
@@ -483,10 +482,7 @@ class Uplink:
 
 
 def _decode(payload: bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(payload)
-    except ValueError:
-        return None
+    value = json.loads(payload)  # our own payload: always a JSON object
     return value if isinstance(value, dict) else None
 
 
