@@ -143,7 +143,18 @@ class _Client(mqtt.Client):
             return super().reconnect()
         except OSError as err:
             self.last_failure = err
+            _close_abandoned_sockets(err)
             raise
+
+
+def _close_abandoned_sockets(err: BaseException) -> None:
+    """paho leaves the socket of a failed TLS handshake open (only the exception's frames hold it)."""
+    trace = err.__traceback__
+    while trace is not None:
+        for value in trace.tb_frame.f_locals.values():
+            if isinstance(value, socket.socket):
+                value.close()
+        trace = trace.tb_next
 
 
 class MqttDestination:
