@@ -538,6 +538,8 @@ def test_outbox_survives_a_restart_and_removes_every_file(tmp_path: Path, clock:
     assert (stats.queued, stats.sent) == (2, 1)
     assert again.load_state("periods") == [{"a": 1}]
     assert again.load_state("nothing") is None
+    again._require().execute("INSERT INTO state VALUES ('broken', '{not json')")
+    assert again.load_state("broken") is None
     again.put(items(1))
     assert json.loads(again.batch(0, 9)[-1].payload)["seq"] == 4  # numbering continues
     assert again.purge() == 3

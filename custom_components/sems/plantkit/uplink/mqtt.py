@@ -104,16 +104,16 @@ def tls_context(settings: BrokerSettings) -> ssl.SSLContext:
     if settings.client_cert_pem or settings.client_key_pem:
         if not (settings.client_cert_pem and settings.client_key_pem):
             raise UplinkConfigError("a client certificate needs both the certificate and its key")
-        with tempfile.TemporaryDirectory(prefix="sems-uplink-") as scratch:
-            cert = Path(scratch) / "client.crt"
-            key = Path(scratch) / "client.key"
-            cert.write_text(settings.client_cert_pem)
-            key.touch(mode=0o600)
-            key.write_text(settings.client_key_pem)
-            try:
+        try:
+            with tempfile.TemporaryDirectory(prefix="sems-uplink-") as scratch:
+                cert = Path(scratch) / "client.crt"
+                key = Path(scratch) / "client.key"
+                cert.write_text(settings.client_cert_pem)
+                key.touch(mode=0o600)
+                key.write_text(settings.client_key_pem)
                 context.load_cert_chain(cert, key)
-            except (ssl.SSLError, ValueError) as err:
-                raise UplinkConfigError(f"the client certificate or key is not valid: {err}") from err
+        except (OSError, ValueError) as err:  # ssl.SSLError is an OSError
+            raise UplinkConfigError(f"the client certificate or key is not valid: {err}") from err
     return context
 
 

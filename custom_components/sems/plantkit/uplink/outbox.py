@@ -214,13 +214,18 @@ class OutboxStore:
             )
 
     def load_state(self, name: str) -> Any:
-        """The value saved under ``name``, or None."""
+        """The value saved under ``name``, or None (also when it is unreadable)."""
         db = self._require()
         try:
             row = db.execute("SELECT value FROM state WHERE name = ?", (name,)).fetchone()
         except sqlite3.Error as err:
             raise UplinkStorageError(f"cannot read the outbox: {err}") from err
-        return None if row is None else json.loads(row[0])
+        if row is None:
+            return None
+        try:
+            return json.loads(row[0])
+        except ValueError:
+            return None
 
     @property
     def stats(self) -> OutboxStats:
