@@ -303,13 +303,13 @@ class CloudSync:
                 await self._async_stop_uplink()
                 if await self._async_start_uplink(consent, settings):
                     self._running_key = key
-            self.state = SyncState.ACTIVE if self.uplink is not None else SyncState.ERROR
+            self.state = self.uplink.status.state if self.uplink is not None else SyncState.ERROR
         else:
             await self._async_stop_uplink()
+            # Paused (the settings changed since the consent) or off: nothing may wait to be sent, and
+            # what was queued under old terms must not leave under new ones.
+            await self.hass.async_add_executor_job(_remove_directory, self.directory)
             if settings is not None and consent is not None:
-                # The settings changed since the consent: stop, and drop what was queued under the old
-                # terms (it must not leave under new ones).
-                await self.hass.async_add_executor_job(_remove_directory, self.directory)
                 self.state = SyncState.PAUSED
             else:
                 self.state = SyncState.OFF
