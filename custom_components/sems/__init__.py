@@ -11,8 +11,10 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
+from . import cloud
 from .const import CLOUD_ENTRY_KEYS, CONF_DEVICES, DOMAIN, ISSUE_CLOUD_ENTRY, LOGGER, PLATFORMS
 from .coordinator import STORAGE_VERSION, SemsConfigEntry, SemsCoordinator, storage_key
+from .entity import plant_device_key
 from .entry_data import endpoint_from_data, probe_unit_ids, stored_devices
 from .plantkit.client import PlantClient
 from .plantkit.exceptions import PlantError
@@ -42,8 +44,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> bool
             translation_placeholders={"endpoint": str(client.endpoint), "error": str(err.__cause__)},
         ) from err
     entry.runtime_data = coordinator
+    # Opt-in cloud sync: off (no connection, no file) unless the options hold a consent.
+    coordinator.cloud_sync = cloud.CloudSync(hass, entry, coordinator)
+    await coordinator.cloud_sync.async_start()
+    entry.async_on_unload(coordinator.cloud_sync.async_stop)
 
-    _async_remove_stale_devices(hass, entry, {device.key for device in client.devices})
+    _async_remove_stale_devices(
+        hass, entry, {device.key for device in client.devices} | {plant_device_key(entry)}
+    )
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
@@ -57,15 +65,18 @@ async def async_unload_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> boo
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: SemsConfigEntry, device: dr.DeviceEntry
 ) -> bool:
-    """Let the user delete a device only when the endpoint no longer has it."""
-    keys = {identity.key for identity in entry.runtime_data.devices}
+    """Let the user delete a device only when the endpoint no longer has it (never the plant device)."""
+    keys = {identity.key for identity in entry.runtime_data.devices} | {plant_device_key(entry)}
     return not any(domain == DOMAIN and key in keys for domain, key in device.identifiers)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> None:
-    """Delete what the entry stored (the energy guards' state) and the repair issue of a cloud entry."""
+    """Delete what the entry stored (the energy books' state, every file the cloud sync made) and the
+    repair issue of a removed cloud-only entry; if the sync had consent, ask the receiver to erase (as a
+    withdrawal would)."""
     await Store[dict[str, Any]](hass, STORAGE_VERSION, storage_key(entry.entry_id)).async_remove()
     ir.async_delete_issue(hass, DOMAIN, _cloud_issue_id(entry))
+    await cloud.async_remove(hass, entry)
 
 
 def is_cloud_entry(entry: SemsConfigEntry) -> bool:
@@ -91,7 +102,7 @@ async def _async_probe_and_store(hass: HomeAssistant, entry: SemsConfigEntry, cl
 
 async def _async_options_updated(hass: HomeAssistant, entry: SemsConfigEntry) -> None:
     """Options change the polling interval and the failure threshold: apply both in place, and poll
-    once at the new pace when the interval changed.
+    once at the new pace when the interval changed. The cloud sync follows its own options.
 
     Reconfiguration changes entry.data too, but its flow schedules a reload itself, so this listener
     never reloads (a listener plus reloading flow helpers would reload twice).
@@ -99,6 +110,8 @@ async def _async_options_updated(hass: HomeAssistant, entry: SemsConfigEntry) ->
     coordinator = entry.runtime_data
     if coordinator.apply_options():
         await coordinator.async_request_refresh()
+    if coordinator.cloud_sync is not None:
+        await coordinator.cloud_sync.async_apply()
 
 
 def _async_remove_stale_devices(hass: HomeAssistant, entry: SemsConfigEntry, keys: set[str]) -> None:

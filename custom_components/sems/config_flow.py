@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import voluptuous as vol
+from homeassistant.components.http.const import KEY_HASS_USER
 from homeassistant.config_entries import (
     SOURCE_IGNORE,
     ConfigEntry,
@@ -18,8 +19,9 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlow,
 )
-from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import callback
+from homeassistant.helpers.http import current_request
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -32,8 +34,35 @@ from homeassistant.helpers.selector import (
 )
 from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
+from homeassistant.util import dt as dt_util
 
-from . import discovery
+from . import cloud, discovery
+from .cloud import (
+    CONF_CA,
+    CONF_CATEGORIES,
+    CONF_CLIENT_KEY,
+    CONF_CLOUD,
+    CONF_CLOUD_CONSENT,
+    CONF_CLOUD_ERASE,
+    CONF_PLANT,
+    CONF_URL,
+    CloudSettings,
+    cloud_settings,
+    example_messages,
+    stored_consent,
+)
+from .cloud import PROBE_TIMEOUT as CLOUD_PROBE_TIMEOUT
+from .cloud_flow import (
+    AGREE_SCHEMA,
+    CLOUD_SCHEMA,
+    CONF_AGREE,
+    CONF_ERASE,
+    REAUTH_SCHEMA,
+    STOP_SCHEMA,
+    confirm_placeholders,
+    settings_from_input,
+    suggested_values,
+)
 from .const import (
     CONF_DEVICES,
     CONF_POLL_PRESET,
@@ -60,11 +89,17 @@ from .plantkit.exceptions import (
     PlantProtocolError,
     PlantTimeoutError,
     UnsupportedDeviceError,
+    UplinkAuthError,
+    UplinkConfigError,
+    UplinkError,
+    UplinkTlsError,
 )
 from .plantkit.model import DeviceIdentity
 from .plantkit.naming import device_name, main_device
 from .plantkit.transport import Endpoint, TransportType
 from .plantkit.transport.base import DEFAULT_PORTS
+from .plantkit.uplink import Consent, parse_broker_url, probe_broker, valid_plant_id
+from .plantkit.uplink.mqtt import tls_context
 from .probe import ProbeCandidate, ProbeResult, async_probe, is_serial_path
 
 TRANSPORT_CHOICES = [TRANSPORT_AUTO, *(str(kind) for kind in TransportType)]
@@ -567,25 +602,82 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
             self.hass.config_entries.async_schedule_reload(entry.entry_id)
         return True
 
+    # --- reauthentication: the cloud sync's credentials ----------------------------------------------------
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The broker refused the cloud sync's credentials (Modbus itself has none)."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """New user name and password for the broker; tried before they are stored."""
+        entry = self._get_reauth_entry()
+        settings = cloud_settings(entry.options)
+        if settings is None:
+            return self.async_abort(reason="cloud_not_configured")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            password = user_input.get(CONF_PASSWORD)
+            updated = settings.with_credentials(user_input.get(CONF_USERNAME), password)
+            try:
+                async with asyncio.timeout(CLOUD_PROBE_TIMEOUT):
+                    await probe_broker(updated.broker, client_id=updated.client_id)
+            except UplinkAuthError:
+                errors["base"] = "invalid_auth"
+            except UplinkTlsError:
+                errors["base"] = "tls_error"
+            except (UplinkError, TimeoutError):
+                errors["base"] = "cloud_cannot_connect"
+            else:
+                # The update listener restarts the sync with the new credentials (no reload).
+                self.hass.config_entries.async_update_entry(
+                    entry, options={**entry.options, CONF_CLOUD: updated.to_options()}
+                )
+                return self.async_abort(reason="reauth_successful")
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=self.add_suggested_values_to_schema(
+                REAUTH_SCHEMA, {CONF_USERNAME: settings.broker.username or ""}
+            ),
+            errors=errors,
+            description_placeholders={"destination": settings.broker.url, "plant": settings.terms.plant},
+        )
+
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: SemsConfigEntry) -> SemsOptionsFlow:
-        """The polling options."""
+        """Polling, and the opt-in cloud sync."""
         return SemsOptionsFlow()
 
 
 class SemsOptionsFlow(OptionsFlow):
-    """Choose how often the endpoint is polled, and after how many failed polls entities go unavailable."""
+    """A menu: how often the endpoint is polled, and the opt-in cloud sync (set up, or stop)."""
+
+    def __init__(self) -> None:
+        """No cloud settings entered yet."""
+        self._cloud: CloudSettings | None = None
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Polling, cloud sync, and stopping the cloud sync when it is set up (or still being withdrawn)."""
+        if not stored_devices(self.config_entry.data):
+            return self.async_abort(reason="not_local_entry")
+        options = self.config_entry.options
+        menu = ["polling", "cloud_sync", "cloud_stop"]
+        if CONF_CLOUD not in options and CONF_CLOUD_ERASE not in options:
+            menu.remove("cloud_stop")  # offered while there is something to stop
+        return self.async_show_menu(step_id="init", menu_options=menu)
+
+    async def async_step_polling(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """One preset choice and the failure threshold; the update listener applies both without a reload."""
         devices = stored_devices(self.config_entry.data)
-        if not devices:
-            return self.async_abort(reason="not_local_entry")
         if user_input is not None:
             if CONF_UNAVAILABLE_AFTER in user_input:  # the number selector returns a float
                 user_input[CONF_UNAVAILABLE_AFTER] = int(user_input[CONF_UNAVAILABLE_AFTER])
-            return self.async_create_entry(data=user_input)
+            kept = {
+                key: value
+                for key, value in self.config_entry.options.items()
+                if key not in (CONF_POLL_PRESET, CONF_UNAVAILABLE_AFTER)
+            }
+            return self.async_create_entry(data=kept | user_input)
         current = self.config_entry.options.get(CONF_POLL_PRESET, PollPreset.NORMAL)
         schema = vol.Schema(
             {
@@ -608,7 +700,7 @@ class SemsOptionsFlow(OptionsFlow):
         )
         seconds = {preset: POLL_PRESET_SECONDS[preset] for preset in PollPreset}
         return self.async_show_form(
-            step_id="init",
+            step_id="polling",
             data_schema=schema,
             description_placeholders={
                 "normal": str(default_poll_seconds(devices)),
@@ -617,3 +709,106 @@ class SemsOptionsFlow(OptionsFlow):
                 "dongle_safe": str(seconds[PollPreset.DONGLE_SAFE]),
             },
         )
+
+    # --- cloud sync (README "Privacy and cloud sync") -----------------------------------------------------
+
+    async def async_step_cloud_sync(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Where to send, what and how often. The broker is tried first; nothing is sent before consent."""
+        options = self.config_entry.options
+        current = cloud_settings(options)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            settings: CloudSettings | None = None
+            try:
+                parse_broker_url(str(user_input.get(CONF_URL, "")))
+            except UplinkConfigError:
+                errors[CONF_URL] = "invalid_url"
+            if not valid_plant_id(str(user_input.get(CONF_PLANT, "")).strip()):
+                errors[CONF_PLANT] = "invalid_plant"
+            if not user_input.get(CONF_CATEGORIES):
+                errors[CONF_CATEGORIES] = "no_categories"
+            if not errors:
+                settings = settings_from_input(user_input, current)
+                try:
+                    await self.hass.async_add_executor_job(tls_context, settings.broker)
+                except UplinkConfigError:
+                    errors[CONF_CA] = "invalid_certificate"
+            if settings is not None and not errors:
+                try:
+                    async with asyncio.timeout(CLOUD_PROBE_TIMEOUT):
+                        await probe_broker(settings.broker, client_id=settings.client_id)
+                except UplinkAuthError:
+                    errors["base"] = "invalid_auth"
+                except UplinkTlsError:
+                    errors["base"] = "tls_error"
+                except (UplinkError, TimeoutError):
+                    errors["base"] = "cloud_cannot_connect"
+            if settings is not None and not errors:
+                self._cloud = settings
+                consent = stored_consent(options)
+                if consent is not None and consent.covers(settings.terms):
+                    # Credentials or TLS only: the consent still covers what leaves and where.
+                    return self.async_create_entry(data={**options, CONF_CLOUD: settings.to_options()})
+                if consent is not None:
+                    # What leaves, or where, changed: sync pauses now, until the user agrees again.
+                    self.hass.config_entries.async_update_entry(
+                        self.config_entry, options={**options, CONF_CLOUD: settings.to_options()}
+                    )
+                return await self.async_step_cloud_confirm()
+        suggested = (
+            {k: v for k, v in user_input.items() if k not in (CONF_PASSWORD, CONF_CLIENT_KEY)}
+            if user_input is not None
+            else suggested_values(current)
+        )
+        return self.async_show_form(
+            step_id="cloud_sync",
+            data_schema=self.add_suggested_values_to_schema(CLOUD_SCHEMA, suggested),
+            errors=errors,
+        )
+
+    async def async_step_cloud_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """State exactly what leaves, to where, how often, with an example; "I agree" starts unticked."""
+        settings = self._cloud
+        assert settings is not None
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if user_input.get(CONF_AGREE):
+                consent = Consent.grant(settings.terms, at=dt_util.utcnow(), **_current_user())
+                options = {
+                    **self.config_entry.options,
+                    CONF_CLOUD: settings.to_options(),
+                    CONF_CLOUD_CONSENT: consent.to_dict(),
+                }
+                return self.async_create_entry(data=options)
+            errors[CONF_AGREE] = "consent_required"
+        entry = self.config_entry
+        coordinator = entry.runtime_data if entry.state is ConfigEntryState.LOADED else None
+        return self.async_show_form(
+            step_id="cloud_confirm",
+            data_schema=AGREE_SCHEMA,
+            errors=errors,
+            description_placeholders=confirm_placeholders(settings, example_messages(coordinator, settings)),
+        )
+
+    async def async_step_cloud_stop(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """One step, as easy as granting: stop at once, purge, ask to erase (ticked), forget credentials."""
+        entry = self.config_entry
+        if user_input is not None:
+            options = await cloud.async_withdraw(self.hass, entry, erase=bool(user_input[CONF_ERASE]))
+            return self.async_create_entry(data=options)
+        settings = cloud_settings(entry.options)
+        return self.async_show_form(
+            step_id="cloud_stop",
+            data_schema=STOP_SCHEMA,
+            description_placeholders={
+                "destination": settings.broker.url if settings is not None else "-",
+                "plant": settings.terms.plant if settings is not None else "-",
+            },
+        )
+
+
+def _current_user() -> dict[str, str | None]:
+    """The Home Assistant user behind the request that runs the flow (for the consent record)."""
+    request = current_request.get()
+    user = request.get(KEY_HASS_USER) if request is not None else None
+    return {"user_id": getattr(user, "id", None), "user_name": getattr(user, "name", None)}

@@ -12,7 +12,7 @@ sleeping PV inverter, a guarded energy total); the coordinator only maps its out
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, override
+from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
@@ -43,6 +43,9 @@ from .plantkit.exceptions import PlantUnavailableError
 from .plantkit.model import QUANTITY_INFO, DeviceIdentity, Kind, Quantity
 from .plantkit.monitor import NightRules, PlantMonitor
 from .plantkit.snapshot import PlantSnapshot
+
+if TYPE_CHECKING:
+    from .cloud import CloudSync
 
 type SemsConfigEntry = ConfigEntry[SemsCoordinator]
 
@@ -84,6 +87,7 @@ class SemsCoordinator(DataUpdateCoordinator[PlantSnapshot]):
     """Polls one endpoint; ``data`` is the monitor's latest snapshot."""
 
     config_entry: SemsConfigEntry
+    cloud_sync: CloudSync | None = None  # the entry's opt-in cloud sync, set by setup
 
     def __init__(self, hass: HomeAssistant, entry: SemsConfigEntry, client: PlantClient) -> None:
         super().__init__(

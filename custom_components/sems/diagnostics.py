@@ -1,4 +1,5 @@
-"""Diagnostics download: the stored endpoint, the devices and their latest readings, without secrets."""
+"""Diagnostics download: the stored endpoint, the devices and their latest readings, and the cloud sync's
+consent record and last message; without secrets."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
+from .cloud import SECRETS
 from .coordinator import SemsConfigEntry
 from .plantkit.snapshot import DeviceSnapshot
 
-# The host shows where a user lives on their network; serials identify the plant (and its SEMS account).
-TO_REDACT = {"host", "serial", "via_serial", "unique_id", "title"}
+# The host shows where a user lives on their network; serials identify the plant (and its SEMS account);
+# the cloud sync's credentials, certificates and pseudonym key are secrets.
+TO_REDACT = {"host", "serial", "via_serial", "unique_id", "title", *SECRETS}
 
 
 async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: SemsConfigEntry) -> dict[str, Any]:
@@ -41,6 +44,8 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: SemsCon
             "asleep": coordinator.monitor.asleep,
             "failed_polls": coordinator.monitor.failed_polls,
             "devices": devices,
+            # What left the LAN: state, the consent record, counters, the last message sent.
+            "cloud_sync": coordinator.cloud_sync.diagnostics() if coordinator.cloud_sync else None,
         },
         TO_REDACT,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -35,31 +36,26 @@ def device_info(identity: DeviceIdentity, devices: list[DeviceIdentity]) -> Devi
     return info
 
 
-class SemsEntity(CoordinatorEntity[SemsCoordinator]):
-    """An entity of one plant device. It renders the device's snapshot and decides nothing itself.
+def plant_device_key(entry: ConfigEntry) -> str:
+    """The device key of the entry's plant as a whole."""
+    return f"{entry.unique_id}_plant"
 
-    The state is written only when what it shows (value, availability, attributes) changed: most of a
-    plant's values stay the same from one poll to the next.
+
+def plant_device_info(entry: ConfigEntry) -> DeviceInfo:
+    """The entry's plant as a whole: the device of what belongs to no single device (plant totals, cloud
+    sync). Named after the entry."""
+    return DeviceInfo(
+        identifiers={(DOMAIN, plant_device_key(entry))}, name=f"{entry.title} plant", model="Plant"
+    )
+
+
+class SemsCoordinatorEntity(CoordinatorEntity[SemsCoordinator]):
+    """An entity fed by the endpoint's coordinator that writes its state only when what it shows (value,
+    availability, attributes) changed: most of a plant's values stay the same from one poll to the next.
     """
 
     _attr_has_entity_name = True
-
-    def __init__(self, coordinator: SemsCoordinator, identity: DeviceIdentity) -> None:
-        super().__init__(coordinator)
-        self.identity = identity
-        self._attr_device_info = device_info(identity, coordinator.devices)
-        self._shown: Hashable = None
-
-    @property
-    def snapshot(self) -> DeviceSnapshot | None:
-        """This device's latest snapshot (None if it dropped out of the plant's)."""
-        data = self.coordinator.data
-        return None if data is None else data.devices.get(self.identity.key)
-
-    @property
-    def available(self) -> bool:
-        """Unavailable while the endpoint cannot be read, or if this device dropped out of the snapshot."""
-        return super().available and self.snapshot is not None
+    _shown: Hashable = None
 
     def rendered(self) -> Hashable:
         """What the entity shows besides its availability; subclasses add their state and attributes."""
@@ -77,3 +73,22 @@ class SemsEntity(CoordinatorEntity[SemsCoordinator]):
             return
         self._shown = shown
         self.async_write_ha_state()
+
+
+class SemsEntity(SemsCoordinatorEntity):
+    """An entity of one plant device. It renders the device's snapshot and decides nothing itself."""
+
+    def __init__(self, coordinator: SemsCoordinator, identity: DeviceIdentity) -> None:
+        super().__init__(coordinator)
+        self.identity = identity
+        self._attr_device_info = device_info(identity, coordinator.devices)
+
+    @property
+    def snapshot(self) -> DeviceSnapshot | None:
+        """This device's latest snapshot (None if it dropped out of the plant's)."""
+        return self.coordinator.data.devices.get(self.identity.key)
+
+    @property
+    def available(self) -> bool:
+        """Unavailable while the endpoint cannot be read, or if this device dropped out of the snapshot."""
+        return super().available and self.snapshot is not None

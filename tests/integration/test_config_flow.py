@@ -44,6 +44,17 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
+async def open_polling_options(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
+    """The options menu, then its polling form."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["polling", "cloud_sync"]
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "polling"})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "polling"
+    return dict(result)
+
+
 async def start_reconfigure_flow(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
@@ -268,9 +279,7 @@ async def test_options_set_poll_interval(
     if preset != "normal":
         assert coordinator.update_interval != timedelta(seconds=seconds)
 
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "init"
+    result = await open_polling_options(hass, entry)
     result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_POLL_PRESET: preset})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()

@@ -85,7 +85,7 @@ def test_every_fault_state_and_event_type_is_translated() -> None:
     for what in ("power", "network", "dongle", "Modbus TCP", "port", "unit ID"):
         assert what in issue["description"], what
 
-    init = strings["options"]["step"]["init"]
+    init = strings["options"]["step"]["polling"]
     assert init["data"]["unavailable_after"]
     assert init["data_description"]["unavailable_after"]
 

@@ -176,8 +176,9 @@ async def test_stale_devices_are_removed(
 
     assert device_registry.async_get(old.id) is None
     devices = dr.async_entries_for_config_entry(device_registry, entry.entry_id)
-    assert len(devices) == 3
-    assert not await async_remove_config_entry_device(hass, entry, devices[0])
+    assert len(devices) == 4  # inverter, battery, meter, and the plant device (cloud sync sensors)
+    for device in devices:
+        assert not await async_remove_config_entry_device(hass, entry, device)
     gone = dr.DeviceEntry(identifiers={(DOMAIN, "OLD-INVERTER")})
     assert await async_remove_config_entry_device(hass, entry, gone)
 

@@ -32,9 +32,13 @@ async def test_entities_and_devices(
 ) -> None:
     """Every sensor (registry entry and state) and every device of each endpoint, frozen in snapshots.
 
-    Problem sensors and fault events have their own snapshots (test_faults.py).
+    Problem sensors and fault events have their own snapshots (test_faults.py), the plant device's cloud
+    sync sensors theirs (test_cloud.py).
     """
-    with patch("custom_components.sems.PLATFORMS", [Platform.SENSOR]):
+    with (
+        patch("custom_components.sems.PLATFORMS", [Platform.SENSOR]),
+        patch("custom_components.sems.sensor.CLOUD_SENSORS", ()),
+    ):
         entry = await add_plant(hass, plant, case)
         await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
         assert await hass.config_entries.async_unload(entry.entry_id)
@@ -43,7 +47,7 @@ async def test_entities_and_devices(
         dr.async_entries_for_config_entry(device_registry, entry.entry_id),
         key=lambda d: sorted(d.identifiers),
     )
-    assert len(devices) == case.device_count
+    assert len(devices) == case.device_count + 1  # and the plant as a whole
     for device in devices:
         assert device == snapshot(name=f"device-{sorted(device.identifiers)[0][1]}")
 
@@ -55,7 +59,7 @@ async def test_only_quantities_the_profile_provides(hass: HomeAssistant, plant: 
     unique_ids = {
         e.unique_id
         for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
-        if e.domain == "sensor"
+        if e.domain == "sensor" and not e.translation_key.startswith(("cloud_", "plant_"))
     }
     key = device.identity.key
     expected = {f"{key}_status", f"{key}_rejected_readings"}
@@ -69,7 +73,10 @@ async def test_secondary_quantities_disabled_and_diagnostic(
     """Per-phase and technical values are diagnostic and off until the user enables them."""
     entry = await add_plant(hass, plant, GOODWE_ET_TCP)
     entries = [
-        e for e in er.async_entries_for_config_entry(entity_registry, entry.entry_id) if e.domain == "sensor"
+        e
+        for e in er.async_entries_for_config_entry(entity_registry, entry.entry_id)
+        # the plant device's sensors: test_cloud.py and test_plant.py
+        if e.domain == "sensor" and not e.translation_key.startswith(("cloud_", "plant_"))
     ]
     assert entries
     for entity in entries:

@@ -551,8 +551,9 @@ def test_rated_power_from_the_device_or_the_role() -> None:
 #   being confirmed may delay it, or start it one reading late);
 # - a reset or replacement differs from the old counter by more than the allowance (else it is
 #   indistinguishable from growth, and counted as such): it happens on a counter showing at least 1 kWh;
-# - a counter within 5 kWh below its modulus neither drops to 0 nor resets: a small value there is taken as a
-#   wrap (a u32 x 0.1 kWh counter is there once in 429 million kWh).
+# - a counter within 5 kWh below its modulus neither drops to 0, resets nor is read torn: a small value there
+#   is taken as a wrap, and a torn read wraps into small values that grow with the counter, like a reset
+#   (a u32 x 0.1 kWh counter is there once in 429 million kWh).
 
 RES = (0.1, 0.01, 0.001)
 MAX_HOLD = SPEC.max_hold_samples
@@ -658,7 +659,8 @@ def traces(draw: st.DrawFn, *, with_power: bool) -> Trace:
         near_modulus = modulus - shown() < 5.0  # a small value right below the modulus is a wrap
         op = (
             "clean"
-            if near_modulus and requested in ("drop0", "reset", "replace_low", "replace_high")
+            if near_modulus
+            and requested in ("drop0", "reset", "replace_low", "replace_high", "torn_up", "torn_down")
             else requested
         )
         if op == "drop0":

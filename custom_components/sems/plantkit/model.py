@@ -243,6 +243,17 @@ class MeterLocation(StrEnum):
     BATTERY = "battery"  # a battery's AC side: + = discharging
 
 
+def device_key(serial: str, role: Role | str, instance: str | None = None) -> str:
+    """A device's key within a plant: the serial for an inverter, ``<serial>_<role>`` otherwise, and the
+    instance after it where two devices of one role share a serial.
+
+    A battery or meter found through an inverter often reports the inverter's serial, so the role tells
+    them apart.
+    """
+    key = serial if role == Role.INVERTER else f"{serial}_{role}"
+    return f"{key}_{instance}" if instance else key
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceIdentity:
     """What a probe found: enough to read the device again and to register it upstream."""
@@ -266,8 +277,7 @@ class DeviceIdentity:
     @property
     def key(self) -> str:
         """Stable key of this device within a plant."""
-        key = f"{self.serial}" if self.role is Role.INVERTER else f"{self.serial}_{self.role}"
-        return f"{key}_{self.instance}" if self.instance else key
+        return device_key(self.serial, self.role, self.instance)
 
     @property
     def measures(self) -> MeterLocation | None:

@@ -70,7 +70,10 @@ class PlantTotals:
     @staticmethod
     def provides(devices: Iterable[DeviceSnapshot]) -> frozenset[Quantity]:
         """The plant quantities these devices can give at all."""
-        found: set[Quantity] = {Quantity.INSTALLED_POWER}
+        devices = list(devices)
+        found: set[Quantity] = set()
+        if any(d.identity.role is Role.INVERTER and d.identity.rated_power for d in devices):
+            found.add(Quantity.INSTALLED_POWER)
         quantities = {q for d in devices for q in d.quantities}
         for quantity in (
             Quantity.PV_POWER,
