@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
@@ -16,11 +19,11 @@ _UNSPECIFIC_CODES = frozenset({UNKNOWN_FAULT, UNSPECIFIED_INVERTER_WARNING})
 
 
 def device_info(identity: DeviceIdentity, devices: list[DeviceIdentity]) -> DeviceInfo:
-    """Device registry data; batteries and meters hang off the inverter they were found through.
+    """Device registry data (the link to the inverter is set by ``async_register_devices``).
 
     No configuration_url: Modbus endpoints (and GoodWe dongles on port 8899) serve no web page.
     """
-    info = DeviceInfo(
+    return DeviceInfo(
         identifiers={(DOMAIN, identity.key)},
         manufacturer=identity.manufacturer,
         model=identity.model,
@@ -28,19 +31,36 @@ def device_info(identity: DeviceIdentity, devices: list[DeviceIdentity]) -> Devi
         serial_number=identity.serial,
         sw_version=identity.firmware,
     )
-    if identity.role is not Role.INVERTER:
-        inverter = _inverter_of(identity, devices)
-        if inverter is not None:
-            info["via_device"] = (DOMAIN, inverter.key)
-    return info
 
 
-def _inverter_of(identity: DeviceIdentity, devices: list[DeviceIdentity]) -> DeviceIdentity | None:
+@callback
+def async_register_devices(hass: HomeAssistant, entry: ConfigEntry, devices: list[DeviceIdentity]) -> None:
+    """Register the endpoint's devices before their entities; batteries and meters hang off their inverter.
+
+    The link is set by registry id (``via_device_id``), which every supported version takes: the
+    ``via_device`` key of DeviceInfo is deprecated since 2026.x (it stops working in 2027.8), and
+    2025.4's DeviceInfo has no ``via_device_id``.
+    """
+    registry = dr.async_get(hass)
+    device_ids = {
+        identity.key: registry.async_get_or_create(
+            config_entry_id=entry.entry_id, **device_info(identity, devices)
+        ).id
+        for identity in devices
+    }
+    for identity in devices:
+        if (inverter := inverter_of(identity, devices)) is not None:
+            registry.async_update_device(device_ids[identity.key], via_device_id=device_ids[inverter.key])
+
+
+def inverter_of(identity: DeviceIdentity, devices: list[DeviceIdentity]) -> DeviceIdentity | None:
     """The inverter a battery or meter belongs to: the one named by via_serial, else the endpoint's only one.
 
     A SunSpec meter on its own unit id has no via_serial, but an endpoint with exactly one inverter is
-    one plant, so the meter is shown under it.
+    one plant, so the meter is shown under it. None for an inverter.
     """
+    if identity.role is Role.INVERTER:
+        return None
     inverters = [d for d in devices if d.role is Role.INVERTER]
     for inverter in inverters:
         if inverter.serial == identity.via_serial:
