@@ -156,12 +156,12 @@ async def test_problem_and_event_entities(
     case: PlantCase,
     platform: Platform,
     entity_registry: er.EntityRegistry,
-    snapshot: SnapshotAssertion,
+    ha_snapshot: SnapshotAssertion,
 ) -> None:
     """Problem sensors and fault event entities of every endpoint (registry entries and states)."""
     with patch("custom_components.sems.PLATFORMS", [platform]):
         entry = await add_plant(hass, plant, case)
-        await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+        await snapshot_platform(hass, entity_registry, ha_snapshot, entry.entry_id)
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
