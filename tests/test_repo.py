@@ -311,6 +311,17 @@ def test_scripts_are_executable_bash(script: str) -> None:
     subprocess.run(["bash", "-n", str(path)], check=True)
 
 
+def test_readme_names_the_versions_tested() -> None:
+    """The README says which Home Assistant is the minimum (hacs.json) and which ones the suite ran on:
+    the one running now must be named, so bumping either stack without the README fails on that stack."""
+    from homeassistant.const import __version__ as running
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    minimum = ".".join(_json(REPO_ROOT / "hacs.json")["homeassistant"].split(".")[:2])
+    assert f"Home Assistant {minimum} or newer is required" in readme
+    assert running in readme
+
+
 def test_readme_starts_with_the_two_commands() -> None:
     head = (REPO_ROOT / "README.md").read_text(encoding="utf-8")[:2500]
     assert "scripts/develop" in head
