@@ -279,12 +279,13 @@ def requirement_coverage_problems(
     """Every third-party import is a manifest requirement or installed with Home Assistant itself.
 
     Otherwise a user's install works only if something else happened to install the package.
-    "Installed with Home Assistant" means its requirements, transitively: what it needs directly
-    changes between releases (2026.x requires probatio, which stands in for voluptuous, and voluptuous
-    only comes in through other requirements), but whatever it needs is there for every user.
+    "Installed with Home Assistant" means its requirements, transitively, and the modules it stands in
+    for: since 2026.9 Home Assistant requires probatio and registers it as ``voluptuous`` when it is
+    imported (custom integrations keep ``import voluptuous``; voluptuous itself need not be installed).
     """
     from packaging.requirements import Requirement
 
+    importlib.import_module("homeassistant")  # let it register the modules it stands in for
     provided = {_normalize(Requirement(text).name) for text in manifest.get("requirements", [])}
     provided |= installed_with("homeassistant")
     distributions = packages_distributions()
@@ -295,7 +296,10 @@ def requirement_coverage_problems(
                 top = target.split(".")[0]
                 if top in sys.stdlib_module_names or top in {"custom_components", "__future__"}:
                     continue
-                dists = {_normalize(d) for d in distributions.get(top, [])}
+                names = {top}
+                if (registered := sys.modules.get(top)) is not None:
+                    names.add(registered.__name__.split(".")[0])  # e.g. voluptuous -> probatio
+                dists = {_normalize(d) for name in names for d in distributions.get(name, [])}
                 if not dists & provided:
                     problems.append(
                         f"{path.relative_to(component_dir)}:{line} imports {top} "
