@@ -25,7 +25,7 @@ import sys
 import textwrap
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import packages_distributions, requires
+from importlib.metadata import PackageNotFoundError, packages_distributions, requires
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -263,18 +263,18 @@ def _requirement_format_problems(requirements: object) -> list[str]:
 def requirement_coverage_problems(
     manifest: Mapping[str, Any], component_dir: Path = COMPONENT_DIR
 ) -> list[str]:
-    """Every third-party import is a manifest requirement or ships with Home Assistant itself.
+    """Every third-party import is a manifest requirement or installed with Home Assistant itself.
 
     Otherwise a user's install works only if something else happened to install the package.
+    "Installed with Home Assistant" means its requirements, transitively, and the modules it stands in
+    for: since 2026.9 Home Assistant requires probatio and registers it as ``voluptuous`` when it is
+    imported (custom integrations keep ``import voluptuous``; voluptuous itself need not be installed).
     """
     from packaging.requirements import Requirement
 
-    def normalize(name: str) -> str:
-        return re.sub(r"[-_.]+", "-", name).lower()
-
-    provided = {normalize(Requirement(text).name) for text in manifest.get("requirements", [])}
-    provided |= {normalize(Requirement(text).name) for text in requires("homeassistant") or []}
-    provided.add("homeassistant")
+    importlib.import_module("homeassistant")  # let it register the modules it stands in for
+    provided = {_normalize(Requirement(text).name) for text in manifest.get("requirements", [])}
+    provided |= installed_with("homeassistant")
     distributions = packages_distributions()
     problems: list[str] = []
     for path in sorted(component_dir.rglob("*.py")):
@@ -283,13 +283,44 @@ def requirement_coverage_problems(
                 top = target.split(".")[0]
                 if top in sys.stdlib_module_names or top in {"custom_components", "__future__"}:
                     continue
-                dists = {normalize(d) for d in distributions.get(top, [])}
+                names = {top}
+                if (registered := sys.modules.get(top)) is not None:
+                    names.add(registered.__name__.split(".")[0])  # e.g. voluptuous -> probatio
+                dists = {_normalize(d) for name in names for d in distributions.get(name, [])}
                 if not dists & provided:
                     problems.append(
                         f"{path.relative_to(component_dir)}:{line} imports {top} "
                         f"(distribution {', '.join(sorted(dists)) or 'not installed'}), not in requirements"
                     )
     return problems
+
+
+def _normalize(name: str) -> str:
+    """A distribution name as pip compares them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def installed_with(distribution: str) -> set[str]:
+    """The distribution and everything installing it brings (installed requirements, transitively,
+    without extras); normalized names."""
+    from packaging.requirements import Requirement
+
+    found: set[str] = set()
+    pending = [distribution]
+    while pending:
+        name = _normalize(pending.pop())
+        if name in found:
+            continue
+        found.add(name)
+        try:
+            texts = requires(name) or []
+        except PackageNotFoundError:
+            continue
+        for text in texts:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                pending.append(requirement.name)
+    return found
 
 
 def hacs_problems(hacs: Mapping[str, Any], tested_homeassistant: str) -> list[str]:

@@ -343,12 +343,25 @@ def test_component_structure_and_json(tmp_path: Path) -> None:
 # --- the front door ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("script", ["scripts/setup", "scripts/test", "scripts/develop", ".ci/run"])
+@pytest.mark.parametrize(
+    "script", ["scripts/setup", "scripts/test", "scripts/test-latest-ha", "scripts/develop", ".ci/run"]
+)
 def test_scripts_are_executable_bash(script: str) -> None:
     path = REPO_ROOT / script
     assert os.access(path, os.X_OK), f"{script} is not executable"
     assert path.read_text(encoding="utf-8").startswith("#!/usr/bin/env bash\n")
     subprocess.run(["bash", "-n", str(path)], check=True)
+
+
+def test_readme_names_the_versions_tested() -> None:
+    """The README says which Home Assistant is the minimum (hacs.json) and which ones the suite ran on:
+    the one running now must be named, so bumping either stack without the README fails on that stack."""
+    from homeassistant.const import __version__ as running
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    minimum = ".".join(_json(REPO_ROOT / "hacs.json")["homeassistant"].split(".")[:2])
+    assert f"Home Assistant {minimum} or newer is required" in readme
+    assert running in readme
 
 
 def test_readme_starts_with_the_two_commands() -> None:

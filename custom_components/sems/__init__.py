@@ -14,7 +14,7 @@ from homeassistant.helpers.storage import Store
 from . import cloud
 from .const import CLOUD_ENTRY_KEYS, CONF_DEVICES, DOMAIN, ISSUE_CLOUD_ENTRY, LOGGER, PLATFORMS
 from .coordinator import STORAGE_VERSION, SemsConfigEntry, SemsCoordinator, storage_key
-from .entity import plant_device_key
+from .entity import async_register_devices, plant_device_key
 from .entry_data import endpoint_from_data, probe_unit_ids, stored_devices
 from .plantkit.client import PlantClient
 from .plantkit.exceptions import PlantError
@@ -52,6 +52,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> bool
     _async_remove_stale_devices(
         hass, entry, {device.key for device in client.devices} | {plant_device_key(entry)}
     )
+    async_register_devices(hass, entry, client.devices)
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True

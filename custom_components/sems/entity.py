@@ -5,23 +5,24 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
 from .coordinator import SemsCoordinator
-from .plantkit.model import DeviceIdentity, Role
+from .plantkit.model import DeviceIdentity
 from .plantkit.naming import device_name, inverter_of
 from .plantkit.snapshot import DeviceSnapshot
 
 
 def device_info(identity: DeviceIdentity, devices: list[DeviceIdentity]) -> DeviceInfo:
-    """Device registry data; batteries and meters hang off the inverter they belong to.
+    """Device registry data (the link to the inverter is set by ``async_register_devices``).
 
     No configuration_url: Modbus endpoints (and GoodWe dongles on port 8899) serve no web page.
     """
-    info = DeviceInfo(
+    return DeviceInfo(
         identifiers={(DOMAIN, identity.key)},
         manufacturer=identity.manufacturer,
         model=identity.model,
@@ -29,11 +30,26 @@ def device_info(identity: DeviceIdentity, devices: list[DeviceIdentity]) -> Devi
         serial_number=identity.serial,
         sw_version=identity.firmware,
     )
-    if identity.role is not Role.INVERTER:
-        inverter = inverter_of(identity, devices)
-        if inverter is not None:
-            info["via_device"] = (DOMAIN, inverter.key)
-    return info
+
+
+@callback
+def async_register_devices(hass: HomeAssistant, entry: ConfigEntry, devices: list[DeviceIdentity]) -> None:
+    """Register the endpoint's devices before their entities; batteries and meters hang off their inverter.
+
+    The link is set by registry id (``via_device_id``), which every supported version takes: the
+    ``via_device`` key of DeviceInfo is deprecated since 2026.x (it stops working in 2027.8), and
+    2025.4's DeviceInfo has no ``via_device_id``.
+    """
+    registry = dr.async_get(hass)
+    device_ids = {
+        identity.key: registry.async_get_or_create(
+            config_entry_id=entry.entry_id, **device_info(identity, devices)
+        ).id
+        for identity in devices
+    }
+    for identity in devices:
+        if (inverter := inverter_of(identity, devices)) is not None:
+            registry.async_update_device(device_ids[identity.key], via_device_id=device_ids[inverter.key])
 
 
 def plant_device_key(entry: ConfigEntry) -> str:

@@ -114,4 +114,6 @@ async def test_energy_dashboard_plant_configuration(hass: HomeAssistant, plant: 
         }
     )
     validation = (await async_validate(hass)).as_dict()
-    assert validation == {"energy_sources": [[], [], []], "device_consumption": []}
+    assert validation["energy_sources"] == [[], [], []]
+    # Home Assistant adds checks over time (2026.x: "device_consumption_water"): none may find an issue.
+    assert {key: issues for key, issues in validation.items() if any(issues)} == {}

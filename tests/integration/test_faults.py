@@ -133,12 +133,12 @@ async def test_problem_and_event_entities(
     case: PlantCase,
     platform: Platform,
     entity_registry: er.EntityRegistry,
-    snapshot: SnapshotAssertion,
+    ha_snapshot: SnapshotAssertion,
 ) -> None:
     """Problem sensors and fault event entities of every endpoint (registry entries and states)."""
     with patch("custom_components.sems.PLATFORMS", [platform]):
         entry = await add_plant(hass, plant, case)
-        await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+        await snapshot_platform(hass, entity_registry, ha_snapshot, entry.entry_id)
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -373,13 +373,14 @@ async def test_fault_event_attributes(hass: HomeAssistant, plant: SimulatedPlant
 async def test_fault_active_at_first_setup_is_announced_once(
     hass: HomeAssistant, plant: SimulatedPlant
 ) -> None:
-    """A fault that is already there when the plant is added is news: one fault_raised."""
+    """Faults that are already there when the plant is added are news: one fault_raised each."""
     events = FaultEvents(hass)
-    plant.physics.state.faults = {"over_temperature"}
+    plant.physics.state.faults = {"over_temperature", "grid_loss"}
     plant.render()
     await add_plant(hass, plant, GOODWE_ET_TCP)
     assert events.take() == [
-        (f"event.{ET}_faults", EVENT_FAULT_RAISED, "over_temperature", "goodwe_error:13")
+        (f"event.{ET}_faults", EVENT_FAULT_RAISED, "grid_loss", "goodwe_error:9"),
+        (f"event.{ET}_faults", EVENT_FAULT_RAISED, "over_temperature", "goodwe_error:13"),
     ]
     await poll(hass, 31)
     assert events.take() == []

@@ -13,10 +13,19 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.sems.const import DOMAIN
 from custom_components.sems.plantkit.model import QUANTITY_INFO, Quantity
 from simulator.plant import SimulatedPlant
 
-from .conftest import ALL_CASES, GOODWE_ET_TCP, SDM630_TCP, PlantCase, add_plant
+from .conftest import (
+    ALL_CASES,
+    EASTRON_GATEWAY,
+    GOODWE_ET_TCP,
+    SDM630_TCP,
+    SUNSPEC_TCP,
+    PlantCase,
+    add_plant,
+)
 from .test_init import poll
 
 
@@ -28,7 +37,7 @@ async def test_entities_and_devices(
     case: PlantCase,
     entity_registry: er.EntityRegistry,
     device_registry: dr.DeviceRegistry,
-    snapshot: SnapshotAssertion,
+    ha_snapshot: SnapshotAssertion,
 ) -> None:
     """Every sensor (registry entry and state) and every device of each endpoint, frozen in snapshots.
 
@@ -40,7 +49,7 @@ async def test_entities_and_devices(
         patch("custom_components.sems.sensor.CLOUD_SENSORS", ()),
     ):
         entry = await add_plant(hass, plant, case)
-        await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+        await snapshot_platform(hass, entity_registry, ha_snapshot, entry.entry_id)
         assert await hass.config_entries.async_unload(entry.entry_id)
 
     devices = sorted(
@@ -49,7 +58,37 @@ async def test_entities_and_devices(
     )
     assert len(devices) == case.device_count + 1  # and the plant as a whole
     for device in devices:
-        assert device == snapshot(name=f"device-{sorted(device.identifiers)[0][1]}")
+        assert device == ha_snapshot(name=f"device-{sorted(device.identifiers)[0][1]}")
+
+
+@pytest.mark.parametrize(
+    ("case", "children"),
+    [
+        (GOODWE_ET_TCP, {"9010KETU000SIM01_battery", "9010KETU000SIM01_meter"}),
+        (SUNSPEC_TCP, {"SS-INV-0001_battery", "SS-MTR-0001_meter"}),  # the meter on its own unit id too
+        (EASTRON_GATEWAY, set()),  # two meters, no inverter: nothing to hang off
+    ],
+    ids=lambda value: value.endpoint if isinstance(value, PlantCase) else "",
+)
+async def test_batteries_and_meters_hang_off_their_inverter(
+    hass: HomeAssistant,
+    plant: SimulatedPlant,
+    device_registry: dr.DeviceRegistry,
+    case: PlantCase,
+    children: set[str],
+) -> None:
+    """The device page shows the battery and meter "connected via" the inverter, on every HA version."""
+    entry = await add_plant(hass, plant, case)
+    devices = {
+        key: device
+        for device in dr.async_entries_for_config_entry(device_registry, entry.entry_id)
+        for domain, key in device.identifiers
+        if domain == DOMAIN
+    }
+    linked = {key for key, device in devices.items() if device.via_device_id is not None}
+    assert linked == children
+    if children:
+        assert {devices[key].via_device_id for key in children} == {devices[case.unique_id].id}
 
 
 async def test_only_quantities_the_profile_provides(hass: HomeAssistant, plant: SimulatedPlant) -> None:

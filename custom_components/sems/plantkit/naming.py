@@ -40,8 +40,10 @@ def inverter_of(device: DeviceIdentity, plant: Sequence[DeviceIdentity]) -> Devi
     """The inverter a battery or meter belongs to: the one named by ``via_serial``, else the only one.
 
     A SunSpec meter on its own unit id has no ``via_serial``, but an endpoint with exactly one inverter
-    is one plant, so the meter belongs to it.
+    is one plant, so the meter belongs to it. None for an inverter.
     """
+    if device.role is Role.INVERTER:
+        return None
     inverters = [d for d in plant if d.role is Role.INVERTER]
     for inverter in inverters:
         if inverter.serial == device.via_serial:
