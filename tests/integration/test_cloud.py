@@ -69,6 +69,7 @@ from tests.broker import (
     free_port,
 )
 
+from .common import entry_device
 from .conftest import GOODWE_ET_TCP, add_plant
 
 T0 = datetime(2026, 6, 21, 10, 0, tzinfo=UTC)
@@ -438,7 +439,7 @@ async def test_consent_in_the_options_flow_then_only_consented_data_arrives(
     registry_entry = entity_registry.async_get("sensor.goodwe_gw10k_et_plant_cloud_sync_sent_power")
     assert registry_entry is not None
     assert registry_entry.disabled_by is er.RegistryEntryDisabler.INTEGRATION
-    plant_device = device_registry.async_get_device({(DOMAIN, f"{entry.unique_id}_plant")})
+    plant_device = entry_device(hass, entry, f"{entry.unique_id}_plant")
     assert plant_device is not None
     assert plant_device.name == f"{GOODWE_ET_TCP.title} plant"  # named after the entry
 

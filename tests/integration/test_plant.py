@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 
 from simulator.plant import SimulatedPlant
 
+from .common import entry_device
 from .conftest import GOODWE_ET_TCP, SDM630_TCP, add_plant
 
 PLANT = "sensor.goodwe_gw10k_et_plant"
@@ -31,7 +31,7 @@ async def test_plant_device_adds_up_the_hybrid(hass: HomeAssistant, plant: Simul
     assert hass.states.get(f"{PLANT}_status").state == "running"
     assert float(hass.states.get(f"{PLANT}_self_consumption_today").state) >= 0
 
-    device = dr.async_get(hass).async_get_device({("sems", f"{entry.unique_id}_plant")})
+    device = entry_device(hass, entry, f"{entry.unique_id}_plant")
     assert device is not None
     assert device.name == "GoodWe GW10K-ET plant"
 
