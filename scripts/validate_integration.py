@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import inspect
 import json
 import os
 import re
@@ -562,10 +563,35 @@ def _add_resolved(
     where: ast.AST,
 ) -> None:
     text = resolver.text(node, local) if node is not None else None
+    if text is None and node is not None:
+        returned = _returned_keys(node, resolver, local)
+        if returned:
+            into.update(returned)
+            return
     if text is None:
         unresolved.append(f"{resolver.where(where)}: translation key is not a constant")
     else:
         into.add(text)
+
+
+def _returned_keys(node: ast.expr, resolver: _Resolver, local: Mapping[str, ast.expr]) -> set[str]:
+    """Keys a value can take when it comes from calls of the component's own functions (directly or run
+    in an executor): the string constants those functions return. Empty when that cannot be told."""
+    if isinstance(node, ast.Name) and node.id in local:
+        node = local[node.id]
+    keys: set[str] = set()
+    for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)):
+        target = call.args[0] if _call_name(call) == "async_add_executor_job" and call.args else call.func
+        function = _evaluate(target, resolver, local) if isinstance(target, ast.Name) else None
+        if not inspect.isfunction(function) or not function.__module__.startswith(COMPONENT_PACKAGE):
+            continue
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+        for returned in (n.value for n in ast.walk(tree) if isinstance(n, ast.Return) and n.value):
+            if not isinstance(returned, ast.Constant):
+                return set()  # a computed key: cannot be told
+            if isinstance(returned.value, str):
+                keys.add(returned.value)
+    return keys
 
 
 def _evaluate(node: ast.expr, resolver: _Resolver, local: Mapping[str, ast.expr]) -> Any:
