@@ -358,6 +358,7 @@ class TranslationUsage:
     entities: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (platform, key) -> states
     # (platform, key) -> attribute -> states, from each platform's TRANSLATED_ATTRIBUTES declaration
     attributes: dict[tuple[str, str], dict[str, set[str]]] = field(default_factory=dict)
+    devices: dict[str, set[str]] = field(default_factory=dict)  # device name key -> placeholders
     exceptions: dict[str, set[str] | None] = field(default_factory=dict)  # key -> placeholders
     issues: dict[str, tuple[set[str] | None, bool]] = field(
         default_factory=dict
@@ -388,6 +389,9 @@ def collect_translation_usage(component_dir: Path = COMPONENT_DIR) -> Translatio
             elif isinstance(node, ast.Call):
                 _collect_call(node, resolver, usage)
     _collect_entity_descriptions(component_dir, usage)
+    entity = importlib.import_module(f"{COMPONENT_PACKAGE}.entity")
+    for key, placeholders in getattr(entity, "TRANSLATED_DEVICES", {}).items():
+        usage.devices[str(key)] = {str(p) for p in placeholders}
     return usage
 
 
@@ -729,6 +733,12 @@ def translation_problems(en: Mapping[str, Any], usage: TranslationUsage) -> list
             for state in sorted(states):
                 if _get(en, *path, "state", state) is None:
                     problems.append(f"{'.'.join(path)}.state.{state} is missing")
+    for key, placeholders in sorted(usage.devices.items()):
+        name = _get(en, "device", key, "name")
+        if name is None:
+            problems.append(f"device.{key}.name is missing")
+        else:
+            problems.extend(_placeholder_problems(f"device.{key}.name", [name], placeholders))
     for key, placeholders in sorted(usage.exceptions.items()):
         message = _get(en, "exceptions", key, "message")
         if message is None:

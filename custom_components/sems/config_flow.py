@@ -62,7 +62,7 @@ from .plantkit.exceptions import (
     UnsupportedDeviceError,
 )
 from .plantkit.model import DeviceIdentity
-from .plantkit.naming import device_name, main_device
+from .plantkit.naming import device_name, main_device, plant_title
 from .plantkit.transport import Endpoint, TransportType
 from .plantkit.transport.base import DEFAULT_PORTS
 from .probe import ProbeCandidate, ProbeResult, async_probe, is_serial_path, serial_port_problem
@@ -242,7 +242,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
                     main = main_device(probed.devices)
                     await self.async_set_unique_id(main.serial)
                     self._abort_if_unique_id_configured()
-                    return self.async_create_entry(title=device_name(main), data=data)
+                    return self.async_create_entry(title=plant_title(probed.devices), data=data)
         return self._async_show_user_form(user_input, errors)
 
     @callback
@@ -379,7 +379,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
             await self.async_set_unique_id(main.serial)
             self._abort_if_unique_id_configured()
             return self.async_create_entry(
-                title=device_name(main), data=_entry_data(probed, _found_unit_ids(probed.devices))
+                title=plant_title(probed.devices), data=_entry_data(probed, _found_unit_ids(probed.devices))
             )
         return self._async_show_user_form(self._user_input, errors)
 
@@ -461,7 +461,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
             self._abort_if_unique_id_configured()
             probed = ProbeResult(found.endpoint, list(found.devices))
             return self.async_create_entry(
-                title=device_name(main), data=_entry_data(probed, _found_unit_ids(probed.devices))
+                title=plant_title(probed.devices), data=_entry_data(probed, _found_unit_ids(probed.devices))
             )
         options = [
             SelectOptionDict(value=key, label=discovery.choice_label(found))
@@ -565,7 +565,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
         main = main_device(probed.devices)
         if user_input is not None:
             return self.async_create_entry(
-                title=device_name(main), data=_entry_data(probed, _found_unit_ids(probed.devices))
+                title=plant_title(probed.devices), data=_entry_data(probed, _found_unit_ids(probed.devices))
             )
         self._set_confirm_only()
         endpoint = probed.endpoint

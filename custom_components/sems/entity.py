@@ -10,28 +10,38 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
 from .coordinator import SemsCoordinator
-from .plantkit.model import DeviceIdentity, Role
-from .plantkit.naming import device_name, inverter_of
+from .plantkit.model import DeviceIdentity
+from .plantkit.naming import NAME_TEMPLATES, inverter_of, name_of, own_model, own_serial
 from .plantkit.snapshot import DeviceSnapshot
+
+# Device names made from a translation key, and their placeholders (checked against translations/en.json
+# by scripts/validate_integration.py).
+TRANSLATED_DEVICES = dict.fromkeys(NAME_TEMPLATES, ("name",))
 
 
 def device_info(identity: DeviceIdentity, devices: list[DeviceIdentity]) -> DeviceInfo:
     """Device registry data; batteries and meters hang off the inverter they belong to.
 
-    No configuration_url: Modbus endpoints (and GoodWe dongles on port 8899) serve no web page.
+    The name comes from plantkit's naming (a translation key where it is not a proper name); the serial
+    number and model are the device's own, or left out. No configuration_url: Modbus endpoints (and
+    GoodWe dongles on port 8899) serve no web page.
     """
+    name = name_of(identity, devices)
     info = DeviceInfo(
         identifiers={(DOMAIN, identity.key)},
         manufacturer=identity.manufacturer,
-        model=identity.model,
-        name=device_name(identity, devices),
-        serial_number=identity.serial,
+        model=own_model(identity, devices),
+        serial_number=own_serial(identity, devices),
         sw_version=identity.firmware,
     )
-    if identity.role is not Role.INVERTER:
-        inverter = inverter_of(identity, devices)
-        if inverter is not None:
-            info["via_device"] = (DOMAIN, inverter.key)
+    if name.key is None:
+        info["name"] = name.text
+    else:
+        info["translation_key"] = name.key
+        info["translation_placeholders"] = dict(name.placeholders)
+    inverter = inverter_of(identity, devices)
+    if inverter is not None:
+        info["via_device"] = (DOMAIN, inverter.key)
     return info
 
 

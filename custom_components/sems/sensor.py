@@ -7,7 +7,7 @@ lower than published before, glitches held), night stand-ins and held values are
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -32,6 +32,7 @@ from homeassistant.helpers.typing import StateType
 from .coordinator import SemsConfigEntry, SemsCoordinator
 from .entity import SemsEntity
 from .plantkit.model import QUANTITY_INFO, DeviceIdentity, DeviceStatus, Kind, Quantity, Role, Unit
+from .plantkit.naming import CONTEXT_KEYS, entity_key
 from .plantkit.snapshot import DeviceSnapshot, Source
 
 # Read-only entities fed by a coordinator: no limit on parallel updates.
@@ -91,6 +92,14 @@ def quantity_description(quantity: Quantity) -> SemsSensorEntityDescription:
 QUANTITY_DESCRIPTIONS: dict[Quantity, SemsSensorEntityDescription] = {
     quantity: quantity_description(quantity) for quantity in Quantity
 }
+# The same sensors on a device whose name already says what their own name starts with (a battery's
+# "Power", a grid meter's "Import energy"): plantkit's naming decides the key; the unique id stays.
+CONTEXT_DESCRIPTIONS: dict[str, SemsSensorEntityDescription] = {
+    renamed: replace(QUANTITY_DESCRIPTIONS[Quantity(key)], translation_key=renamed)
+    for keys in CONTEXT_KEYS.values()
+    for key, renamed in keys.items()
+    if key in QUANTITY_DESCRIPTIONS
+}
 
 STATUS_DESCRIPTION = SemsSensorEntityDescription(
     key="status",
@@ -120,10 +129,13 @@ def descriptions_for(snapshot: DeviceSnapshot) -> list[SemsSensorEntityDescripti
     The status sensor is made for inverters, and for other devices that report a status; the count of
     rejected energy readings for devices with energy counters.
     """
+    identity = snapshot.identity
     found: list[SemsSensorEntityDescription] = []
-    if snapshot.identity.role is Role.INVERTER or snapshot.status is not DeviceStatus.UNKNOWN:
+    if identity.role is Role.INVERTER or snapshot.status is not DeviceStatus.UNKNOWN:
         found.append(STATUS_DESCRIPTION)
-    found.extend(QUANTITY_DESCRIPTIONS[q] for q in Quantity if q in snapshot.quantities)
+    for quantity in (q for q in Quantity if q in snapshot.quantities):
+        key = entity_key(quantity, identity)
+        found.append(QUANTITY_DESCRIPTIONS[quantity] if key == quantity else CONTEXT_DESCRIPTIONS[key])
     if any(QUANTITY_INFO[q].unit is Unit.KILOWATT_HOUR for q in snapshot.quantities):
         found.append(REJECTED_DESCRIPTION)
     return found

@@ -37,11 +37,21 @@ from .test_init import poll
 COMPONENT = Path(__file__).parents[2] / "custom_components" / "sems"
 ET = "goodwe_gw10k_et"
 ET_BATTERY = "goodwe_gw10k_et_battery"
-ET_METER = "goodwe_smart_meter_three_phase_4_wire"
+ET_METER = "goodwe_gw10k_et_grid_meter"
 DT = "goodwe_gw15k_dt"
 SS = "sunspecsim_sim_inv_10k"
 SS_BATTERY = "sunspecsim_sim_inv_10k_battery"
-SS_METER = "sunspecsim_sim_meter_3p"
+SS_METER = "sunspecsim_sim_meter_3p_grid_meter"
+
+
+def group_sensor(device: str, group: str) -> str:
+    """A group's problem sensor; a battery's battery group is "BMS problem", a grid meter's grid group
+    "Supply problem" (the device's name says battery or grid already)."""
+    if device.endswith("_battery") and group == "battery":
+        group = "bms"
+    elif device.endswith("_grid_meter") and group == "grid":
+        group = "supply"
+    return f"binary_sensor.{device}_{group}_problem"
 
 
 def load_json(name: str) -> dict[str, Any]:
@@ -72,7 +82,9 @@ def test_every_fault_state_and_event_type_is_translated() -> None:
     assert all(texts)
 
     problems = strings["entity"]["binary_sensor"]
-    assert set(problems) == {"problem"} | {f"{group}_problem" for group in FaultGroup}
+    assert set(problems) == {"problem", "bms_problem", "supply_problem"} | {
+        f"{group}_problem" for group in FaultGroup
+    }
     assert all(
         sensor["name"] and sensor["state_attributes"]["active_faults"]["name"] for sensor in problems.values()
     )
@@ -153,7 +165,7 @@ async def test_problem_sensors_per_role(hass: HomeAssistant, plant: SimulatedPla
         if e.domain == "binary_sensor"
     }
     expected = {
-        f"binary_sensor.{prefix}_{group}_problem"
+        group_sensor(prefix, group)
         for prefix, role in ((ET, Role.INVERTER), (ET_BATTERY, Role.BATTERY), (ET_METER, Role.METER))
         for group in ROLE_FAULT_GROUPS[role]
     } | {f"binary_sensor.{prefix}_problem" for prefix in (ET, ET_BATTERY, ET_METER)}
@@ -320,9 +332,7 @@ async def test_device_fault_raised_and_cleared(
     await set_faults(hass, plant, fault_case.fault)
     device = fault_case.device
     groups = {group for _, _, group, _ in fault_case.faults}
-    expected_on = {f"binary_sensor.{device}_problem"} | {
-        f"binary_sensor.{device}_{g}_problem" for g in groups
-    }
+    expected_on = {f"binary_sensor.{device}_problem"} | {group_sensor(device, g) for g in groups}
     assert {entity_id for entity_id, s in problem_states(hass, entry).items() if s == STATE_ON} == expected_on
 
     active = [
@@ -332,7 +342,7 @@ async def test_device_fault_raised_and_cleared(
     attributes = hass.states.get(f"binary_sensor.{device}_problem").attributes
     assert attributes["active_faults"] == active
     for group in groups:
-        group_state = hass.states.get(f"binary_sensor.{device}_{group}_problem")
+        group_state = hass.states.get(group_sensor(device, group))
         assert group_state.attributes["active_faults"] == [f for f in active if f["group"] == group]
 
     event_entity = f"event.{device}_faults"

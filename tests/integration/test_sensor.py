@@ -16,7 +16,7 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.sems.plantkit.model import QUANTITY_INFO, Quantity
 from simulator.plant import SimulatedPlant
 
-from .conftest import ALL_CASES, GOODWE_ET_TCP, SDM630_TCP, PlantCase, add_plant
+from .conftest import ALL_CASES, GOODWE_ET_TCP, SDM630_TCP, PlantCase, add_plant, quantity_of
 from .test_init import poll
 
 
@@ -73,7 +73,7 @@ async def test_secondary_quantities_disabled_and_diagnostic(
     ]
     assert entries
     for entity in entries:
-        quantity = entity.translation_key
+        quantity = quantity_of(entity) or entity.translation_key
         if quantity == "rejected_readings":  # a diagnostic count, on by default
             assert entity.entity_category is EntityCategory.DIAGNOSTIC
             assert entity.disabled_by is None
