@@ -13,6 +13,7 @@ from homeassistant.helpers.storage import Store
 
 from .const import CLOUD_ENTRY_KEYS, CONF_DEVICES, DOMAIN, ISSUE_CLOUD_ENTRY, LOGGER, PLATFORMS
 from .coordinator import STORAGE_VERSION, SemsConfigEntry, SemsCoordinator, storage_key
+from .entity import async_mark_unavailable
 from .entry_data import endpoint_from_data, probe_unit_ids, stored_devices
 from .plantkit.client import PlantClient
 from .plantkit.exceptions import PlantError
@@ -27,6 +28,21 @@ async def async_setup_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> bool
         _async_create_cloud_entry_issue(hass, entry)
         return False
 
+    try:
+        coordinator = await _async_connect(hass, entry)
+    except ConfigEntryNotReady:
+        async_mark_unavailable(hass, entry)
+        raise
+    entry.runtime_data = coordinator
+
+    _async_remove_stale_devices(hass, entry, {device.key for device in coordinator.devices})
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def _async_connect(hass: HomeAssistant, entry: SemsConfigEntry) -> SemsCoordinator:
+    """The entry's coordinator after its first refresh; raises ``ConfigEntryNotReady``."""
     client = PlantClient(endpoint_from_data(entry.data))
     client.devices = stored_devices(entry.data)
     if not client.devices:
@@ -41,12 +57,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> bool
             translation_key="cannot_connect",
             translation_placeholders={"endpoint": str(client.endpoint), "error": str(err.__cause__)},
         ) from err
-    entry.runtime_data = coordinator
-
-    _async_remove_stale_devices(hass, entry, {device.key for device in client.devices})
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    return True
+    return coordinator
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> bool:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
-from homeassistant.core import callback
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
@@ -71,6 +73,19 @@ class SemsEntity(CoordinatorEntity[SemsCoordinator]):
         """Unavailable while the endpoint cannot be read, or if this device dropped out of the snapshot."""
         return super().available and self.snapshot is not None
 
+    async def async_will_remove_from_hass(self) -> None:
+        """Leave no "unavailable" state behind when the entity is removed (the entry unloads).
+
+        Home Assistant writes "unavailable" for a removed entity that has a registry entry; on a reload
+        the entity comes straight back, and both changes end up in the logbook as if something had
+        happened ("became unavailable", then "cleared (no problem detected)", or "Faults detected an
+        event" for the restored last event). Without its registry entry at this point the state is
+        removed instead, and the logbook lists neither (the registry entry itself stays). Setup writes
+        "unavailable" when the entry cannot come back (``async_mark_unavailable``).
+        """
+        await super().async_will_remove_from_hass()
+        self.registry_entry = None
+
     def rendered(self) -> Hashable:
         """What the entity shows besides its availability; subclasses add their state and attributes."""
         return None
@@ -87,3 +102,12 @@ class SemsEntity(CoordinatorEntity[SemsCoordinator]):
             return
         self._shown = shown
         self.async_write_ha_state()
+
+
+@callback
+def async_mark_unavailable(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Show the entry's entities unavailable while it cannot be set up (after a reload whose setup
+    failed they have no state at all; at Home Assistant's start this is done for them)."""
+    for entity in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id):
+        if not entity.disabled and hass.states.get(entity.entity_id) is None:
+            entity.write_unavailable_state(hass)

@@ -484,3 +484,66 @@ async def test_sentinel_values_are_unknown_not_faults(
 )
 def test_restore_data_that_does_not_fit_is_ignored(restored: dict[str, Any], announced: Any) -> None:
     assert announced_from(restored) == announced
+
+
+class LogbookLines:
+    """State changes the logbook would list: an old and a new state that differ (the logbook leaves
+    out entities appearing or disappearing, and attribute-only changes)."""
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+        self.lines: list[tuple[str, str, str]] = []
+        ours = {e.entity_id for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)}
+
+        @callback
+        def record(event: Event[EventStateChangedData]) -> None:
+            old, new = event.data["old_state"], event.data["new_state"]
+            if event.data["entity_id"] not in ours or old is None or new is None:
+                return
+            if old.state != new.state and new.last_changed == new.last_updated:
+                self.lines.append((new.entity_id, old.state, new.state))
+
+        self.unsubscribe = hass.bus.async_listen(EVENT_STATE_CHANGED, record)
+
+
+@pytest.mark.parametrize("faulty", [False, True], ids=["quiet", "with-an-active-fault"])
+async def test_a_reload_writes_no_logbook_lines(
+    hass: HomeAssistant, plant: SimulatedPlant, faulty: bool
+) -> None:
+    """Reloading an entry (reconfigure, a moved device, the Reload button) changes nothing a user could
+    see: no "became unavailable", no "cleared (no problem detected)", no "Faults detected an event"."""
+    entry = await add_plant(hass, plant, GOODWE_ET_TCP)
+    events = FaultEvents(hass)
+    if faulty:
+        await set_faults(hass, plant, "grid_loss")
+        assert hass.states.get(f"binary_sensor.{ET}_problem").state == STATE_ON
+        assert len(events.take()) == 1
+    logbook = LogbookLines(hass, entry)
+
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    await poll(hass, 31)
+
+    assert logbook.lines == []
+    assert events.take() == []
+    assert hass.states.get(f"binary_sensor.{ET}_problem").state == (STATE_ON if faulty else STATE_OFF)
+
+
+async def test_entities_of_an_entry_that_cannot_come_back_are_unavailable(
+    hass: HomeAssistant, plant: SimulatedPlant
+) -> None:
+    """A reload whose setup fails (the plant went away meanwhile) leaves the entities unavailable, not
+    missing from the state machine (dashboards would show "entity not available")."""
+    entry = await add_plant(hass, plant, GOODWE_ET_TCP)
+    plant.server(GOODWE_ET_TCP.endpoint).faults.offline = True
+    assert not await hass.config_entries.async_reload(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    entity_ids = [
+        e.entity_id
+        for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+        if e.disabled_by is None
+    ]
+    assert entity_ids
+    for entity_id in entity_ids:
+        state = hass.states.get(entity_id)
+        assert state is not None, entity_id
+        assert state.state == "unavailable", entity_id
