@@ -666,6 +666,13 @@ def _collect_call(node: ast.Call, resolver: _Resolver, usage: TranslationUsage) 
             isinstance(fixable, ast.Constant) and fixable.value is True,
         )
     elif _keyword(node, "translation_domain") is not None:
+        declared = _declared_exceptions()
+        if key is None and declared:
+            # A key chosen at run time from the module's declared ones (key -> placeholders).
+            for name, placeholders in declared.items():
+                previous = usage.exceptions.get(str(name), set())
+                usage.exceptions[str(name)] = None if previous is None else previous | set(placeholders)
+            return
         if key is None:
             usage.unresolved.append(f"{resolver.where(node)}: exception translation_key is not a constant")
             return
@@ -673,6 +680,16 @@ def _collect_call(node: ast.Call, resolver: _Resolver, usage: TranslationUsage) 
         known = _dict_keys(placeholders, resolver, {}) if placeholders is not None else set()
         previous = usage.exceptions.get(key, set())
         usage.exceptions[key] = None if known is None or previous is None else previous | known
+
+
+def _declared_exceptions() -> dict[str, tuple[str, ...]]:
+    """Exception keys the component's modules declare in ``TRANSLATED_EXCEPTIONS`` (key -> placeholders),
+    for exceptions whose key is chosen at run time."""
+    declared: dict[str, tuple[str, ...]] = {}
+    for name, module in list(sys.modules.items()):
+        if name == COMPONENT_PACKAGE or name.startswith(f"{COMPONENT_PACKAGE}."):
+            declared |= getattr(module, "TRANSLATED_EXCEPTIONS", {})
+    return declared
 
 
 def _collect_entity_descriptions(component_dir: Path, usage: TranslationUsage) -> None:

@@ -12,7 +12,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
 from .const import CLOUD_ENTRY_KEYS, CONF_DEVICES, DOMAIN, ISSUE_CLOUD_ENTRY, LOGGER, PLATFORMS
-from .coordinator import STORAGE_VERSION, SemsConfigEntry, SemsCoordinator, storage_key
+from .coordinator import STORAGE_VERSION, SemsConfigEntry, SemsCoordinator, failure, storage_key
 from .entity import async_mark_unavailable
 from .entry_data import endpoint_from_data, probe_unit_ids, stored_devices
 from .plantkit.client import PlantClient
@@ -52,10 +52,9 @@ async def _async_connect(hass: HomeAssistant, entry: SemsConfigEntry) -> SemsCoo
     try:
         await coordinator.async_config_entry_first_refresh()
     except ConfigEntryNotReady as err:
+        key, placeholders = failure(err, entry.title)
         raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="cannot_connect",
-            translation_placeholders={"endpoint": str(client.endpoint), "error": str(err.__cause__)},
+            translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
         ) from err
     return coordinator
 
@@ -90,10 +89,9 @@ async def _async_probe_and_store(hass: HomeAssistant, entry: SemsConfigEntry, cl
         client.devices = await client.probe(probe_unit_ids(entry.data))
     except PlantError as err:
         await client.close()
+        key, placeholders = failure(err, entry.title)
         raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="cannot_connect",
-            translation_placeholders={"endpoint": str(client.endpoint), "error": str(err)},
+            translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
         ) from err
     hass.config_entries.async_update_entry(
         entry, data={**entry.data, CONF_DEVICES: [d.to_dict() for d in client.devices]}

@@ -327,7 +327,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
         except PlantError:
             errors["base"] = "cannot_connect"
         except Exception:
-            LOGGER.exception("Unexpected error while probing %s", target.host)
+            LOGGER.exception("Unexpected error while probing the address entered")
             errors["base"] = "unknown"
         else:
             return probed, _entry_data(probed, unit_ids), errors
@@ -370,9 +370,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
         except PlantError:
             errors["base"] = "cannot_connect"
         except Exception:
-            LOGGER.exception(
-                "Unexpected error while scanning the units of %s", self._user_input.get(CONF_HOST)
-            )
+            LOGGER.exception("Unexpected error while scanning the unit IDs of the address entered")
             errors["base"] = "unknown"
         else:
             main = main_device(probed.devices)
@@ -589,7 +587,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
         new_data = followed_data(entry.data, endpoint)
         if new_data is None or await discovery.async_answers_at(entry.data, str(entry.unique_id)):
             return False
-        LOGGER.info("%s moved to %s; updating its entry", entry.title, endpoint)
+        LOGGER.info("%s answers at another address; its entry follows it", entry.title)
         self.hass.config_entries.async_update_entry(entry, data=new_data)
         # As in reconfigure: the update listener only applies options, so the reload is scheduled here.
         if entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_RETRY):

@@ -39,12 +39,66 @@ from .const import (
 )
 from .entry_data import default_poll_seconds
 from .plantkit.client import PlantClient
-from .plantkit.exceptions import PlantUnavailableError
+from .plantkit.exceptions import (
+    ConnectionClosedError,
+    ModbusExceptionError,
+    NoDeviceAtUnitError,
+    PlantConnectionError,
+    PlantError,
+    PlantProtocolError,
+    PlantTimeoutError,
+    PlantUnavailableError,
+    UnsupportedDeviceError,
+)
 from .plantkit.model import QUANTITY_INFO, DeviceIdentity, Kind, Quantity
 from .plantkit.monitor import NightRules, PlantMonitor
 from .plantkit.snapshot import PlantSnapshot
 
 type SemsConfigEntry = ConfigEntry[SemsCoordinator]
+
+# Why reading a plant failed, as translated messages that name the plant, never its host or serial (they
+# end up in ERROR log lines and the entry's setup error): key -> placeholders. Checked against
+# translations/en.json by scripts/validate_integration.py.
+TRANSLATED_EXCEPTIONS: dict[str, tuple[str, ...]] = {
+    "cannot_connect": ("name",),
+    "timeout": ("name",),
+    "connection_closed": ("name",),
+    "no_device_at_unit": ("name", "unit"),
+    "device_error": ("name", "code"),
+    "invalid_answer": ("name",),
+    "not_supported": ("name",),
+    "communication_error": ("name",),
+}
+
+
+def failure(err: BaseException | None, name: str) -> tuple[str, dict[str, str]]:
+    """The translation key and placeholders saying why reading ``name`` failed.
+
+    ``err`` may be any exception whose cause chain holds the library's error (the coordinator's
+    ``UpdateFailed``, a ``ConfigEntryNotReady``): its innermost ``PlantError`` decides.
+    """
+    cause: BaseException | None = None
+    while err is not None:
+        if isinstance(err, PlantError) and not isinstance(err, PlantUnavailableError):
+            cause = err
+        err = err.__cause__
+    placeholders = {"name": name}
+    if isinstance(cause, NoDeviceAtUnitError):
+        return "no_device_at_unit", {**placeholders, "unit": ", ".join(str(u) for u in cause.unit_ids)}
+    if isinstance(cause, ConnectionClosedError):
+        return "connection_closed", placeholders
+    if isinstance(cause, PlantTimeoutError):
+        return "timeout", placeholders
+    if isinstance(cause, PlantConnectionError):
+        return "cannot_connect", placeholders
+    if isinstance(cause, ModbusExceptionError):
+        return "device_error", {**placeholders, "code": str(cause.code)}
+    if isinstance(cause, UnsupportedDeviceError):
+        return "not_supported", placeholders
+    if isinstance(cause, PlantProtocolError):
+        return "invalid_answer", placeholders
+    return "communication_error", placeholders
+
 
 STORAGE_VERSION = 1
 # The guards' state changes on every poll; writing it at most this often is plenty (and a final write
@@ -157,11 +211,9 @@ class SemsCoordinator(DataUpdateCoordinator[PlantSnapshot]):
             since = self.monitor.unreachable_since
             if since is not None and dt_util.utcnow() - since >= UNREACHABLE_ISSUE_AFTER:
                 self._raise_unreachable_issue(dt_util.utcnow() - since)
-            cause = err.__cause__
+            key, placeholders = failure(err, self.config_entry.title)
             raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="communication_error",
-                translation_placeholders={"error": str(cause or err) or type(cause or err).__name__},
+                translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
             ) from err
         if self.monitor.failed_polls == 0 and self._issue_raised:
             ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)

@@ -326,8 +326,12 @@ async def test_known_device_at_the_same_address_is_not_probed(hass: HomeAssistan
     assert server.count() == 0
 
 
-async def test_ip_change_updates_and_reloads_the_entry(hass: HomeAssistant, sims: Sims) -> None:
-    """The inverter gets a new address: its entry follows it and reads it there."""
+async def test_ip_change_updates_and_reloads_the_entry(
+    hass: HomeAssistant, sims: Sims, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The inverter gets a new address: its entry follows it and reads it there. The log says which
+    plant moved, not its serial or where (the entry shows that)."""
+    caplog.set_level(logging.INFO, logger="custom_components.sems")
     old = await sims.serve("127.0.0.2", "tcp", GoodWeEtSim())
     entry = await confirm(hass, await start_zeroconf(hass, zeroconf_info("127.0.0.2", old.port)))
     await old.stop()
@@ -342,6 +346,8 @@ async def test_ip_change_updates_and_reloads_the_entry(hass: HomeAssistant, sims
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.client.endpoint.host == "127.0.0.3"
     assert new.count() > 0
+    moved = [r.getMessage() for r in caplog.records if "another address" in r.getMessage()]
+    assert moved == ["GoodWe GW10K-ET answers at another address; its entry follows it"]
 
 
 async def test_ip_change_found_by_dhcp(hass: HomeAssistant, sims: Sims) -> None:
