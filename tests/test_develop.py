@@ -45,7 +45,7 @@ def test_develop_in_the_background_stops_on_sigint(tmp_path: Path, socket_enable
     }
     stdout, stderr = tmp_path / "stdout", tmp_path / "stderr"
     with stdout.open("wb") as out, stderr.open("wb") as err:
-        process = subprocess.Popen(  # noqa: S603 - our own script
+        process = subprocess.Popen(
             ["bash", str(REPO_ROOT / "scripts" / "develop"), "--random-ports", "--only", "sdm630_tcp"],
             cwd=REPO_ROOT,
             env=env,
