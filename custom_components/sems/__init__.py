@@ -67,9 +67,19 @@ async def async_unload_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> boo
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: SemsConfigEntry, device: dr.DeviceEntry
 ) -> bool:
-    """Let the user delete a device only when the endpoint no longer has it."""
-    keys = {identity.key for identity in entry.runtime_data.devices}
-    return not any(domain == DOMAIN and key in keys for domain, key in device.identifiers)
+    """Let the user delete a device the endpoint no longer has, or one that stopped answering while the
+    others answer (a meter taken off a gateway). It is no longer read; answering again at its unit id,
+    it is found again at the next census."""
+    coordinator = entry.runtime_data
+    keys = {identity.key for identity in coordinator.devices}
+    silent = {identity.key for identity in coordinator.monitor.silent_devices()}
+    ours = [key for domain, key in device.identifiers if domain == DOMAIN]
+    if any(key in keys and key not in silent for key in ours):
+        return False
+    for key in ours:
+        if key in keys:
+            coordinator.forget(key)
+    return True
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> None:

@@ -20,7 +20,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import SemsConfigEntry, SemsCoordinator
-from .entity import SemsEntity
+from .entity import SemsEntity, async_add_device_entities
 from .plantkit.faults import FaultGroup
 from .plantkit.model import DeviceIdentity, DeviceStatus, Role
 from .plantkit.naming import CONTEXT_KEYS, entity_key
@@ -116,10 +116,10 @@ async def async_setup_entry(
 ) -> None:
     """Problem sensors for every device of the endpoint."""
     coordinator = entry.runtime_data
-    async_add_entities(
-        SemsProblemSensor(coordinator, identity, description)
-        for identity in coordinator.devices
-        for description in descriptions_for(identity)
+    async_add_device_entities(
+        entry,
+        async_add_entities,
+        lambda identity: [SemsProblemSensor(coordinator, identity, d) for d in descriptions_for(identity)],
     )
 
 

@@ -25,9 +25,12 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .const import (
+    CONF_DEVICES,
     CONF_POLL_PRESET,
     CONF_UNAVAILABLE_AFTER,
+    CONF_UNIT_IDS,
     DEFAULT_UNAVAILABLE_AFTER,
+    DEVICE_CENSUS_INTERVAL,
     DOMAIN,
     ISSUE_UNREACHABLE,
     LOGGER,
@@ -52,6 +55,7 @@ from .plantkit.exceptions import (
 )
 from .plantkit.model import QUANTITY_INFO, DeviceIdentity, Kind, Quantity
 from .plantkit.monitor import NightRules, PlantMonitor
+from .plantkit.naming import device_name
 from .plantkit.snapshot import PlantSnapshot
 
 type SemsConfigEntry = ConfigEntry[SemsCoordinator]
@@ -160,6 +164,7 @@ class SemsCoordinator(DataUpdateCoordinator[PlantSnapshot]):
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, storage_key(entry.entry_id))
         self._issue_id = f"{ISSUE_UNREACHABLE}_{entry.entry_id}"
         self._issue_raised = False
+        self._next_census = dt_util.utcnow() + DEVICE_CENSUS_INTERVAL
 
     @property
     def devices(self) -> list[DeviceIdentity]:
@@ -205,6 +210,9 @@ class SemsCoordinator(DataUpdateCoordinator[PlantSnapshot]):
 
     @override
     async def _async_update_data(self) -> PlantSnapshot:
+        if dt_util.utcnow() >= self._next_census:
+            self._next_census = dt_util.utcnow() + DEVICE_CENSUS_INTERVAL
+            await self._async_census()
         try:
             snapshot = await self.monitor.refresh()
         except PlantUnavailableError as err:
@@ -220,6 +228,44 @@ class SemsCoordinator(DataUpdateCoordinator[PlantSnapshot]):
             self._issue_raised = False
         self._store.async_delay_save(self.monitor.export_state, STORAGE_SAVE_DELAY)
         return snapshot
+
+    def absent_units(self) -> list[int]:
+        """Unit ids the entry lists that have no device (yet): a gateway's place for a later device."""
+        present = {device.unit_id for device in self.devices}
+        return [unit for unit in self.config_entry.data.get(CONF_UNIT_IDS) or () if unit not in present]
+
+    async def _async_census(self) -> None:
+        """Ask the entry's unit ids without a device whether one answers now; add what answers.
+
+        The new devices are read from this poll on, stored with the entry, and the platforms add their
+        entities (``entity.async_add_device_entities``). Entries that list no unit ids send nothing.
+        """
+        units = self.absent_units()
+        if not units:
+            return
+        try:
+            found = await self.client.identify(units)
+        except PlantError as err:
+            LOGGER.debug("%s: nothing new at unit %s (%s)", self.config_entry.title, units, err)
+            return
+        known = {device.key for device in self.devices}
+        new = [device for device in found if device.key not in known]
+        if not new:
+            return
+        self.client.devices = [*self.devices, *new]
+        self._store_devices()
+        names = ", ".join(device_name(device, self.devices) for device in new)
+        LOGGER.info("%s: found %s", self.config_entry.title, names)
+
+    def forget(self, key: str) -> None:
+        """Stop reading a device the user deleted (it is found again if it answers at a census)."""
+        self.client.devices = [device for device in self.devices if device.key != key]
+        self._store_devices()
+
+    def _store_devices(self) -> None:
+        entry = self.config_entry
+        devices = [device.to_dict() for device in self.devices]
+        self.hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_DEVICES: devices})
 
     def _raise_unreachable_issue(self, outage: timedelta) -> None:
         if self._issue_raised:

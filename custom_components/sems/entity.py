@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
-from .coordinator import SemsCoordinator
+from .coordinator import SemsConfigEntry, SemsCoordinator
 from .plantkit.model import DeviceIdentity
 from .plantkit.naming import NAME_TEMPLATES, inverter_of, name_of, own_model, own_serial
 from .plantkit.snapshot import DeviceSnapshot
@@ -111,3 +113,31 @@ def async_mark_unavailable(hass: HomeAssistant, entry: ConfigEntry) -> None:
     for entity in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id):
         if not entity.disabled and hass.states.get(entity.entity_id) is None:
             entity.write_unavailable_state(hass)
+
+
+@callback
+def async_add_device_entities(
+    entry: SemsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    make: Callable[[DeviceIdentity], list[Entity] | None],
+) -> None:
+    """Add each device's entities (``make``; None: not yet, e.g. no reading of it so far), at setup and
+    whenever the coordinator knows a device it had not (one found behind a gateway after setup, or one
+    that came back after it was deleted)."""
+    coordinator = entry.runtime_data
+    added: set[str] = set()
+
+    @callback
+    def add_new() -> None:
+        added.intersection_update(device.key for device in coordinator.devices)
+        entities: list[Entity] = []
+        for identity in coordinator.devices:
+            if identity.key in added or (made := make(identity)) is None:
+                continue
+            added.add(identity.key)
+            entities.extend(made)
+        if entities:
+            async_add_entities(entities)
+
+    add_new()
+    entry.async_on_unload(coordinator.async_add_listener(add_new))

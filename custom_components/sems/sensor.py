@@ -26,11 +26,12 @@ from homeassistant.const import (
     UnitOfTemperature,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .coordinator import SemsConfigEntry, SemsCoordinator
-from .entity import SemsEntity
+from .entity import SemsEntity, async_add_device_entities
 from .plantkit.model import QUANTITY_INFO, DeviceIdentity, DeviceStatus, Kind, Quantity, Role, Unit
 from .plantkit.naming import CONTEXT_KEYS, entity_key
 from .plantkit.snapshot import DeviceSnapshot, Source
@@ -146,13 +147,16 @@ async def async_setup_entry(
     entry: SemsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Create the sensors of every device from the first snapshot (setup guarantees one)."""
+    """The sensors of every device, from its first snapshot (what its profile provides)."""
     coordinator = entry.runtime_data
-    async_add_entities(
-        SemsSensor(coordinator, snapshot.identity, description)
-        for snapshot in coordinator.data.devices.values()
-        for description in descriptions_for(snapshot)
-    )
+
+    def make(identity: DeviceIdentity) -> list[Entity] | None:
+        snapshot = coordinator.data.devices.get(identity.key)
+        if snapshot is None:
+            return None
+        return [SemsSensor(coordinator, identity, description) for description in descriptions_for(snapshot)]
+
+    async_add_device_entities(entry, async_add_entities, make)
 
 
 class SemsSensor(SemsEntity, SensorEntity):
