@@ -878,6 +878,25 @@ def _references(tree: Any, path: str = "") -> Iterator[str]:
         yield path
 
 
+def language_problems(en: Mapping[str, Any], other: Mapping[str, Any], language: str) -> list[str]:
+    """Another language says everything English says: the same keys, each text non-empty with the same
+    placeholders and markdown emphasis."""
+    english, translated = dict(_leaves(en)), dict(_leaves(other))
+    problems = [f"{language}.json lacks {key}" for key in sorted(set(english) - set(translated))]
+    problems += [
+        f"{language}.json has {key}, which en.json has not" for key in sorted(set(translated) - set(english))
+    ]
+    for key in sorted(set(english) & set(translated)):
+        text, theirs = str(english[key]), translated[key]
+        if not isinstance(theirs, str) or not theirs.strip():
+            problems.append(f"{language}.json: {key} is empty")
+        elif set(PLACEHOLDER.findall(theirs)) != set(PLACEHOLDER.findall(text)):
+            problems.append(f"{language}.json: {key} has placeholders {sorted(PLACEHOLDER.findall(theirs))}")
+        elif theirs.count("**") != text.count("**"):
+            problems.append(f"{language}.json: {key} lost its **emphasis**")
+    return problems
+
+
 # --- icons, quality scale, JSON -------------------------------------------------------------------------
 
 
@@ -1077,6 +1096,12 @@ def all_problems() -> dict[str, list[str]]:
     results["hacs.json"] = hacs_problems(_load_json(REPO_ROOT / "hacs.json"), tested_homeassistant_version())
     en = _load_json(COMPONENT_DIR / "translations" / "en.json")
     results["translations"] = translation_problems(en, collect_translation_usage())
+    results["languages"] = [
+        problem
+        for path in sorted((COMPONENT_DIR / "translations").glob("*.json"))
+        if path.stem != "en"
+        for problem in language_problems(en, _load_json(path), path.stem)
+    ]
     icons = COMPONENT_DIR / "icons.json"
     results["icons"] = icon_problems(_load_json(icons), en) if icons.is_file() else ["icons.json is missing"]
     scale = COMPONENT_DIR / "quality_scale.yaml"
