@@ -518,7 +518,9 @@ def test_component_structure_and_json(tmp_path: Path) -> None:
 # --- the front door ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("script", ["scripts/setup", "scripts/test", "scripts/develop", ".ci/run"])
+@pytest.mark.parametrize(
+    "script", ["scripts/setup", "scripts/test", "scripts/develop", "scripts/browser-test", ".ci/run"]
+)
 def test_scripts_are_executable_bash(script: str) -> None:
     path = REPO_ROOT / script
     assert os.access(path, os.X_OK), f"{script} is not executable"
