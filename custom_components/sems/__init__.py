@@ -13,8 +13,8 @@ from homeassistant.helpers.storage import Store
 
 from . import cloud
 from .const import CLOUD_ENTRY_KEYS, CONF_DEVICES, DOMAIN, ISSUE_CLOUD_ENTRY, LOGGER, PLATFORMS
-from .coordinator import STORAGE_VERSION, SemsConfigEntry, SemsCoordinator, storage_key
-from .entity import async_register_devices, plant_device_key
+from .coordinator import STORAGE_VERSION, SemsConfigEntry, SemsCoordinator, failure, storage_key
+from .entity import async_mark_unavailable, async_register_devices, plant_device_key
 from .entry_data import endpoint_from_data, probe_unit_ids, stored_devices
 from .plantkit.client import PlantClient
 from .plantkit.exceptions import PlantError
@@ -29,6 +29,28 @@ async def async_setup_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> bool
         _async_create_cloud_entry_issue(hass, entry)
         return False
 
+    try:
+        coordinator = await _async_connect(hass, entry)
+    except ConfigEntryNotReady:
+        async_mark_unavailable(hass, entry)
+        raise
+    entry.runtime_data = coordinator
+    # Opt-in cloud sync: off (no connection, no file) unless the options hold a consent.
+    coordinator.cloud_sync = cloud.CloudSync(hass, entry, coordinator)
+    await coordinator.cloud_sync.async_start()
+    entry.async_on_unload(coordinator.cloud_sync.async_stop)
+
+    _async_remove_stale_devices(
+        hass, entry, {device.key for device in coordinator.devices} | {plant_device_key(entry)}
+    )
+    async_register_devices(hass, entry, coordinator.devices)
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def _async_connect(hass: HomeAssistant, entry: SemsConfigEntry) -> SemsCoordinator:
+    """The entry's coordinator after its first refresh; raises ``ConfigEntryNotReady``."""
     client = PlantClient(endpoint_from_data(entry.data))
     client.devices = stored_devices(entry.data)
     if not client.devices:
@@ -38,24 +60,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> bool
     try:
         await coordinator.async_config_entry_first_refresh()
     except ConfigEntryNotReady as err:
+        key, placeholders = failure(err, entry.title)
         raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="cannot_connect",
-            translation_placeholders={"endpoint": str(client.endpoint), "error": str(err.__cause__)},
+            translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
         ) from err
-    entry.runtime_data = coordinator
-    # Opt-in cloud sync: off (no connection, no file) unless the options hold a consent.
-    coordinator.cloud_sync = cloud.CloudSync(hass, entry, coordinator)
-    await coordinator.cloud_sync.async_start()
-    entry.async_on_unload(coordinator.cloud_sync.async_stop)
-
-    _async_remove_stale_devices(
-        hass, entry, {device.key for device in client.devices} | {plant_device_key(entry)}
-    )
-    async_register_devices(hass, entry, client.devices)
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    return True
+    return coordinator
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> bool:
@@ -66,9 +75,19 @@ async def async_unload_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> boo
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: SemsConfigEntry, device: dr.DeviceEntry
 ) -> bool:
-    """Let the user delete a device only when the endpoint no longer has it (never the plant device)."""
-    keys = {identity.key for identity in entry.runtime_data.devices} | {plant_device_key(entry)}
-    return not any(domain == DOMAIN and key in keys for domain, key in device.identifiers)
+    """Let the user delete a device the endpoint no longer has, or one that stopped answering while the
+    others answer (a meter taken off a gateway). It is no longer read; answering again at its unit id,
+    it is found again at the next census. Never the plant device."""
+    coordinator = entry.runtime_data
+    keys = {identity.key for identity in coordinator.devices}
+    silent = {identity.key for identity in coordinator.monitor.silent_devices()}
+    ours = [key for domain, key in device.identifiers if domain == DOMAIN]
+    if plant_device_key(entry) in ours or any(key in keys and key not in silent for key in ours):
+        return False
+    for key in ours:
+        if key in keys:
+            coordinator.forget(key)
+    return True
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> None:
@@ -91,10 +110,9 @@ async def _async_probe_and_store(hass: HomeAssistant, entry: SemsConfigEntry, cl
         client.devices = await client.probe(probe_unit_ids(entry.data))
     except PlantError as err:
         await client.close()
+        key, placeholders = failure(err, entry.title)
         raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="cannot_connect",
-            translation_placeholders={"endpoint": str(client.endpoint), "error": str(err)},
+            translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
         ) from err
     hass.config_entries.async_update_entry(
         entry, data={**entry.data, CONF_DEVICES: [d.to_dict() for d in client.devices]}

@@ -21,7 +21,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.helpers.typing import StateType
 
 from .cloud import CloudSync
-from .entity import plant_device_info
+from .entity import SemsBaseEntity, plant_device_info
 from .plantkit.uplink import Category, SyncState
 
 
@@ -84,10 +84,9 @@ CLOUD_SENSORS: tuple[SemsCloudSensorEntityDescription, ...] = (
 )
 
 
-class SemsCloudSensor(SensorEntity):
+class SemsCloudSensor(SemsBaseEntity, SensorEntity):
     """One figure of the entry's cloud sync."""
 
-    _attr_has_entity_name = True
     _attr_should_poll = False
     entity_description: SemsCloudSensorEntityDescription
 

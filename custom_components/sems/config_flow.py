@@ -34,6 +34,7 @@ from homeassistant.helpers.selector import (
 )
 from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
 from . import cloud, discovery
@@ -95,15 +96,16 @@ from .plantkit.exceptions import (
     UplinkTlsError,
 )
 from .plantkit.model import DeviceIdentity
-from .plantkit.naming import device_name, main_device
+from .plantkit.naming import device_name, main_device, plant_title
 from .plantkit.transport import Endpoint, TransportType
 from .plantkit.transport.base import DEFAULT_PORTS
 from .plantkit.uplink import Consent, parse_broker_url, probe_broker, valid_plant_id
 from .plantkit.uplink.mqtt import tls_context
-from .probe import ProbeCandidate, ProbeResult, async_probe, is_serial_path
+from .probe import ProbeCandidate, ProbeResult, async_probe, is_serial_path, serial_port_problem
 
 TRANSPORT_CHOICES = [TRANSPORT_AUTO, *(str(kind) for kind in TransportType)]
 MAX_UNIT_ID = 247
+_THIS_NETWORK = ipaddress.IPv4Network("0.0.0.0/8")  # "this host on this network": never a destination
 _HOSTNAME_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.IGNORECASE)
 
 _CONNECTION_OPTIONS = {
@@ -123,7 +125,7 @@ CONF_DEVICE = "device"  # the search result the user picks
 
 
 def valid_host(host: str, transport: str) -> bool:
-    """An IPv4/IPv6 address or a DNS host name; a device path for serial."""
+    """An IPv4/IPv6 address or a DNS host name; a serial port's path for serial (see ``is_serial_path``)."""
     if transport == TransportType.SERIAL:
         return is_serial_path(host)
     if transport == TRANSPORT_AUTO and is_serial_path(host):
@@ -138,6 +140,31 @@ def valid_host(host: str, transport: str) -> bool:
     return 0 < len(name) <= 253 and all(_HOSTNAME_LABEL.match(label) for label in name.split("."))
 
 
+def host_problem(host: str, transport: str) -> str | None:
+    """The form's error key for the host field, or None. Nothing is looked up or sent.
+
+    A path in /dev that is no serial port's ("/dev/../etc/passwd", "/dev/watchdog") is
+    "invalid_serial_port"; an address that cannot be one device (broadcast, multicast, unspecified,
+    reserved, "this network") is "not_a_device_address"; anything else unusable "invalid_host".
+    """
+    if host.startswith("/dev/") and not is_serial_path(host):
+        return "invalid_serial_port"
+    if not valid_host(host, transport):
+        return "invalid_host"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if (
+        address.is_multicast
+        or address.is_unspecified
+        or address.is_reserved  # incl. 240.0.0.0/4 and the broadcast address 255.255.255.255
+        or (address.version == 4 and address in _THIS_NETWORK)
+    ):
+        return "not_a_device_address"
+    return None
+
+
 def parse_port(value: Any) -> int | None:
     """The port as an int; raises ValueError outside 1-65535 or for fractions."""
     if value is None or value == "":
@@ -149,13 +176,14 @@ def parse_port(value: Any) -> int | None:
 
 
 def parse_unit_ids(value: str | None) -> list[int]:
-    """ "1, 2" -> [1, 2]; empty -> [] (probe the usual ids). Raises ValueError outside 0-247."""
+    """ "1, 2" -> [1, 2]; empty -> [] (probe the usual ids). Raises ValueError outside 1-247 (0 is
+    Modbus' broadcast: every device would act on it, none answers)."""
     unit_ids: list[int] = []
     for part in re.split(r"[,;\s]+", (value or "").strip()):
         if not part:
             continue
         unit_id = int(part)
-        if not 0 <= unit_id <= MAX_UNIT_ID:
+        if not 1 <= unit_id <= MAX_UNIT_ID:
             raise ValueError(part)
         if unit_id not in unit_ids:
             unit_ids.append(unit_id)
@@ -240,7 +268,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
             if not str(user_input.get(CONF_HOST) or "").strip():
                 return await self.async_step_search()
             if wants_unit_scan(user_input):
-                target, _, errors = self._parse_connection(user_input, unit_ids=False)
+                target, _, errors = await self._async_parse_connection(user_input, unit_ids=False)
                 if target is not None:
                     self._unit_scan_target = target
                     return await self.async_step_unit_scan()
@@ -250,7 +278,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
                     main = main_device(probed.devices)
                     await self.async_set_unique_id(main.serial)
                     self._abort_if_unique_id_configured()
-                    return self.async_create_entry(title=device_name(main), data=data)
+                    return self.async_create_entry(title=plant_title(probed.devices), data=data)
         return self._async_show_user_form(user_input, errors)
 
     @callback
@@ -286,18 +314,20 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders=self._error_placeholders,
         )
 
-    @staticmethod
-    def _parse_connection(
-        user_input: Mapping[str, Any], *, unit_ids: bool = True
+    async def _async_parse_connection(
+        self, user_input: Mapping[str, Any], *, unit_ids: bool = True
     ) -> tuple[ConnectionInput | None, list[int], dict[str, str]]:
-        """Check the form's syntax (nothing is sent yet); errors are reported on their own fields."""
+        """Check the form (nothing is sent yet); errors are reported on their own fields."""
         errors: dict[str, str] = {}
         host = str(user_input[CONF_HOST]).strip()
         transport = user_input[CONF_TRANSPORT]
-        if not valid_host(host, transport):
-            errors[CONF_HOST] = "invalid_host"
-        port: int | None = None
         serial = transport == TransportType.SERIAL or (transport == TRANSPORT_AUTO and is_serial_path(host))
+        problem = host_problem(host, transport) or (
+            await self.hass.async_add_executor_job(serial_port_problem, host) if serial else None
+        )
+        if problem is not None:
+            errors[CONF_HOST] = problem
+        port: int | None = None
         if not serial:  # a serial port has no network port; whatever the field holds is ignored
             try:
                 port = parse_port(user_input.get(CONF_PORT))
@@ -318,7 +348,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> tuple[ProbeResult | None, dict[str, Any], dict[str, str]]:
         """Validate the form, then probe. Returns the probe result and entry data, or errors by field."""
         self._error_placeholders = {}
-        target, unit_ids, errors = self._parse_connection(user_input)
+        target, unit_ids, errors = await self._async_parse_connection(user_input)
         if target is None:
             return None, {}, errors
         try:
@@ -333,7 +363,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
         except PlantError:
             errors["base"] = "cannot_connect"
         except Exception:
-            LOGGER.exception("Unexpected error while probing %s", target.host)
+            LOGGER.exception("Unexpected error while probing the address entered")
             errors["base"] = "unknown"
         else:
             return probed, _entry_data(probed, unit_ids), errors
@@ -376,16 +406,14 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
         except PlantError:
             errors["base"] = "cannot_connect"
         except Exception:
-            LOGGER.exception(
-                "Unexpected error while scanning the units of %s", self._user_input.get(CONF_HOST)
-            )
+            LOGGER.exception("Unexpected error while scanning the unit IDs of the address entered")
             errors["base"] = "unknown"
         else:
             main = main_device(probed.devices)
             await self.async_set_unique_id(main.serial)
             self._abort_if_unique_id_configured()
             return self.async_create_entry(
-                title=device_name(main), data=_entry_data(probed, _found_unit_ids(probed.devices))
+                title=plant_title(probed.devices), data=_entry_data(probed, _found_unit_ids(probed.devices))
             )
         return self._async_show_user_form(self._user_input, errors)
 
@@ -467,7 +495,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
             self._abort_if_unique_id_configured()
             probed = ProbeResult(found.endpoint, list(found.devices))
             return self.async_create_entry(
-                title=device_name(main), data=_entry_data(probed, _found_unit_ids(probed.devices))
+                title=plant_title(probed.devices), data=_entry_data(probed, _found_unit_ids(probed.devices))
             )
         options = [
             SelectOptionDict(value=key, label=discovery.choice_label(found))
@@ -571,7 +599,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
         main = main_device(probed.devices)
         if user_input is not None:
             return self.async_create_entry(
-                title=device_name(main), data=_entry_data(probed, _found_unit_ids(probed.devices))
+                title=plant_title(probed.devices), data=_entry_data(probed, _found_unit_ids(probed.devices))
             )
         self._set_confirm_only()
         endpoint = probed.endpoint
@@ -595,7 +623,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
         new_data = followed_data(entry.data, endpoint)
         if new_data is None or await discovery.async_answers_at(entry.data, str(entry.unique_id)):
             return False
-        LOGGER.info("%s moved to %s; updating its entry", entry.title, endpoint)
+        LOGGER.info("%s answers at another address; its entry follows it", entry.title)
         self.hass.config_entries.async_update_entry(entry, data=new_data)
         # As in reconfigure: the update listener only applies options, so the reload is scheduled here.
         if entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_RETRY):
@@ -783,11 +811,17 @@ class SemsOptionsFlow(OptionsFlow):
             errors[CONF_AGREE] = "consent_required"
         entry = self.config_entry
         coordinator = entry.runtime_data if entry.state is ConfigEntryState.LOADED else None
+        # The consent text names the device reference in the user's language, as the form before did.
+        language = self.hass.config.language
+        selectors = await async_get_translations(self.hass, language, "selector", {DOMAIN})
+        device_ref = settings.terms.device_ref
+        label = selectors.get(f"component.{DOMAIN}.selector.cloud_device_ref.options.{device_ref}")
+        placeholders = confirm_placeholders(settings, example_messages(coordinator, settings))
         return self.async_show_form(
             step_id="cloud_confirm",
             data_schema=AGREE_SCHEMA,
             errors=errors,
-            description_placeholders=confirm_placeholders(settings, example_messages(coordinator, settings)),
+            description_placeholders=placeholders | {"device_ref": label or str(device_ref)},
         )
 
     async def async_step_cloud_stop(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:

@@ -19,7 +19,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import EVENT_FAULT_CLEARED, EVENT_FAULT_RAISED, LOGGER
 from .coordinator import SemsConfigEntry, SemsCoordinator
-from .entity import SemsEntity
+from .entity import SemsEntity, async_add_device_entities
 from .plantkit.faults import FAULT_CODES, FaultGroup, Severity
 from .plantkit.model import DeviceIdentity
 
@@ -68,7 +68,9 @@ async def async_setup_entry(
 ) -> None:
     """One fault event entity per device of the endpoint."""
     coordinator = entry.runtime_data
-    async_add_entities(SemsFaultEvent(coordinator, identity) for identity in coordinator.devices)
+    async_add_device_entities(
+        entry, async_add_entities, lambda identity: [SemsFaultEvent(coordinator, identity)]
+    )
 
 
 class SemsFaultEvent(SemsEntity, EventEntity):

@@ -7,7 +7,7 @@ lower than published before, glitches held), night stand-ins and held values are
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -26,13 +26,21 @@ from homeassistant.const import (
     UnitOfTemperature,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .cloud_sensor import CLOUD_SENSORS, SemsCloudSensor
 from .coordinator import SemsConfigEntry, SemsCoordinator
-from .entity import SemsCoordinatorEntity, SemsEntity, plant_device_info, plant_device_key
+from .entity import (
+    SemsCoordinatorEntity,
+    SemsEntity,
+    async_add_device_entities,
+    plant_device_info,
+    plant_device_key,
+)
 from .plantkit.model import QUANTITY_INFO, DeviceIdentity, DeviceStatus, Kind, Quantity, Role, Unit
+from .plantkit.naming import CONTEXT_KEYS, entity_key
 from .plantkit.plant import PLANT_QUANTITIES
 from .plantkit.snapshot import DeviceSnapshot, Source
 
@@ -94,6 +102,14 @@ def quantity_description(quantity: Quantity) -> SemsSensorEntityDescription:
 QUANTITY_DESCRIPTIONS: dict[Quantity, SemsSensorEntityDescription] = {
     quantity: quantity_description(quantity) for quantity in Quantity
 }
+# The same sensors on a device whose name already says what their own name starts with (a battery's
+# "Power", a grid meter's "Import energy"): plantkit's naming decides the key; the unique id stays.
+CONTEXT_DESCRIPTIONS: dict[str, SemsSensorEntityDescription] = {
+    renamed: replace(QUANTITY_DESCRIPTIONS[Quantity(key)], translation_key=renamed)
+    for keys in CONTEXT_KEYS.values()
+    for key, renamed in keys.items()
+    if key in QUANTITY_DESCRIPTIONS
+}
 
 STATUS_DESCRIPTION = SemsSensorEntityDescription(
     key="status",
@@ -123,10 +139,13 @@ def descriptions_for(snapshot: DeviceSnapshot) -> list[SemsSensorEntityDescripti
     The status sensor is made for inverters, and for other devices that report a status; the count of
     rejected energy readings for devices with energy counters.
     """
+    identity = snapshot.identity
     found: list[SemsSensorEntityDescription] = []
-    if snapshot.identity.role is Role.INVERTER or snapshot.status is not DeviceStatus.UNKNOWN:
+    if identity.role is Role.INVERTER or snapshot.status is not DeviceStatus.UNKNOWN:
         found.append(STATUS_DESCRIPTION)
-    found.extend(QUANTITY_DESCRIPTIONS[q] for q in Quantity if q in snapshot.quantities)
+    for quantity in (q for q in Quantity if q in snapshot.quantities):
+        key = entity_key(quantity, identity)
+        found.append(QUANTITY_DESCRIPTIONS[quantity] if key == quantity else CONTEXT_DESCRIPTIONS[key])
     if any(QUANTITY_INFO[q].unit is Unit.KILOWATT_HOUR for q in snapshot.quantities):
         found.append(REJECTED_DESCRIPTION)
     return found
@@ -165,14 +184,17 @@ async def async_setup_entry(
     entry: SemsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Create the sensors of every device from the first snapshot (setup guarantees one), and the cloud
-    sync sensors of the plant device."""
+    """The sensors of every device, from its first snapshot (what its profile provides); the plant
+    device's totals and its cloud sync sensors."""
     coordinator = entry.runtime_data
-    async_add_entities(
-        SemsSensor(coordinator, snapshot.identity, description)
-        for snapshot in coordinator.data.devices.values()
-        for description in descriptions_for(snapshot)
-    )
+
+    def make(identity: DeviceIdentity) -> list[Entity] | None:
+        snapshot = coordinator.data.devices.get(identity.key)
+        if snapshot is None:
+            return None
+        return [SemsSensor(coordinator, identity, description) for description in descriptions_for(snapshot)]
+
+    async_add_device_entities(entry, async_add_entities, make)
     plant = coordinator.data.total_quantities
     async_add_entities(
         [

@@ -17,11 +17,13 @@ from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.const import __version__ as ha_version
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
 
 from custom_components.sems.const import CONF_TRANSPORT, CONF_UNIT_IDS, DOMAIN
+from custom_components.sems.plantkit.model import Quantity
 from simulator.plant import SimulatedPlant
 
 # A fixed, sunny moment; the plant only moves when a test advances it, so values are stable.
@@ -60,7 +62,7 @@ GOODWE_DT_UDP = PlantCase("goodwe_dt_udp", "udp", None, "5015KDTU000SIM01", "Goo
 SUNSPEC_TCP = PlantCase("sunspec_tcp", "tcp", "1, 2", "SS-INV-0001", "SunSpecSim SIM-INV-10K", 3, "tcp")
 SDM630_TCP = PlantCase("sdm630_tcp", "tcp", None, "12345678", "Eastron SDM630", 1, "tcp")
 EASTRON_GATEWAY = PlantCase(
-    "eastron_gateway", "rtu-over-tcp", "1, 2", "45678901", "Eastron SDM630", 2, "rtu-over-tcp"
+    "eastron_gateway", "rtu-over-tcp", "1, 2", "45678901", "Eastron SDM630 + SDM120", 2, "rtu-over-tcp"
 )
 
 ALL_CASES = [GOODWE_ET_TCP, GOODWE_ET_UDP, GOODWE_DT_UDP, SUNSPEC_TCP, SDM630_TCP, EASTRON_GATEWAY]
@@ -173,3 +175,10 @@ async def add_plant(hass: HomeAssistant, plant: SimulatedPlant, case: PlantCase)
     entry: ConfigEntry = result["result"]
     assert entry.state is ConfigEntryState.LOADED
     return entry
+
+
+def quantity_of(entity: er.RegistryEntry) -> Quantity | None:
+    """The canonical quantity a sensor shows, from its unique id ("<device key>_<quantity>"); its
+    translation key may name it otherwise on a battery or meter."""
+    found = [q for q in Quantity if entity.unique_id.endswith(f"_{q}")]
+    return max(found, key=len) if found else None

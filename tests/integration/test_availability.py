@@ -26,7 +26,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 import custom_components.sems as sems_init
 from custom_components.sems.const import CONF_UNAVAILABLE_AFTER, DOMAIN
 from custom_components.sems.coordinator import unavailable_after
-from custom_components.sems.plantkit.model import QUANTITY_INFO, Kind, Quantity
+from custom_components.sems.plantkit.model import QUANTITY_INFO, Kind
 from custom_components.sems.plantkit.profiles.goodwe.registers import ET_INVERTER
 from simulator.plant import SimulatedPlant
 from simulator.server import SimServer
@@ -40,6 +40,7 @@ from .conftest import (
     SUNSPEC_TCP,
     PlantCase,
     add_plant,
+    quantity_of,
 )
 from .test_config_flow import open_polling_options
 from .test_init import poll
@@ -97,8 +98,8 @@ def lifetime_totals(hass: HomeAssistant, entry: ConfigEntry) -> list[str]:
         for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
         if e.domain == "sensor"
         and e.disabled_by is None
-        and e.translation_key in set(Quantity)
-        and QUANTITY_INFO[Quantity(e.translation_key)].kind is Kind.LIFETIME_TOTAL
+        and (quantity := quantity_of(e)) is not None
+        and QUANTITY_INFO[quantity].kind is Kind.LIFETIME_TOTAL
     ]
 
 

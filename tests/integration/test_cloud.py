@@ -366,6 +366,7 @@ async def test_consent_in_the_options_flow_then_only_consented_data_arrives(
     placeholders = result["description_placeholders"]
     assert placeholders["destination"] == f"{HOST}:{broker.port}"
     assert placeholders["minutes"] == "1"
+    assert placeholders["device_ref"] == "A pseudonym (recommended)"  # in the user's language
     assert "`energy`: pv_energy_total" in placeholders["categories"]
     example = json.loads(placeholders["example"])
     assert example["category"] in CONSENTED

@@ -19,10 +19,10 @@ async def test_plant_device_adds_up_the_hybrid(hass: HomeAssistant, plant: Simul
     state = plant.physics.state
     assert float(hass.states.get(f"{PLANT}_solar_power").state) == round(state.pv_power)
     assert float(hass.states.get(f"{PLANT}_grid_power").state) == float(
-        hass.states.get("sensor.goodwe_smart_meter_three_phase_4_wire_grid_power").state
+        hass.states.get("sensor.goodwe_gw10k_et_grid_meter_power").state
     )
     assert float(hass.states.get(f"{PLANT}_battery_power").state) == float(
-        hass.states.get("sensor.goodwe_gw10k_et_battery_battery_power").state
+        hass.states.get("sensor.goodwe_gw10k_et_battery_power").state
     )
     assert float(hass.states.get(f"{PLANT}_house_load").state) == float(
         hass.states.get("sensor.goodwe_gw10k_et_load_power").state

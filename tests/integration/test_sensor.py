@@ -25,6 +25,7 @@ from .conftest import (
     SUNSPEC_TCP,
     PlantCase,
     add_plant,
+    quantity_of,
 )
 from .test_init import poll
 
@@ -119,7 +120,7 @@ async def test_secondary_quantities_disabled_and_diagnostic(
     ]
     assert entries
     for entity in entries:
-        quantity = entity.translation_key
+        quantity = quantity_of(entity) or entity.translation_key
         if quantity == "rejected_readings":  # a diagnostic count, on by default
             assert entity.entity_category is EntityCategory.DIAGNOSTIC
             assert entity.disabled_by is None

@@ -117,6 +117,30 @@ async def test_explicit_units_find_every_device(toy_server: SimServer) -> None:
         assert toy_server.count() == 2  # one request per unit
 
 
+async def test_a_device_gone_from_behind_a_gateway_leaves_only_its_readings_out(
+    toy_server: SimServer,
+) -> None:
+    """One unit stops answering ("no device", exception 11): the others are still read; nothing at all
+    answering fails the read; identify() looks for devices without changing what read() reads."""
+    async with _client(toy_server) as client:
+        await client.probe(unit_ids=[5, 6])
+        gone = toy_server.devices.pop(6)
+        readings = await client.read()
+        assert [r.identity.serial for r in readings] == ["TOY42"]
+        assert list(client.silent_units) == [6]
+        assert isinstance(client.silent_units[6], ModbusExceptionError)
+
+        toy_server.devices[6] = gone
+        assert [d.serial for d in await client.identify([6])] == ["TOY43"]
+        assert len(client.devices) == 2
+        assert len(await client.read()) == 2
+        assert client.silent_units == {}
+
+        toy_server.devices.clear()
+        with pytest.raises(ModbusExceptionError):
+            await client.read()
+
+
 async def test_refused_registers_are_learned_and_planned_around(toy_server: SimServer) -> None:
     device = toy_server.devices[5]
     device.image.refused.update({(H, 20), (H, 30)})

@@ -254,6 +254,17 @@ def device_key(serial: str, role: Role | str, instance: str | None = None) -> st
     return f"{key}_{instance}" if instance else key
 
 
+def placeholder_serial(prefix: str, unit_id: int) -> str:
+    """The stand-in serial of a device that reports none ("sdm-unit1"): its key needs one, and a stand-in
+    made from the unit id is stable. ``is_placeholder_serial`` tells it apart from a real serial."""
+    return f"{prefix}-unit{unit_id}"
+
+
+def is_placeholder_serial(identity: DeviceIdentity) -> bool:
+    """True when the identity's serial is a ``placeholder_serial``, not one the device reported."""
+    return identity.serial.endswith(f"-unit{identity.unit_id}")
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceIdentity:
     """What a probe found: enough to read the device again and to register it upstream."""

@@ -116,6 +116,7 @@ class PlantMonitor:
         self._plant = PlantTotals(timezone)
         self._stored: dict[str, Any] = {}  # ledger states restored before their device was read
         self._seeds: dict[tuple[str, Quantity], float] = {}
+        self._silent_polls: dict[str, int] = {}  # device key -> polls in a row it was silent alone
 
     @property
     def devices(self) -> list[DeviceIdentity]:
@@ -148,12 +149,14 @@ class PlantMonitor:
         self._answered(now)
         first = not self._fresh
         devices = self._record(readings, now, integrate=not first)
+        devices |= self._silent_devices(devices)
         if first and any(ledger.waiting for ledger in self._ledgers.values()):
             # A new guard takes a counter only once a second reading agrees with the first (a torn or
             # boot-time first value must never become the level): ask once more right away. The first
             # reading only confirms counters; calculated totals start from the second.
             now = self._clock()
             devices = self._record(await self.client.read(), now)
+            devices |= self._silent_devices(devices)
         elif first:
             for reading in readings:
                 self._ledgers[reading.identity.key].integrate(reading, now)
@@ -175,9 +178,35 @@ class PlantMonitor:
     def _record(
         self, readings: list[DeviceReading], now: datetime, *, integrate: bool = True
     ) -> dict[str, DeviceSnapshot]:
-        self._fresh = {reading.identity.key: reading for reading in readings}
-        self._read_at = dict.fromkeys(self._fresh, now)
+        keys = {device.key for device in self.devices}
+        self._fresh = {k: r for k, r in self._fresh.items() if k in keys}
+        for reading in readings:
+            key = reading.identity.key
+            self._fresh[key] = reading
+            self._read_at[key] = now
+            if self._silent_polls.pop(key, 0) >= self.unavailable_after:
+                _LOGGER.info("%s answers again", device_name(reading.identity, self.devices))
         return {r.identity.key: self._fresh_snapshot(r, now, integrate=integrate) for r in readings}
+
+    def _silent_devices(self, answered: Mapping[str, DeviceSnapshot]) -> dict[str, DeviceSnapshot]:
+        """Devices of a gateway that were silent this poll while others answered: their last reading is
+        held for a few polls, like a failed poll's; after ``unavailable_after`` polls they are left out
+        of the snapshot (shown unavailable) until they answer again."""
+        held: dict[str, DeviceSnapshot] = {}
+        previous = self._snapshot.devices if self._snapshot is not None else {}
+        for device in self.devices:
+            if device.key in answered:
+                continue
+            polls = self._silent_polls[device.key] = self._silent_polls.get(device.key, 0) + 1
+            if polls < self.unavailable_after and device.key in previous:
+                held[device.key] = _held_device(previous[device.key])
+            elif polls == self.unavailable_after:
+                _LOGGER.info("%s has not answered for %d polls", device_name(device, self.devices), polls)
+        return held
+
+    def silent_devices(self) -> list[DeviceIdentity]:
+        """Devices left out of the snapshot because they stopped answering while others answer."""
+        return [d for d in self.devices if self._silent_polls.get(d.key, 0) >= self.unavailable_after]
 
     def _answered(self, now: datetime) -> None:
         if self.asleep:
@@ -345,19 +374,7 @@ class PlantMonitor:
 
 def _held(snapshot: PlantSnapshot, now: datetime) -> PlantSnapshot:
     """The last snapshot again, every value marked held."""
-    devices = {
-        key: DeviceSnapshot(
-            identity=device.identity,
-            quantities=device.quantities,
-            values={q: Sample(s.value, Source.HELD) for q, s in device.values.items()},
-            status=device.status,
-            faults=device.faults,
-            source=Source.HELD,
-            read_at=device.read_at,
-            rejected=device.rejected,
-        )
-        for key, device in snapshot.devices.items()
-    }
+    devices = {key: _held_device(device) for key, device in snapshot.devices.items()}
     totals = {q: Sample(s.value, Source.HELD) for q, s in snapshot.totals.items()}
     return PlantSnapshot(
         devices,
@@ -366,4 +383,18 @@ def _held(snapshot: PlantSnapshot, now: datetime) -> PlantSnapshot:
         totals=totals,
         total_quantities=snapshot.total_quantities,
         status=snapshot.status,
+    )
+
+
+def _held_device(device: DeviceSnapshot) -> DeviceSnapshot:
+    """A device's last snapshot again, every value marked held."""
+    return DeviceSnapshot(
+        identity=device.identity,
+        quantities=device.quantities,
+        values={q: Sample(s.value, Source.HELD) for q, s in device.values.items()},
+        status=device.status,
+        faults=device.faults,
+        source=Source.HELD,
+        read_at=device.read_at,
+        rejected=device.rejected,
     )
