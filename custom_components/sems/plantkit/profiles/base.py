@@ -41,6 +41,9 @@ class Profile(ABC):
     transports: frozenset[TransportType] = frozenset(
         {TransportType.TCP, TransportType.RTU_OVER_TCP, TransportType.SERIAL}
     )
+    # Seconds the family's devices need after a connect before they answer (requests sent sooner are
+    # dropped); the client lets young connections wait that long before asking them.
+    connect_delay: float = 0.0
 
     def details_from(self, data: Any) -> Details:
         """Parse stored details (``Details.to_dict`` output, or the 0.1 pairs); ValueError when unusable."""
