@@ -237,3 +237,13 @@ def test_stored_devices_set_the_delay_of_the_slowest_family() -> None:
     assert client.transport.connect_delay == 0.1  # never below the endpoint's
     client.devices = [DeviceIdentity(Role.INVERTER, "gone", 7, "Toys", "T1", "TOY3")]  # unknown profile
     assert client.transport.connect_delay == 0.1
+
+
+async def test_read_or_none_is_none_only_for_refused_registers(toy_server: SimServer) -> None:
+    async with _client(toy_server) as client:
+        session = UnitSession(client.transport, 5)
+        assert await session.read_or_none(H, 0, 2) == [0x5A5A, 42]
+        assert await session.read_or_none(H, 45, 10) is None  # 50.. is not served: illegal data address
+        with pytest.raises(ModbusExceptionError) as err:
+            await UnitSession(client.transport, 9).read_or_none(H, 0, 2)  # no unit 9 behind the gateway
+        assert err.value.no_device

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..energy.spec import CounterWidth
+from ..exceptions import ModbusExceptionError
 from ..faults import FaultSource
 from ..model import NO_DETAILS, Details, DeviceIdentity, DeviceReading, Quantity, Role
 from ..planner import PlanLimits, Span
@@ -25,6 +26,15 @@ class UnitSession:
     async def read(self, kind: RegisterKind, address: int, count: int) -> list[int]:
         """Read ``count`` registers; raises the library's exceptions."""
         return await self.transport.read_registers(self.unit_id, kind, address, count)
+
+    async def read_or_none(self, kind: RegisterKind, address: int, count: int) -> list[int] | None:
+        """Like ``read``, but None when the device refuses these registers (it does not have them)."""
+        try:
+            return await self.read(kind, address, count)
+        except ModbusExceptionError as err:
+            if err.refuses_registers:
+                return None
+            raise
 
 
 class Profile(ABC):
