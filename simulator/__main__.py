@@ -55,6 +55,7 @@ DEFAULT_PORTS = {
     "eastron_gateway": 15023,
     "goodwe_et20_tcp": 15024,
     "solaredge_tcp": 15025,
+    "huawei_tcp": 15026,
 }
 TRANSPORT_FAULTS = (
     "offline",

@@ -1,4 +1,4 @@
-"""SEMS Local Solar: read GoodWe, SunSpec and Eastron devices over Modbus on the local network."""
+"""SEMS Local Solar: read solar inverters, batteries and meters over Modbus on the local network."""
 
 from __future__ import annotations
 

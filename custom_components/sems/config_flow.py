@@ -175,15 +175,17 @@ def parse_port(value: Any) -> int | None:
     return int(number)
 
 
-def parse_unit_ids(value: str | None) -> list[int]:
-    """ "1, 2" -> [1, 2]; empty -> [] (probe the usual ids). Raises ValueError outside 1-247 (0 is
-    Modbus' broadcast: every device would act on it, none answers)."""
+def parse_unit_ids(value: str | None, *, serial_line: bool = True) -> list[int]:
+    """ "1, 2" -> [1, 2]; empty -> [] (probe the usual ids). Raises ValueError outside 1-247, or 0-247 where
+    no serial line is in between: on RTU (serial, RTU over TCP, GoodWe UDP) 0 is the broadcast every
+    device acts on and none answers, while Modbus TCP lets a server answer to 0 (Huawei's access point)."""
+    lowest = 1 if serial_line else 0
     unit_ids: list[int] = []
     for part in re.split(r"[,;\s]+", (value or "").strip()):
         if not part:
             continue
         unit_id = int(part)
-        if not 1 <= unit_id <= MAX_UNIT_ID:
+        if not lowest <= unit_id <= MAX_UNIT_ID:
             raise ValueError(part)
         if unit_id not in unit_ids:
             unit_ids.append(unit_id)
@@ -336,7 +338,9 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
         parsed_units: list[int] = []
         if unit_ids:
             try:
-                parsed_units = parse_unit_ids(user_input.get(CONF_UNIT_IDS))
+                parsed_units = parse_unit_ids(
+                    user_input.get(CONF_UNIT_IDS), serial_line=transport != TransportType.TCP
+                )
             except ValueError:
                 errors[CONF_UNIT_IDS] = "invalid_unit"
         if errors:

@@ -64,8 +64,17 @@ SDM630_TCP = PlantCase("sdm630_tcp", "tcp", None, "12345678", "Eastron SDM630", 
 EASTRON_GATEWAY = PlantCase(
     "eastron_gateway", "rtu-over-tcp", "1, 2", "45678901", "Eastron SDM630 + SDM120", 2, "rtu-over-tcp"
 )
+HUAWEI_TCP = PlantCase("huawei_tcp", "tcp", None, "HV2240SIM001", "Huawei SUN2000-10KTL-M1", 3, "tcp")
 
-ALL_CASES = [GOODWE_ET_TCP, GOODWE_ET_UDP, GOODWE_DT_UDP, SUNSPEC_TCP, SDM630_TCP, EASTRON_GATEWAY]
+ALL_CASES = [
+    GOODWE_ET_TCP,
+    GOODWE_ET_UDP,
+    GOODWE_DT_UDP,
+    SUNSPEC_TCP,
+    SDM630_TCP,
+    EASTRON_GATEWAY,
+    HUAWEI_TCP,
+]
 
 
 # The test stack this run is on: the pinned one (requirements_test.txt), or a newer Home Assistant

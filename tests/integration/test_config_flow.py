@@ -121,8 +121,10 @@ async def test_auto_transport(
         ({CONF_PORT: 502.5}, CONF_PORT, "invalid_port"),
         ({CONF_UNIT_IDS: "1, 300"}, CONF_UNIT_IDS, "invalid_unit"),
         ({CONF_UNIT_IDS: "one"}, CONF_UNIT_IDS, "invalid_unit"),
-        ({CONF_UNIT_IDS: "0"}, CONF_UNIT_IDS, "invalid_unit"),  # the Modbus broadcast
-        ({CONF_UNIT_IDS: "1, 0"}, CONF_UNIT_IDS, "invalid_unit"),
+        ({CONF_UNIT_IDS: "0", CONF_TRANSPORT: "auto"}, CONF_UNIT_IDS, "invalid_unit"),  # may be UDP: RTU
+        ({CONF_UNIT_IDS: "1, 0", CONF_TRANSPORT: "udp"}, CONF_UNIT_IDS, "invalid_unit"),
+        ({CONF_UNIT_IDS: "0", CONF_TRANSPORT: "rtu-over-tcp"}, CONF_UNIT_IDS, "invalid_unit"),
+        ({CONF_UNIT_IDS: "0", CONF_TRANSPORT: "tcp", CONF_PORT: 70000}, CONF_PORT, "invalid_port"),
         ({CONF_HOST: "255.255.255.255"}, CONF_HOST, "not_a_device_address"),
         ({CONF_HOST: "224.0.0.1"}, CONF_HOST, "not_a_device_address"),
         ({CONF_HOST: "0.0.0.0"}, CONF_HOST, "not_a_device_address"),

@@ -215,3 +215,59 @@ async def test_refusals_are_tried_again_after_a_while(toy_server: SimServer) -> 
         assert reading.values[Quantity.BATTERY_SOC] is None
         [reading] = await client.read()
         assert reading.values[Quantity.BATTERY_SOC] == 77.0
+
+
+# -- a family that drops requests right after a connect ------------------------------------------------------
+
+
+class SlowToyProfile(ToyProfile):
+    """The toy family, but its devices need 0.3 s after a connect (``Profile.connect_delay``)."""
+
+    name = "slow_toy"
+    connect_delay = 0.3
+
+
+class SlowToyDevice(ToyDevice):
+    deaf_after_connect = 0.2
+
+
+async def test_probe_lets_a_young_connection_settle_before_a_slow_family_asks(socket_enabled: None) -> None:
+    server = SimServer([SlowToyDevice(1, 7)], "tcp")
+    await server.start()
+    endpoint = Endpoint("127.0.0.1", server.port, timeout=0.1, retries=0)
+    try:
+        async with PlantClient(endpoint, profiles=[ToyProfile()]) as client:  # asks at once: dropped
+            with pytest.raises(PlantError):
+                await client.probe([1])
+        assert server.dropped_early >= 1
+        async with PlantClient(endpoint, profiles=[SlowToyProfile()]) as client:
+            [device] = await client.probe([1])
+            assert client.transport.connect_delay == 0.3
+        assert device.profile == "slow_toy"
+        assert server.count() == 1
+    finally:
+        await server.stop()
+
+
+def test_stored_devices_set_the_delay_of_the_slowest_family() -> None:
+    endpoint = Endpoint("127.0.0.1", 1, connect_delay=0.1)
+    client = PlantClient(endpoint, profiles=[ToyProfile(), SlowToyProfile()])
+    assert client.transport.connect_delay == 0.1  # the endpoint's own
+    fast = DeviceIdentity(Role.INVERTER, "toy", 5, "Toys", "T1", "TOY1")
+    slow = DeviceIdentity(Role.INVERTER, "slow_toy", 6, "Toys", "T1", "TOY2")
+    client.devices = [fast, slow]
+    assert client.transport.connect_delay == 0.3
+    client.devices = [fast]
+    assert client.transport.connect_delay == 0.1  # never below the endpoint's
+    client.devices = [DeviceIdentity(Role.INVERTER, "gone", 7, "Toys", "T1", "TOY3")]  # unknown profile
+    assert client.transport.connect_delay == 0.1
+
+
+async def test_read_or_none_is_none_only_for_refused_registers(toy_server: SimServer) -> None:
+    async with _client(toy_server) as client:
+        session = UnitSession(client.transport, 5)
+        assert await session.read_or_none(H, 0, 2) == [0x5A5A, 42]
+        assert await session.read_or_none(H, 45, 10) is None  # 50.. is not served: illegal data address
+        with pytest.raises(ModbusExceptionError) as err:
+            await UnitSession(client.transport, 9).read_or_none(H, 0, 2)  # no unit 9 behind the gateway
+        assert err.value.no_device

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from custom_components.sems.plantkit.exceptions import PlantProtocolError
+from custom_components.sems.plantkit.profiles.table import Field, Table
 from custom_components.sems.plantkit.registers import (
     DataType,
     Point,
@@ -135,3 +136,14 @@ def test_bad_input_raises_protocol_error() -> None:
 def test_nan_and_inf_floats_are_none() -> None:
     point = Point("f", 0, DataType.F32)
     assert decode(point, encode(point, math.inf)) is None
+
+
+def test_table_block_value_decodes_a_field_out_of_a_block_read() -> None:
+    table = Table((Field("serial", 102, DataType.STRING, length=2), Field("power", 105, DataType.S16)))
+    words = [0, 0, 0x4142, 0x4344, 0, 0xFFFE]  # registers 100..105
+    assert table.block_value("serial", 100, words) == "ABCD"
+    assert table.block_value("power", 100, words) == -2
+    with pytest.raises(PlantProtocolError):
+        table.block_value("power", 100, words[:5])  # the block ends before the field
+    with pytest.raises(PlantProtocolError):
+        table.block_value("serial", 103, words)  # the block starts after the field

@@ -89,6 +89,11 @@ class PlantClient(AsyncClosing):
         self._devices = list(devices)
         self._plans.clear()
         self._prepared = None
+        # Young connections wait as long as the slowest of these devices needs after a connect.
+        profiles = [self._by_name[d.profile] for d in self._devices if d.profile in self._by_name]
+        self.transport.connect_delay = max(
+            (self.endpoint.connect_delay, *(profile.connect_delay for profile in profiles))
+        )
 
     async def close(self) -> None:
         """Close the connection."""
@@ -122,6 +127,8 @@ class PlantClient(AsyncClosing):
             for profile in candidates:
                 if unit_ids is None and unit_id not in profile.default_units:
                     continue
+                # A family that drops requests right after a connect gets its settle time from here on.
+                self.transport.connect_delay = max(self.transport.connect_delay, profile.connect_delay)
                 try:
                     identities = await self._identify(profile, session)
                 except (UnsupportedDeviceError, ModbusExceptionError) as err:
