@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from custom_components.sems.plantkit.energy import (
@@ -228,9 +228,11 @@ def test_restore_refuses_garbage() -> None:
 # The device's internal counter restarts at wake-up (a sleeping inverter) or at the device's own midnight (an
 # awake hybrid, its clock up to 15 minutes off), and at night no energy flows, so the true energy since local
 # midnight is what the internal counter holds. Preconditions: the first readings are good (two agreeing
-# glitches would be a level like any other), and a restart of Home Assistant does not span the inverter's
-# wake-up (if it did, and the day's energy had passed yesterday's total by the first reading, a reset followed
-# by growth could not be told from growth of yesterday's counter).
+# glitches would be a level like any other), and a restart of Home Assistant does not span a restart of the
+# device's counter: not the inverter's wake-up (if it did, and the day's energy had passed yesterday's total
+# by the first reading, a reset followed by growth could not be told from growth of yesterday's counter),
+# nor an awake device's own midnight (the energy between the last reading and that midnight is in no
+# reading).
 
 
 @dataclass
@@ -314,11 +316,16 @@ def build_days(seed: int, awake: bool, clock_offset_minutes: int, first_day: dat
         else:
             recent = [*recent[-2:], raw]
         trace.readings.append(Reading(when, raw, truth, reports=not glitch))
-    if rnd.random() < 0.5:  # Home Assistant down for a while, not over a wake-up
+    # The device's counter restarts at wake-up (sleeping) or at its own midnight (awake).
+    if awake:
+        restarts = [local(day, 0.0) + clock_offset for day in suns]
+    else:
+        restarts = [wake for wake, _ in suns.values()]
+    if rnd.random() < 0.5:  # Home Assistant down for a while, not over a restart of the device's counter
         first = rnd.randint(0, len(trace.readings) - 2)
         last = min(first + rnd.randint(1, 40), len(trace.readings) - 1)
         span = (trace.readings[first].when, trace.readings[last].when)
-        if not any(span[0] <= wake <= span[1] for wake, _ in suns.values()):
+        if not any(span[0] <= restart <= span[1] for restart in restarts):
             del trace.readings[first:last]
             trace.readings[first].restart = True
     for _ in range(rnd.randint(0, 4)):
@@ -334,6 +341,11 @@ def build_days(seed: int, awake: bool, clock_offset_minutes: int, first_day: dat
     first_day=st.sampled_from([date(2026, 3, 27), date(2026, 6, 20), date(2026, 10, 23)]),
     n_days=st.integers(2, 4),
 )
+# A glitch equal to the accepted level after an outage moved the reference time on; the real counter's
+# catch-up was then taken as a new level and the morning's energy lost (fixed in CounterGuard._gap_kwh).
+@example(seed=24105, awake=True, clock_offset_minutes=0, first_day=date(2026, 3, 27), n_days=2)
+# Home Assistant down across an awake device's own midnight (now excluded: that energy is in no reading).
+@example(seed=216, awake=True, clock_offset_minutes=-1, first_day=date(2026, 3, 27), n_days=2)
 def test_any_days_publish_todays_energy(
     seed: int, awake: bool, clock_offset_minutes: int, first_day: date, n_days: int
 ) -> None:
