@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from .closing import AsyncClosing
 from .exceptions import (
@@ -19,7 +19,7 @@ from .exceptions import (
     UnsupportedDeviceError,
 )
 from .location import relocated
-from .model import DeviceIdentity, DeviceReading
+from .model import DeviceIdentity, DeviceReading, MeterLocation
 from .planner import PlanLimits, ReadRequest, Span, plan_reads
 from .profiles import PROFILES
 from .profiles.base import Profile, UnitSession
@@ -73,6 +73,7 @@ class PlantClient(AsyncClosing):
         self.profiles: tuple[Profile, ...] = tuple(profiles) if profiles is not None else PROFILES
         self._by_name = {profile.name: profile for profile in self.profiles}
         self._devices: list[DeviceIdentity] = []
+        self._placements: dict[str, MeterLocation] = {}
         self._refused: dict[int, set[tuple[RegisterKind, int]]] = defaultdict(set)
         self._reads: dict[int, int] = defaultdict(int)
         self._plans: dict[int, _UnitPlan] = {}
@@ -86,7 +87,7 @@ class PlantClient(AsyncClosing):
 
     @devices.setter
     def devices(self, devices: list[DeviceIdentity]) -> None:
-        self._devices = list(devices)
+        self._devices = [self._placed(device) for device in devices]
         self._plans.clear()
         self._prepared = None
         # Young connections wait as long as the slowest of these devices needs after a connect.
@@ -94,6 +95,21 @@ class PlantClient(AsyncClosing):
         self.transport.connect_delay = max(
             (self.endpoint.connect_delay, *(profile.connect_delay for profile in profiles))
         )
+
+    @property
+    def placements(self) -> dict[str, MeterLocation]:
+        """Where the user placed meters, by device key (``place_meters``)."""
+        return dict(self._placements)
+
+    def place_meters(self, placements: Mapping[str, MeterLocation]) -> None:
+        """Where the user placed meters that do not say where they measure, by device key; applies to the
+        devices now and to any set later. A meter the device locates itself keeps its own location."""
+        self._placements = dict(placements)
+        self.devices = self._devices
+
+    def _placed(self, device: DeviceIdentity) -> DeviceIdentity:
+        placed = self._placements.get(device.key) if device.placeable else None
+        return device if device.placed is placed else replace(device, placed=placed)
 
     async def close(self) -> None:
         """Close the connection."""

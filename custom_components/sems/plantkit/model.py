@@ -284,6 +284,10 @@ class DeviceIdentity:
     location: MeterLocation | None = None
     # Tells apart devices of one role that share a serial (a SolarEdge meter presented twice).
     instance: str | None = None
+    # Where the user placed a meter that does not say where it measures (``PlantClient.place_meters``).
+    # The user's choice is kept by the caller (Home Assistant: the entry's options), so it is not stored
+    # with the identity (``to_dict``).
+    placed: MeterLocation | None = None
 
     @property
     def key(self) -> str:
@@ -295,7 +299,12 @@ class DeviceIdentity:
         """Where a meter measures (grid unless the device or the user said otherwise); None for others."""
         if self.role is not Role.METER:
             return None
-        return self.location or MeterLocation.GRID
+        return self.location or self.placed or MeterLocation.GRID
+
+    @property
+    def placeable(self) -> bool:
+        """A meter that does not say where it measures: the user places it (``placed``)."""
+        return self.role is Role.METER and self.location is None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (stored by Home Assistant, printed by the CLI)."""
