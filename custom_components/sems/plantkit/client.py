@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from .closing import AsyncClosing
@@ -195,20 +195,16 @@ class PlantClient(AsyncClosing):
         readings: list[DeviceReading] = []
         for unit_id in self._units():
             plan, blocks, single = await self._read_unit(unit_id)
-            read = [values for values in blocks if values is not None]
-            for device, profile, slots, whole in plan.devices:
-                if whole and len(read) == len(blocks):
-                    # The usual case: every point of the device came in the planned blocks.
-                    raw: dict[str, RawValue] = {key: read[r][i] for key, r, i, _ in slots}
-                else:
-                    raw = {}
-                    for key, request, index, point in slots:
-                        block = blocks[request] if request >= 0 else None
-                        if block is not None:
-                            raw[key] = block[index]
-                        else:
-                            alone = single.get(point)
-                            raw[key] = None if alone is None else decode(point, alone)
+            shared: dict[str, RawValue] | None = None
+            came = [values for values in blocks if values is not None]
+            if plan.keys is not None and len(came) == len(blocks):
+                # The usual case: every block came. One mapping serves every device of the unit (their
+                # points' keys do not clash); a point that is not planned reads None.
+                shared = dict.fromkeys(plan.unplanned)
+                for keys, values in zip(plan.keys, came, strict=True):
+                    shared.update(zip(keys, values, strict=True))
+            for device, profile, slots in plan.devices:
+                raw = shared if shared is not None else _device_raw(slots, blocks, single)
                 # Every consumer gets values at their quantity's resolution and a meter's values at its
                 # location's quantities, decided here once.
                 readings.append(relocated(profile.decode(device, raw).tidied()))
@@ -313,14 +309,34 @@ type _Slot = tuple[str, int, int, Point]
 request's decoded values, the point."""
 
 
+def _device_raw(
+    slots: Sequence[_Slot], blocks: Sequence[Sequence[RawValue] | None], single: Mapping[Point, list[int]]
+) -> dict[str, RawValue]:
+    """One device's raw values after a refusal: from the blocks that came, else from the points read one
+    by one, else None."""
+    raw: dict[str, RawValue] = {}
+    for key, request, index, point in slots:
+        block = blocks[request] if request >= 0 else None
+        if block is not None:
+            raw[key] = block[index]
+        else:
+            alone = single.get(point)
+            raw[key] = None if alone is None else decode(point, alone)
+    return raw
+
+
 @dataclass(frozen=True, slots=True)
 class _UnitPlan:
     """One unit's reads, compiled: the requests with their decoders, and for each device where its
-    points' values lie in them (``whole``: all of them planned)."""
+    points' values lie in them. ``keys`` names each decoder's values, when no two points of the unit
+    share a key (None otherwise: each device then gets its own mapping); ``unplanned`` are the keys of
+    the points no request covers (refused registers)."""
 
     reads: tuple[tuple[ReadRequest, Request, BlockDecoder], ...]
-    devices: tuple[tuple[DeviceIdentity, Profile, tuple[_Slot, ...], bool], ...]
+    devices: tuple[tuple[DeviceIdentity, Profile, tuple[_Slot, ...]], ...]
     points: tuple[Point, ...]  # every point of the unit (for learning refusals)
+    keys: tuple[tuple[str, ...], ...] | None
+    unplanned: tuple[str, ...]
 
     @property
     def requests(self) -> tuple[ReadRequest, ...]:
@@ -358,16 +374,19 @@ class _UnitPlan:
         positions = [{p: i for i, p in enumerate(d.points)} for d in decoders]
         compiled = []
         for (device, profile), own in zip(devices, device_points, strict=True):
-            slots: list[_Slot] = []
-            for point in own:
-                index = where[point]
-                slots.append((point.key, index, positions[index][point] if index >= 0 else -1, point))
-            compiled.append((device, profile, tuple(slots), all(index >= 0 for _, index, _, _ in slots)))
+            slots = tuple(
+                (point.key, where[point], positions[where[point]][point] if where[point] >= 0 else -1, point)
+                for point in own
+            )
+            compiled.append((device, profile, slots))
         reads = tuple(
             (r, read_request(unit_id, r.kind, r.address, r.count), d)
             for r, d in zip(requests, decoders, strict=True)
         )
-        return cls(reads, tuple(compiled), tuple(points))
+        unique = len({p.key for p in points}) == len(set(points))
+        keys = tuple(tuple(p.key for p in d.points) for d in decoders) if unique else None
+        unplanned = tuple(dict.fromkeys(p.key for p in points if where[p] < 0))
+        return cls(reads, tuple(compiled), tuple(points), keys, unplanned)
 
 
 def _tighter(a: PlanLimits | None, b: PlanLimits) -> PlanLimits:

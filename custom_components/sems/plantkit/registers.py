@@ -297,6 +297,7 @@ def encode(point: Point, value: int | float | str) -> list[int]:
 
 
 SUNSSF_RANGE = range(-10, 11)
+_POWERS_OF_TEN = tuple(10.0**exponent for exponent in range(11))
 
 
 def scaled(point: Point, raw: RawValue, raw_values: Mapping[str, RawValue]) -> float | None:
@@ -309,5 +310,6 @@ def scaled(point: Point, raw: RawValue, raw_values: Mapping[str, RawValue]) -> f
         if not isinstance(exponent, int) or exponent not in SUNSSF_RANGE:
             return None
         # Divide for negative exponents: 493 / 10 is exactly 49.3, 493 * 0.1 is not.
-        number = number * 10.0**exponent if exponent >= 0 else number / 10.0**-exponent
-    return round(number, 9)  # 87 * 0.1 is 8.700000000000001; registers never carry 1e-9 resolution
+        number = number * _POWERS_OF_TEN[exponent] if exponent >= 0 else number / _POWERS_OF_TEN[-exponent]
+    # 87 * 0.1 is 8.700000000000001; registers never carry 1e-9 resolution. A whole number stays as it is.
+    return number if number.is_integer() else round(number, 9)
