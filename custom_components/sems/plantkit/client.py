@@ -191,7 +191,8 @@ class PlantClient(AsyncClosing):
         """Read every known device. Raises on connection loss; a refused block degrades to None values."""
         if not self.devices:
             raise PlantError("no devices: probe first")
-        await self.prepare()
+        if self._prepared is None:
+            await self.prepare()
         readings: list[DeviceReading] = []
         for unit_id in self._units():
             plan, blocks, single = await self._read_unit(unit_id)

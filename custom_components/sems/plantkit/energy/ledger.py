@@ -153,6 +153,12 @@ class DeviceLedger:
         self._integrators = {
             d.power: PowerIntegrator(max_gap=max_gap, max_power_w=rated_power * 2) for d in self._derived
         }
+        # Everything that counts rejected readings (restore() refills these objects, never replaces them).
+        self._parts: tuple[CounterGuard | DailyCounter | PowerIntegrator, ...] = (
+            *self._guards.values(),
+            *self._daily.values(),
+            *self._integrators.values(),
+        )
 
     @property
     def quantities(self) -> frozenset[Quantity]:
@@ -162,11 +168,7 @@ class DeviceLedger:
     @property
     def rejected(self) -> int:
         """Readings rejected so far over all the device's counters and powers (lifetime)."""
-        return (
-            sum(g.rejected for g in self._guards.values())
-            + sum(d.rejected for d in self._daily.values())
-            + sum(i.rejected for i in self._integrators.values())
-        )
+        return sum([part.rejected for part in self._parts])
 
     def record(
         self, reading: DeviceReading, when: datetime, *, integrate: bool = True
