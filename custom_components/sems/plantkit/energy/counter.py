@@ -62,7 +62,6 @@ published earlier (by a guard without state), so the published series never step
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final, NamedTuple
@@ -110,8 +109,7 @@ class Reason(StrEnum):
     DAILY = "daily"  # RESET: a daily counter's expected reset after local midnight (DailyCounter)
 
 
-@dataclass(frozen=True, slots=True)
-class GuardResult:
+class GuardResult(NamedTuple):  # a named tuple: one is made per reading of every counter (cheap, immutable)
     """The outcome of one reading.
 
     ``value``: what to publish, kWh (None only before the first level is confirmed).
@@ -421,8 +419,9 @@ class CounterGuard:
         episode_started: bool = False,
         gap_kwh: float = 0.0,
     ) -> GuardResult:
+        total = self._total
         return GuardResult(
-            self.value,
+            None if total is None else round(total, PUBLISHED_DIGITS),  # self.value
             decision,
             reason,
             episode_started,
