@@ -222,6 +222,13 @@ class CounterGuard:
             return self._result(Decision.OUT_OF_ORDER)
         self._last_time = when
         mark = self._mark(power_w, when)
+        ref = self._ref
+        if ref is not None and raw == ref.raw and self._streak is None and self._since is not None:
+            # The usual case between two polls: the counter shows the accepted level again. This is what
+            # judging it would do (no growth always follows the level; the total and `since` stay).
+            self._ref = _Reading(ref.raw, when, mark)
+            self._episode = False
+            return self._result(Decision.ACCEPTED)
         if raw is None:
             return self._result(Decision.NO_VALUE)
         impossible = self._impossible(raw)
