@@ -245,7 +245,7 @@ class CounterGuard:
     def _mark(self, power_w: float | None, when: datetime) -> _Mark:
         usable = power_w is not None and math.isfinite(power_w) and power_w <= self.power_w * self.spec.margin
         power = self._power
-        decision = power.add(max(power_w, 0.0) if usable and power_w is not None else None, when)
+        decision = power.add(max(power_w, 0.0) if usable and power_w is not None else None, when, aware=True)
         valid = decision is IntegrationDecision.INTEGRATED or decision is IntegrationDecision.STARTED
         return _Mark(power.positive_kwh, power.segment, valid)
 

@@ -124,9 +124,13 @@ class PowerIntegrator:
         decision = self.add(power_w, when)
         return IntegratedEnergy(self._positive, self._negative, decision, self._rejected)
 
-    def add(self, power_w: float | None, when: datetime) -> IntegrationDecision:
-        """``update`` for callers that only need the decision (the totals are properties)."""
-        _state.require_aware(when)
+    def add(self, power_w: float | None, when: datetime, *, aware: bool = False) -> IntegrationDecision:
+        """``update`` for callers that only need the decision (the totals are properties).
+
+        ``aware``: the caller has already checked that ``when`` is timezone-aware (a guard, per reading).
+        """
+        if not aware:
+            _state.require_aware(when)
         if self._last_time is not None and when <= self._last_time:
             return IntegrationDecision.OUT_OF_ORDER
         if power_w is None:

@@ -189,7 +189,11 @@ class DeviceLedger:
             self.waiting |= raw is not None and result.value is None
             # A counter the device does not report now (a sentinel, a refused register) is unknown, as
             # every value is; its total stands in the guard for the next reading.
-            out[quantity] = Entry(None if raw is None else result.value, _taken(result))
+            decision = result.decision  # the reading was taken unless held or rejected
+            out[quantity] = Entry(
+                None if raw is None else result.value,
+                decision is not Decision.HELD and decision is not Decision.REJECTED,
+            )
         if integrate:
             self.integrate(reading, when)
         for derived in self._derived:
@@ -276,7 +280,3 @@ _REBASES: Final = frozenset({Decision.RESET, Decision.RELEVELED, Decision.WRAPPE
 
 def _none(values: Values) -> float | None:
     return None
-
-
-def _taken(result: GuardResult) -> bool:
-    return result.decision not in (Decision.HELD, Decision.REJECTED)
