@@ -161,9 +161,13 @@ class PlantMonitor:
     def _record(
         self, readings: list[DeviceReading], now: datetime, *, integrate: bool = True
     ) -> dict[str, DeviceSnapshot]:
-        self._fresh = {reading.identity.key: reading for reading in readings}
+        keys = [reading.identity.key for reading in readings]  # a key is built on every access
+        self._fresh = dict(zip(keys, readings, strict=True))
         self._read_at = dict.fromkeys(self._fresh, now)
-        return {r.identity.key: self._fresh_snapshot(r, now, integrate=integrate) for r in readings}
+        return {
+            key: self._fresh_snapshot(reading, now, integrate=integrate)
+            for key, reading in zip(keys, readings, strict=True)
+        }
 
     def _answered(self, now: datetime) -> None:
         if self.asleep:
