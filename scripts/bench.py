@@ -576,8 +576,8 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right_from: in
 
 
 def _net_cpu_us_per_poll(row: dict[str, Any], probe_percent: float) -> float | None:
-    """CPU per poll without the loop-lag probe's own share (the 0-device row)."""
-    if not row["polls"]:
+    """CPU per poll without the loop-lag probe's own share (the 0-device row); None for too few polls."""
+    if row["polls"] < 50:
         return None
     return max(0.0, row["cpu_percent"] - probe_percent) / 100 * row["window_s"] / row["polls"] * 1e6
 
