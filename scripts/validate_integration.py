@@ -10,13 +10,19 @@ What is checked (see each function):
 - every third-party import of the component is covered by a manifest requirement,
 - hacs.json against the HACS schema,
 - translations/en.json covers every key the code uses (flows, selectors, entities, exceptions, issues),
-- icons.json, quality_scale.yaml, py.typed, valid JSON.
+- icons.json, quality_scale.yaml (every rule decided; docs rules point at README sections), py.typed,
+  valid JSON,
+- HACS: the repository layout (one integration in custom_components/, hacs.json and README at the
+  root, an OSI license, the README sections HACS users look for) and the brand images Home Assistant
+  2026.3+ reads from ``custom_components/<domain>/brand/`` (HACS' brands check passes on
+  ``brand/icon.png``; the sizes are those of home-assistant/brands).
 """
 
 from __future__ import annotations
 
 import ast
 import importlib
+import inspect
 import json
 import os
 import re
@@ -25,7 +31,7 @@ import sys
 import textwrap
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import packages_distributions, requires
+from importlib.metadata import PackageNotFoundError, packages_distributions, requires
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -84,6 +90,36 @@ QUALITY_SCALE_RULES = frozenset(
     }
 )  # fmt: skip
 QUALITY_SCALE_STATUSES = {"done", "todo", "exempt"}
+# A rule whose comment names a README section: 'README "Section"' (docs-* rules must).
+README_SECTION = re.compile(r'README "([^"]+)"')
+
+# home-assistant/brands' image rules: square icons of exactly these sizes, logos whose shortest side lies
+# in these ranges; every image PNG, trimmed (the drawing touches the edges), transparency preferred.
+BRAND_ICONS = {"icon.png": 256, "icon@2x.png": 512, "dark_icon.png": 256, "dark_icon@2x.png": 512}
+BRAND_LOGOS = {
+    "logo.png": (128, 256),
+    "logo@2x.png": (256, 512),
+    "dark_logo.png": (128, 256),
+    "dark_logo@2x.png": (256, 512),
+}
+# GitHub's license keys HACS accepts (hacs/integration validate/license.py), by the text that names them.
+OSI_LICENSES = {
+    "Apache License": "apache-2.0",
+    "MIT License": "mit",
+    "GNU GENERAL PUBLIC LICENSE": "gpl",
+    "GNU LESSER GENERAL PUBLIC LICENSE": "lgpl",
+    "GNU AFFERO GENERAL PUBLIC LICENSE": "agpl-3.0",
+    "Mozilla Public License": "mpl-2.0",
+    "BSD 2-Clause": "bsd-2-clause",
+    "BSD 3-Clause": "bsd-3-clause",
+    "Boost Software License": "bsl-1.0",
+    "Eclipse Public License": "epl-2.0",
+    "The Unlicense": "unlicense",
+    "CC0 1.0": "cc0-1.0",
+}
+# What a HACS user looks for in the README (hacs/documentation publish/include: "a readme with
+# information about how to use it"): how to install, set up, fix and remove it.
+README_SECTIONS = ("Installation", "Configuration", "Troubleshooting", "Removal", "Known limitations")
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -263,18 +299,18 @@ def _requirement_format_problems(requirements: object) -> list[str]:
 def requirement_coverage_problems(
     manifest: Mapping[str, Any], component_dir: Path = COMPONENT_DIR
 ) -> list[str]:
-    """Every third-party import is a manifest requirement or ships with Home Assistant itself.
+    """Every third-party import is a manifest requirement or installed with Home Assistant itself.
 
     Otherwise a user's install works only if something else happened to install the package.
+    "Installed with Home Assistant" means its requirements, transitively, and the modules it stands in
+    for: since 2026.9 Home Assistant requires probatio and registers it as ``voluptuous`` when it is
+    imported (custom integrations keep ``import voluptuous``; voluptuous itself need not be installed).
     """
     from packaging.requirements import Requirement
 
-    def normalize(name: str) -> str:
-        return re.sub(r"[-_.]+", "-", name).lower()
-
-    provided = {normalize(Requirement(text).name) for text in manifest.get("requirements", [])}
-    provided |= {normalize(Requirement(text).name) for text in requires("homeassistant") or []}
-    provided.add("homeassistant")
+    importlib.import_module("homeassistant")  # let it register the modules it stands in for
+    provided = {_normalize(Requirement(text).name) for text in manifest.get("requirements", [])}
+    provided |= installed_with("homeassistant")
     distributions = packages_distributions()
     problems: list[str] = []
     for path in sorted(component_dir.rglob("*.py")):
@@ -283,13 +319,44 @@ def requirement_coverage_problems(
                 top = target.split(".")[0]
                 if top in sys.stdlib_module_names or top in {"custom_components", "__future__"}:
                     continue
-                dists = {normalize(d) for d in distributions.get(top, [])}
+                names = {top}
+                if (registered := sys.modules.get(top)) is not None:
+                    names.add(registered.__name__.split(".")[0])  # e.g. voluptuous -> probatio
+                dists = {_normalize(d) for name in names for d in distributions.get(name, [])}
                 if not dists & provided:
                     problems.append(
                         f"{path.relative_to(component_dir)}:{line} imports {top} "
                         f"(distribution {', '.join(sorted(dists)) or 'not installed'}), not in requirements"
                     )
     return problems
+
+
+def _normalize(name: str) -> str:
+    """A distribution name as pip compares them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def installed_with(distribution: str) -> set[str]:
+    """The distribution and everything installing it brings (installed requirements, transitively,
+    without extras); normalized names."""
+    from packaging.requirements import Requirement
+
+    found: set[str] = set()
+    pending = [distribution]
+    while pending:
+        name = _normalize(pending.pop())
+        if name in found:
+            continue
+        found.add(name)
+        try:
+            texts = requires(name) or []
+        except PackageNotFoundError:
+            continue
+        for text in texts:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                pending.append(requirement.name)
+    return found
 
 
 def hacs_problems(hacs: Mapping[str, Any], tested_homeassistant: str) -> list[str]:
@@ -357,6 +424,7 @@ class TranslationUsage:
     entities: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (platform, key) -> states
     # (platform, key) -> attribute -> states, from each platform's TRANSLATED_ATTRIBUTES declaration
     attributes: dict[tuple[str, str], dict[str, set[str]]] = field(default_factory=dict)
+    devices: dict[str, set[str]] = field(default_factory=dict)  # device name key -> placeholders
     exceptions: dict[str, set[str] | None] = field(default_factory=dict)  # key -> placeholders
     issues: dict[str, tuple[set[str] | None, bool]] = field(
         default_factory=dict
@@ -387,6 +455,9 @@ def collect_translation_usage(component_dir: Path = COMPONENT_DIR) -> Translatio
             elif isinstance(node, ast.Call):
                 _collect_call(node, resolver, usage)
     _collect_entity_descriptions(component_dir, usage)
+    entity = importlib.import_module(f"{COMPONENT_PACKAGE}.entity")
+    for key, placeholders in getattr(entity, "TRANSLATED_DEVICES", {}).items():
+        usage.devices[str(key)] = {str(p) for p in placeholders}
     return usage
 
 
@@ -562,10 +633,35 @@ def _add_resolved(
     where: ast.AST,
 ) -> None:
     text = resolver.text(node, local) if node is not None else None
+    if text is None and node is not None:
+        returned = _returned_keys(node, resolver, local)
+        if returned:
+            into.update(returned)
+            return
     if text is None:
         unresolved.append(f"{resolver.where(where)}: translation key is not a constant")
     else:
         into.add(text)
+
+
+def _returned_keys(node: ast.expr, resolver: _Resolver, local: Mapping[str, ast.expr]) -> set[str]:
+    """Keys a value can take when it comes from calls of the component's own functions (directly or run
+    in an executor): the string constants those functions return. Empty when that cannot be told."""
+    if isinstance(node, ast.Name) and node.id in local:
+        node = local[node.id]
+    keys: set[str] = set()
+    for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)):
+        target = call.args[0] if _call_name(call) == "async_add_executor_job" and call.args else call.func
+        function = _evaluate(target, resolver, local) if isinstance(target, ast.Name) else None
+        if not inspect.isfunction(function) or not function.__module__.startswith(COMPONENT_PACKAGE):
+            continue
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+        for returned in (n.value for n in ast.walk(tree) if isinstance(n, ast.Return) and n.value):
+            if not isinstance(returned, ast.Constant):
+                return set()  # a computed key: cannot be told
+            if isinstance(returned.value, str):
+                keys.add(returned.value)
+    return keys
 
 
 def _evaluate(node: ast.expr, resolver: _Resolver, local: Mapping[str, ast.expr]) -> Any:
@@ -636,6 +732,13 @@ def _collect_call(node: ast.Call, resolver: _Resolver, usage: TranslationUsage) 
             isinstance(fixable, ast.Constant) and fixable.value is True,
         )
     elif _keyword(node, "translation_domain") is not None:
+        declared = _declared_exceptions()
+        if key is None and declared:
+            # A key chosen at run time from the module's declared ones (key -> placeholders).
+            for name, placeholders in declared.items():
+                previous = usage.exceptions.get(str(name), set())
+                usage.exceptions[str(name)] = None if previous is None else previous | set(placeholders)
+            return
         if key is None:
             usage.unresolved.append(f"{resolver.where(node)}: exception translation_key is not a constant")
             return
@@ -643,6 +746,16 @@ def _collect_call(node: ast.Call, resolver: _Resolver, usage: TranslationUsage) 
         known = _dict_keys(placeholders, resolver, {}) if placeholders is not None else set()
         previous = usage.exceptions.get(key, set())
         usage.exceptions[key] = None if known is None or previous is None else previous | known
+
+
+def _declared_exceptions() -> dict[str, tuple[str, ...]]:
+    """Exception keys the component's modules declare in ``TRANSLATED_EXCEPTIONS`` (key -> placeholders),
+    for exceptions whose key is chosen at run time."""
+    declared: dict[str, tuple[str, ...]] = {}
+    for name, module in list(sys.modules.items()):
+        if name == COMPONENT_PACKAGE or name.startswith(f"{COMPONENT_PACKAGE}."):
+            declared |= getattr(module, "TRANSLATED_EXCEPTIONS", {})
+    return declared
 
 
 def _collect_entity_descriptions(component_dir: Path, usage: TranslationUsage) -> None:
@@ -703,6 +816,12 @@ def translation_problems(en: Mapping[str, Any], usage: TranslationUsage) -> list
             for state in sorted(states):
                 if _get(en, *path, "state", state) is None:
                     problems.append(f"{'.'.join(path)}.state.{state} is missing")
+    for key, placeholders in sorted(usage.devices.items()):
+        name = _get(en, "device", key, "name")
+        if name is None:
+            problems.append(f"device.{key}.name is missing")
+        else:
+            problems.extend(_placeholder_problems(f"device.{key}.name", [name], placeholders))
     for key, placeholders in sorted(usage.exceptions.items()):
         message = _get(en, "exceptions", key, "message")
         if message is None:
@@ -790,6 +909,25 @@ def _references(tree: Any, path: str = "") -> Iterator[str]:
         yield path
 
 
+def language_problems(en: Mapping[str, Any], other: Mapping[str, Any], language: str) -> list[str]:
+    """Another language says everything English says: the same keys, each text non-empty with the same
+    placeholders and markdown emphasis."""
+    english, translated = dict(_leaves(en)), dict(_leaves(other))
+    problems = [f"{language}.json lacks {key}" for key in sorted(set(english) - set(translated))]
+    problems += [
+        f"{language}.json has {key}, which en.json has not" for key in sorted(set(translated) - set(english))
+    ]
+    for key in sorted(set(english) & set(translated)):
+        text, theirs = str(english[key]), translated[key]
+        if not isinstance(theirs, str) or not theirs.strip():
+            problems.append(f"{language}.json: {key} is empty")
+        elif set(PLACEHOLDER.findall(theirs)) != set(PLACEHOLDER.findall(text)):
+            problems.append(f"{language}.json: {key} has placeholders {sorted(PLACEHOLDER.findall(theirs))}")
+        elif theirs.count("**") != text.count("**"):
+            problems.append(f"{language}.json: {key} lost its **emphasis**")
+    return problems
+
+
 # --- icons, quality scale, JSON -------------------------------------------------------------------------
 
 
@@ -819,8 +957,9 @@ def _leaves(tree: Any, path: str = "") -> Iterator[tuple[str, Any]]:
         yield path, tree
 
 
-def quality_scale_problems(text: str) -> list[str]:
-    """quality_scale.yaml lists exactly the rules, each done/todo or exempt with a comment."""
+def quality_scale_problems(text: str, readme: str | None = None) -> list[str]:
+    """quality_scale.yaml lists exactly the rules, each done or exempt with a comment (none left todo);
+    with the README, a docs-* rule that is done names a README section that exists."""
     import yaml
 
     data = yaml.safe_load(text)
@@ -845,6 +984,19 @@ def quality_scale_problems(text: str) -> list[str]:
             isinstance(value, Mapping) and str(value.get("comment") or "").strip()
         ):
             problems.append(f"quality_scale.yaml: {rule} is exempt without a comment saying why")
+        if status == "todo":
+            problems.append(f"quality_scale.yaml: {rule} is still todo (decide: done, or exempt and why)")
+        if readme is not None and status == "done" and str(rule).startswith("docs-"):
+            comment = str(value.get("comment") or "") if isinstance(value, Mapping) else ""
+            sections = README_SECTION.findall(comment)
+            if not sections:
+                problems.append(f'quality_scale.yaml: {rule} names no README "section"')
+            headings = {line.lstrip("#").strip() for line in readme.splitlines() if line.startswith("#")}
+            problems += [
+                f'quality_scale.yaml: {rule} names README "{name}", which has no such section'
+                for name in sections
+                if name not in headings
+            ]
     return problems
 
 
@@ -879,6 +1031,80 @@ def structure_problems(component_dir: Path = COMPONENT_DIR) -> list[str]:
     return problems
 
 
+# --- HACS: layout and brand images ----------------------------------------------------------------------
+
+
+def hacs_layout_problems(repo_root: Path = REPO_ROOT) -> list[str]:
+    """The repository as HACS wants an integration's: hacs.json and an information file at the root, one
+    integration in custom_components/ named after its manifest domain, an OSI license, a README with
+    the sections users look for."""
+    problems: list[str] = []
+    if not (repo_root / "hacs.json").is_file():
+        problems.append("hacs.json is missing at the repository root")
+    readme = next((p for p in repo_root.iterdir() if p.name.lower() in {"readme", "readme.md"}), None)
+    if readme is None:
+        problems.append("README.md is missing at the repository root (HACS' information check)")
+    else:
+        headings = {
+            line.lstrip("#").strip().split(" (")[0] for line in readme.read_text("utf-8").splitlines()
+        }
+        problems += [f'README.md has no "{name}" section' for name in README_SECTIONS if name not in headings]
+    integrations = sorted(
+        path for path in (repo_root / "custom_components").glob("*/manifest.json") if path.is_file()
+    )
+    if len(integrations) != 1:
+        problems.append(f"custom_components/ must hold exactly one integration, found {len(integrations)}")
+    for manifest in integrations:
+        domain = json.loads(manifest.read_text(encoding="utf-8")).get("domain")
+        if manifest.parent.name != domain:
+            problems.append(f"custom_components/{manifest.parent.name} does not match its domain {domain!r}")
+    license_file = next((p for p in repo_root.glob("LICENSE*") if p.is_file()), None)
+    text = license_file.read_text(encoding="utf-8", errors="replace")[:2000] if license_file else ""
+    if not any(name in text for name in OSI_LICENSES):
+        problems.append("LICENSE is missing or not an OSI license HACS recognizes")
+    hacs = repo_root / "hacs.json"
+    if hacs.is_file() and json.loads(hacs.read_text(encoding="utf-8")).get("zip_release"):
+        problems.append("hacs.json: zip_release is set but no release archive is built")
+    return problems
+
+
+def brand_problems(component_dir: Path = COMPONENT_DIR) -> list[str]:
+    """brand/ as Home Assistant 2026.3+ reads it (and HACS' brands check): icon.png at least, known
+    names only, each image a PNG of the brands repository's size, trimmed to its drawing."""
+    from PIL import Image
+
+    brand = component_dir / "brand"
+    if not (brand / "icon.png").is_file():
+        return ["brand/icon.png is missing (HACS' brands check; Home Assistant 2026.3+ shows it)"]
+    problems: list[str] = []
+    for path in sorted(brand.iterdir()):
+        name = path.name
+        if name not in BRAND_ICONS and name not in BRAND_LOGOS:
+            problems.append(f"brand/{name}: not an image name Home Assistant reads")
+            continue
+        with Image.open(path) as image:
+            if image.format != "PNG":
+                problems.append(f"brand/{name}: not a PNG")
+                continue
+            if image.mode not in {"RGBA", "RGB", "LA", "P"}:
+                problems.append(f"brand/{name}: colour mode {image.mode}")
+            width, height = image.size
+            if name in BRAND_ICONS and (width, height) != (BRAND_ICONS[name],) * 2:
+                problems.append(f"brand/{name}: {width}x{height}, must be {BRAND_ICONS[name]} square")
+            if name in BRAND_LOGOS:
+                low, high = BRAND_LOGOS[name]
+                if not low <= min(width, height) <= high:
+                    problems.append(f"brand/{name}: shortest side {min(width, height)} not in {low}-{high}")
+            box = image.getchannel("A").getbbox() if image.mode == "RGBA" else (0, 0, width, height)
+            if box is None or not ((box[0], box[2]) == (0, width) or (box[1], box[3]) == (0, height)):
+                problems.append(f"brand/{name}: not trimmed (empty border around the drawing)")
+    for name in ("icon.png", "logo.png"):
+        hidpi = name.replace(".png", "@2x.png")
+        if (brand / hidpi).is_file() and not (brand / name).is_file():
+            problems.append(f"brand/{hidpi} without brand/{name}")
+    return problems
+
+
 # --- running everything ---------------------------------------------------------------------------------
 
 
@@ -901,12 +1127,21 @@ def all_problems() -> dict[str, list[str]]:
     results["hacs.json"] = hacs_problems(_load_json(REPO_ROOT / "hacs.json"), tested_homeassistant_version())
     en = _load_json(COMPONENT_DIR / "translations" / "en.json")
     results["translations"] = translation_problems(en, collect_translation_usage())
+    results["languages"] = [
+        problem
+        for path in sorted((COMPONENT_DIR / "translations").glob("*.json"))
+        if path.stem != "en"
+        for problem in language_problems(en, _load_json(path), path.stem)
+    ]
     icons = COMPONENT_DIR / "icons.json"
     results["icons"] = icon_problems(_load_json(icons), en) if icons.is_file() else ["icons.json is missing"]
     scale = COMPONENT_DIR / "quality_scale.yaml"
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     results["quality scale"] = (
-        quality_scale_problems(scale.read_text(encoding="utf-8")) if scale.is_file() else ["missing"]
+        quality_scale_problems(scale.read_text(encoding="utf-8"), readme) if scale.is_file() else ["missing"]
     )
+    results["hacs layout"] = hacs_layout_problems()
+    results["brand"] = brand_problems()
     return results
 
 

@@ -1,4 +1,4 @@
-"""Plant simulator: realistic GoodWe, SunSpec and Eastron devices on loopback (tests, benchmarks, demo).
+"""Plant simulator: realistic devices of every supported vendor on loopback (tests, benchmarks, demo).
 
 Not shipped inside the component.
 """

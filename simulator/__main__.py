@@ -34,7 +34,13 @@ from custom_components.sems.plantkit.discovery import DONGLE_DISCOVERY_PORT
 from custom_components.sems.plantkit.model import DeviceIdentity, Role
 from custom_components.sems.plantkit.transport import Endpoint, TransportType
 
-from .control import CONTROL_PORT, ControlServer
+from .control import (
+    CONTROL_PORT,
+    DEFAULT_CONTROL_FILE,
+    ControlServer,
+    read_control_file,
+    write_control_file,
+)
 from .discovery import AnnouncedDevice, DongleResponder, ZeroconfAnnouncer
 from .faults import DEVICE_FAULTS
 from .field_case import FieldCase, field_case_server
@@ -49,6 +55,7 @@ DEFAULT_PORTS = {
     "eastron_gateway": 15023,
     "goodwe_et20_tcp": 15024,
     "solaredge_tcp": 15025,
+    "huawei_tcp": 15026,
 }
 TRANSPORT_FAULTS = (
     "offline",
@@ -85,12 +92,18 @@ def _parser() -> argparse.ArgumentParser:
         help="answer the GoodWe dongle query and announce Modbus TCP endpoints by zeroconf (loopback only)",
     )
     serve.add_argument(
+        "--control-file",
+        type=Path,
+        default=DEFAULT_CONTROL_FILE,
+        help="where the control API's port and token are written (default %(default)s)",
+    )
+    serve.add_argument(
         "--dongle-port",
         type=int,
         default=DONGLE_DISCOVERY_PORT,
         help="UDP port of the dongle query responder (default %(default)s)",
     )
-    sub.add_parser("state", help="show what the running simulator serves")
+    state = sub.add_parser("state", help="show what the running simulator serves")
     case = sub.add_parser("case", help="serve one field case (shared/field-cases/F*.json)")
     case.add_argument("file", help="the case file")
     case.add_argument("--host", default="127.0.0.1", help="loopback address to bind (127.0.0.0/8 only)")
@@ -108,6 +121,13 @@ def _parser() -> argparse.ArgumentParser:
     device = sub.add_parser("device-fault", help="switch a device-level fault")
     device.add_argument("fault", choices=sorted(DEVICE_FAULTS))
     device.add_argument("state", choices=("on", "off"))
+    for command in (state, fault, device):
+        command.add_argument(
+            "--control-file",
+            type=Path,
+            default=DEFAULT_CONTROL_FILE,
+            help="the running simulator's control file (default %(default)s)",
+        )
     return parser
 
 
@@ -139,6 +159,7 @@ async def _serve(args: argparse.Namespace) -> None:
     await plant.start(tick=args.tick)
     control = ControlServer(plant, port=0 if args.random_ports else CONTROL_PORT)
     await control.start()
+    write_control_file(args.control_file, control.port, control.token)
     discovery = DiscoveryServices(plant, args.dongle_port) if args.discovery else None
     if discovery is not None:
         await discovery.start()
@@ -155,6 +176,7 @@ async def _serve(args: argparse.Namespace) -> None:
         if discovery is not None:
             await discovery.stop()
         await control.stop()
+        args.control_file.unlink(missing_ok=True)
         await plant.stop()
 
 
@@ -230,10 +252,16 @@ def main_device(devices: Sequence[DeviceIdentity]) -> DeviceIdentity:
     return devices[0]
 
 
-def _call(path: str, body: dict[str, object] | None = None) -> int:
-    url = f"http://127.0.0.1:{CONTROL_PORT}{path}"
+def _call(control_file: Path, path: str, body: dict[str, object] | None = None) -> int:
+    try:
+        port, token = read_control_file(control_file)
+    except (OSError, ValueError, KeyError) as err:
+        print(f"simulate: no running simulator's control file at {control_file} ({err})", file=sys.stderr)
+        return 1
+    url = f"http://127.0.0.1:{port}{path}"
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    request = urllib.request.Request(url, data=data, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=5) as response:  # loopback only
             print(json.dumps(json.load(response), indent=2))
@@ -241,7 +269,7 @@ def _call(path: str, body: dict[str, object] | None = None) -> int:
     except urllib.error.HTTPError as err:
         print(f"simulate: {json.load(err).get('error', err)}", file=sys.stderr)
     except urllib.error.URLError as err:
-        print(f"simulate: no simulator running on 127.0.0.1:{CONTROL_PORT} ({err})", file=sys.stderr)
+        print(f"simulate: no simulator running on 127.0.0.1:{port} ({err})", file=sys.stderr)
     return 1
 
 
@@ -258,11 +286,12 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_serve_case(args))
         return 0
     if args.command == "state":
-        return _call("/state")
+        return _call(args.control_file, "/state")
     if args.command == "fault":
-        return _call("/transport", {"endpoint": args.endpoint, "fault": args.fault, "value": args.value})
+        body = {"endpoint": args.endpoint, "fault": args.fault, "value": args.value}
+        return _call(args.control_file, "/transport", body)
     if args.command == "device-fault":
-        return _call("/device", {"fault": args.fault, "on": args.state})
+        return _call(args.control_file, "/device", {"fault": args.fault, "on": args.state})
     if not args.host.startswith("127."):
         _parser().error("the simulator only binds loopback addresses (127.0.0.0/8)")
     with contextlib.suppress(KeyboardInterrupt):

@@ -14,6 +14,9 @@ class SimDevice(ABC):
     name: str  # short name used by scripts/simulate and the tests, e.g. "goodwe_et"
     unit_id: int
     serial: str
+    # Seconds after a client connects (Modbus TCP, RTU over TCP) during which the device drops every
+    # request unanswered, as Huawei's dongles do; a server takes the longest of its devices'.
+    deaf_after_connect: float = 0.0
 
     def __init__(self) -> None:
         self.image = RegisterImage()

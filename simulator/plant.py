@@ -28,6 +28,7 @@ def _device_factories() -> dict[str, Callable[[], SimDevice]]:
     # Imported here so a missing optional device module fails loudly only when the plant is built.
     from .devices.eastron import Sdm120Sim, Sdm630Sim
     from .devices.goodwe import GoodWeDtSim, GoodWeEt20Sim, GoodWeEtSim
+    from .devices.huawei import HuaweiSun2000Sim
     from .devices.sunspec import SolarEdgeInverterSim, SunSpecInverterSim, SunSpecMeterSim
 
     # Every device has its own serial number; an endpoint pair shares one only when both serve the same
@@ -42,6 +43,7 @@ def _device_factories() -> dict[str, Callable[[], SimDevice]]:
         "sdm630": Sdm630Sim,
         "sdm630_gateway": lambda: Sdm630Sim(unit_id=1, serial=45678901),
         "sdm120": lambda: Sdm120Sim(unit_id=2),
+        "huawei_sun2000": HuaweiSun2000Sim,
     }
 
 
@@ -72,6 +74,12 @@ ENDPOINTS: tuple[EndpointSpec, ...] = (
         "tcp",
         ("solaredge_inverter",),
         "SolarEdge inverter with one meter shown as Export+Import and Production meters",
+    ),
+    EndpointSpec(
+        "huawei_tcp",
+        "tcp",
+        ("huawei_sun2000",),
+        "Huawei SUN2000 hybrid + LUNA2000 battery + power meter, Modbus TCP like the SDongle",
     ),
 )
 

@@ -83,6 +83,7 @@ class SimServer:
         self.random = random.Random(seed)  # the lossy faults' draws: reproducible runs
         self.quirks: list[ForeignFrameFirst] = []
         self.requests: list[Request] = []
+        self.dropped_early = 0  # requests dropped unanswered: they came too soon after the connect
         self._server: asyncio.Server | None = None
         self._udp: asyncio.DatagramTransport | None = None
         self._streams: set[asyncio.StreamWriter] = set()
@@ -243,6 +244,9 @@ class SimServer:
             if not writer.is_closing():
                 writer.write(data)
 
+        loop = asyncio.get_running_loop()
+        deaf = max((device.deaf_after_connect for device in self.devices.values()), default=0.0)
+        deaf_until = loop.time() + deaf
         try:
             if self.faults.silent:
                 return
@@ -252,6 +256,9 @@ class SimServer:
                 )
                 if not pdu:
                     continue  # not for us (protocol id, CRC): a real device stays silent
+                if loop.time() < deaf_until:
+                    self.dropped_early += 1  # still setting up behind the connect: dropped, no answer
+                    continue
                 if unit_id not in self.devices and self.faults.close_unknown_units:
                     return
                 answer = self.answer_pdu(unit_id, pdu)

@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from PIL import Image
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COMPONENT_DIR = REPO_ROOT / "custom_components" / "sems"
@@ -332,6 +333,180 @@ def test_quality_scale_check_catches() -> None:
     assert any("status" in p for p in problems(complete | {rules[0]: "finished"}))
 
 
+def test_quality_scale_is_fully_decided_and_docs_rules_point_at_the_readme() -> None:
+    import yaml
+
+    rules = sorted(validator.QUALITY_SCALE_RULES)
+    readme = "# SEMS\n## Configuration\n"
+
+    def problems(rules_map: dict[str, Any]) -> list[str]:
+        return validator.quality_scale_problems(yaml.safe_dump({"rules": rules_map}), readme)
+
+    complete: dict[str, Any] = {
+        rule: {"status": "done", "comment": 'README "Configuration"'} for rule in rules
+    }
+    assert problems(complete) == []
+    assert any("todo" in p for p in problems(complete | {rules[0]: "todo"}))
+    docs = next(rule for rule in rules if rule.startswith("docs-"))
+    assert any("names no README" in p for p in problems(complete | {docs: "done"}))
+    missing = {"status": "done", "comment": 'README "No such part"'}
+    assert any("No such part" in p for p in problems(complete | {docs: missing}))
+
+
+# The quality-scale rules this repository can check, and the tests that check them.
+CHECKED_RULES = {
+    "diagnostics": [
+        "tests/integration/test_diagnostics.py::test_diagnostics",
+        "tests/integration/test_diagnostics.py::test_diagnostics_of_an_entry_retrying_setup",
+        "tests/integration/test_diagnostics.py::test_diagnostics_of_an_unloaded_entry",
+        "tests/integration/test_diagnostics.py::test_diagnostics_of_a_foreign_entry",
+    ],
+    "dynamic-devices": [
+        "tests/integration/test_dynamic_devices.py::test_a_meter_switched_on_later_gets_its_entities",
+    ],
+    "stale-devices": [
+        "tests/integration/test_init.py::test_stale_devices_are_removed",
+        "tests/integration/test_dynamic_devices.py::test_a_meter_taken_away_is_unavailable_removable_and_found_again",
+    ],
+    "reconfiguration-flow": [
+        "tests/integration/test_config_flow.py::test_reconfigure_keeps_entities",
+        "tests/integration/test_config_flow.py::test_reconfigure_different_device",
+        "tests/integration/test_config_flow.py::test_reconfigure_error_then_recovery",
+    ],
+    "repair-issues": [
+        "tests/integration/test_availability.py::test_repair_issue_after_long_outage_and_gone_on_recovery",
+        "tests/integration/test_availability.py::test_repair_issue_removed_on_unload",
+        "tests/integration/test_init.py::test_cloud_entry_raises_repair_issue_quietly",
+    ],
+    "entity-category": [
+        "tests/integration/test_sensor.py::test_secondary_quantities_disabled_and_diagnostic",
+        "tests/integration/test_faults.py::test_problem_sensors_per_role",
+    ],
+    "icon-translations": ["tests/test_repo.py::test_every_entity_key_has_an_icon_or_a_device_class"],
+    "strict-typing": ["tests/test_repo.py::test_strict_typing"],
+    "brands": ["tests/test_repo.py::test_brand_images"],
+}
+
+
+@pytest.mark.parametrize("rule", sorted(CHECKED_RULES))
+def test_checkable_rules_are_done_and_checked(rule: str) -> None:
+    import yaml
+
+    rules = yaml.safe_load((COMPONENT_DIR / "quality_scale.yaml").read_text(encoding="utf-8"))["rules"]
+    value = rules[rule]
+    assert (value["status"] if isinstance(value, dict) else value) == "done"
+    for test in CHECKED_RULES[rule]:
+        path, name = test.split("::")
+        tree = ast.parse((REPO_ROOT / path).read_text(encoding="utf-8"))
+        defined = {
+            node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        }
+        assert name in defined, test
+
+
+def test_every_entity_key_has_an_icon_or_a_device_class(usage: Any) -> None:
+    """Icons come from icons.json by translation key; a key without one must have a device class,
+    whose icon Home Assistant shows."""
+    icons = _json(COMPONENT_DIR / "icons.json")["entity"]
+    with_class: set[tuple[str, str]] = set()
+    for platform in ("sensor", "binary_sensor", "event"):
+        module = importlib.import_module(f"custom_components.sems.{platform}")
+        for value in vars(module).values():
+            values = value.values() if isinstance(value, dict) else [value]
+            for description in values:
+                if getattr(description, "device_class", None) and getattr(
+                    description, "translation_key", None
+                ):
+                    with_class.add((platform, description.translation_key))
+    missing = [
+        f"{platform}.{key}"
+        for platform, key in usage.entities
+        if key not in icons.get(platform, {}) and (platform, key) not in with_class
+    ]
+    assert missing == []
+
+
+def test_strict_typing() -> None:
+    """mypy --strict covers the whole component (scripts/test runs it), the library ships py.typed, and
+    every entry function takes the typed SemsConfigEntry."""
+    import tomllib
+
+    mypy = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]
+    assert mypy["strict"] is True
+    assert "custom_components/sems" in mypy["files"]
+    assert validator.typed_problems() == []
+    entry_functions = {
+        "async_setup_entry",
+        "async_unload_entry",
+        "async_remove_entry",
+        "async_remove_config_entry_device",
+        "async_get_config_entry_diagnostics",
+        "async_get_options_flow",
+    }
+    checked = 0
+    for path in sorted(COMPONENT_DIR.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in entry_functions:
+                annotations = [ast.unparse(a.annotation) for a in node.args.args if a.annotation is not None]
+                assert "SemsConfigEntry" in annotations, f"{path.name}:{node.lineno} {node.name}"
+                checked += 1
+    assert checked >= 6
+
+
+def test_brand_images(tmp_path: Path) -> None:
+    """The brand images exist as Home Assistant 2026.3+ and HACS read them, are what scripts/brand.py
+    draws, and the check catches wrong ones."""
+    assert validator.brand_problems() == []
+    brand = _load_script("brand")
+    for name, image in brand.images().items():
+        with Image.open(COMPONENT_DIR / "brand" / name) as shipped:
+            assert shipped.size == image.size, name
+            assert list(shipped.convert("RGBA").getdata()) == list(image.getdata()), name
+
+    component = tmp_path / "sems"
+    assert validator.brand_problems(component)  # no brand folder at all
+    (component / "brand").mkdir(parents=True)
+    Image.new("RGBA", (200, 200), (1, 2, 3, 255)).save(component / "brand" / "icon.png")
+    Image.new("RGBA", (600, 100), (1, 2, 3, 255)).save(component / "brand" / "logo.png")
+    Image.new("RGBA", (100, 100), (1, 2, 3, 255)).save(component / "brand" / "favicon.png")
+    padded = Image.new("RGBA", (512, 512))
+    padded.paste((1, 2, 3, 255), (50, 50, 460, 460))
+    padded.save(component / "brand" / "icon@2x.png")
+    problems = validator.brand_problems(component)
+    assert any("icon.png: 200x200" in p for p in problems)
+    assert any("logo.png: shortest side 100" in p for p in problems)
+    assert any("favicon.png" in p for p in problems)
+    assert any("icon@2x.png: not trimmed" in p for p in problems)
+
+
+def test_hacs_layout(tmp_path: Path) -> None:
+    assert validator.hacs_layout_problems() == []
+    repo = _write(
+        tmp_path,
+        {
+            "README.md": "# X\n## Installation (HACS)\n## Configuration\n",
+            "LICENSE": "All rights reserved.",
+            "custom_components/one/manifest.json": json.dumps({"domain": "one"}),
+            "custom_components/two/manifest.json": json.dumps({"domain": "other"}),
+        },
+    )
+    problems = validator.hacs_layout_problems(repo)
+    assert any("hacs.json is missing" in p for p in problems)
+    assert any('no "Troubleshooting" section' in p for p in problems)
+    assert any("exactly one integration" in p for p in problems)
+    assert any("does not match its domain" in p for p in problems)
+    assert any("OSI license" in p for p in problems)
+
+
+def _load_script(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "scripts" / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_component_structure_and_json(tmp_path: Path) -> None:
     assert validator.structure_problems() == []
     assert validator.json_problems() == []
@@ -343,12 +518,33 @@ def test_component_structure_and_json(tmp_path: Path) -> None:
 # --- the front door ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("script", ["scripts/setup", "scripts/test", "scripts/develop", ".ci/run"])
+@pytest.mark.parametrize(
+    "script",
+    [
+        "scripts/setup",
+        "scripts/test",
+        "scripts/test-latest-ha",
+        "scripts/develop",
+        "scripts/browser-test",
+        ".ci/run",
+    ],
+)
 def test_scripts_are_executable_bash(script: str) -> None:
     path = REPO_ROOT / script
     assert os.access(path, os.X_OK), f"{script} is not executable"
     assert path.read_text(encoding="utf-8").startswith("#!/usr/bin/env bash\n")
     subprocess.run(["bash", "-n", str(path)], check=True)
+
+
+def test_readme_names_the_versions_tested() -> None:
+    """The README says which Home Assistant is the minimum (hacs.json) and which ones the suite ran on:
+    the one running now must be named, so bumping either stack without the README fails on that stack."""
+    from homeassistant.const import __version__ as running
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    minimum = ".".join(_json(REPO_ROOT / "hacs.json")["homeassistant"].split(".")[:2])
+    assert f"Home Assistant {minimum} or newer is required" in readme
+    assert running in readme
 
 
 def test_readme_starts_with_the_two_commands() -> None:

@@ -1,4 +1,4 @@
-"""SEMS Local Solar: read GoodWe, SunSpec and Eastron devices over Modbus on the local network."""
+"""SEMS Local Solar: read solar inverters, batteries and meters over Modbus on the local network."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
+from . import cloud
 from .const import CLOUD_ENTRY_KEYS, CONF_DEVICES, DOMAIN, ISSUE_CLOUD_ENTRY, LOGGER, PLATFORMS
-from .coordinator import STORAGE_VERSION, SemsConfigEntry, SemsCoordinator, storage_key
+from .coordinator import STORAGE_VERSION, SemsConfigEntry, SemsCoordinator, failure, storage_key
+from .entity import async_mark_unavailable, async_register_devices, plant_device_key
 from .entry_data import endpoint_from_data, probe_unit_ids, stored_devices
 from .plantkit.client import PlantClient
 from .plantkit.exceptions import PlantError
@@ -27,6 +29,28 @@ async def async_setup_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> bool
         _async_create_cloud_entry_issue(hass, entry)
         return False
 
+    try:
+        coordinator = await _async_connect(hass, entry)
+    except ConfigEntryNotReady:
+        async_mark_unavailable(hass, entry)
+        raise
+    entry.runtime_data = coordinator
+    # Opt-in cloud sync: off (no connection, no file) unless the options hold a consent.
+    coordinator.cloud_sync = cloud.CloudSync(hass, entry, coordinator)
+    await coordinator.cloud_sync.async_start()
+    entry.async_on_unload(coordinator.cloud_sync.async_stop)
+
+    _async_remove_stale_devices(
+        hass, entry, {device.key for device in coordinator.devices} | {plant_device_key(entry)}
+    )
+    async_register_devices(hass, entry, coordinator.devices)
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def _async_connect(hass: HomeAssistant, entry: SemsConfigEntry) -> SemsCoordinator:
+    """The entry's coordinator after its first refresh; raises ``ConfigEntryNotReady``."""
     client = PlantClient(endpoint_from_data(entry.data))
     client.devices = stored_devices(entry.data)
     if not client.devices:
@@ -36,17 +60,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> bool
     try:
         await coordinator.async_config_entry_first_refresh()
     except ConfigEntryNotReady as err:
+        key, placeholders = failure(err, entry.title)
         raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="cannot_connect",
-            translation_placeholders={"endpoint": str(client.endpoint), "error": str(err.__cause__)},
+            translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
         ) from err
-    entry.runtime_data = coordinator
-
-    _async_remove_stale_devices(hass, entry, {device.key for device in client.devices})
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    return True
+    return coordinator
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> bool:
@@ -57,15 +75,28 @@ async def async_unload_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> boo
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: SemsConfigEntry, device: dr.DeviceEntry
 ) -> bool:
-    """Let the user delete a device only when the endpoint no longer has it."""
-    keys = {identity.key for identity in entry.runtime_data.devices}
-    return not any(domain == DOMAIN and key in keys for domain, key in device.identifiers)
+    """Let the user delete a device the endpoint no longer has, or one that stopped answering while the
+    others answer (a meter taken off a gateway). It is no longer read; answering again at its unit id,
+    it is found again at the next census. Never the plant device."""
+    coordinator = entry.runtime_data
+    keys = {identity.key for identity in coordinator.devices}
+    silent = {identity.key for identity in coordinator.monitor.silent_devices()}
+    ours = [key for domain, key in device.identifiers if domain == DOMAIN]
+    if plant_device_key(entry) in ours or any(key in keys and key not in silent for key in ours):
+        return False
+    for key in ours:
+        if key in keys:
+            coordinator.forget(key)
+    return True
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> None:
-    """Delete what the entry stored (the energy guards' state) and the repair issue of a cloud entry."""
+    """Delete what the entry stored (the energy books' state, every file the cloud sync made) and the
+    repair issue of a removed cloud-only entry; if the sync had consent, ask the receiver to erase (as a
+    withdrawal would)."""
     await Store[dict[str, Any]](hass, STORAGE_VERSION, storage_key(entry.entry_id)).async_remove()
     ir.async_delete_issue(hass, DOMAIN, _cloud_issue_id(entry))
+    await cloud.async_remove(hass, entry)
 
 
 def is_cloud_entry(entry: SemsConfigEntry) -> bool:
@@ -79,10 +110,9 @@ async def _async_probe_and_store(hass: HomeAssistant, entry: SemsConfigEntry, cl
         client.devices = await client.probe(probe_unit_ids(entry.data))
     except PlantError as err:
         await client.close()
+        key, placeholders = failure(err, entry.title)
         raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="cannot_connect",
-            translation_placeholders={"endpoint": str(client.endpoint), "error": str(err)},
+            translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
         ) from err
     hass.config_entries.async_update_entry(
         entry, data={**entry.data, CONF_DEVICES: [d.to_dict() for d in client.devices]}
@@ -91,7 +121,7 @@ async def _async_probe_and_store(hass: HomeAssistant, entry: SemsConfigEntry, cl
 
 async def _async_options_updated(hass: HomeAssistant, entry: SemsConfigEntry) -> None:
     """Options change the polling interval and the failure threshold: apply both in place, and poll
-    once at the new pace when the interval changed.
+    once at the new pace when the interval changed. The cloud sync follows its own options.
 
     Reconfiguration changes entry.data too, but its flow schedules a reload itself, so this listener
     never reloads (a listener plus reloading flow helpers would reload twice).
@@ -99,6 +129,8 @@ async def _async_options_updated(hass: HomeAssistant, entry: SemsConfigEntry) ->
     coordinator = entry.runtime_data
     if coordinator.apply_options():
         await coordinator.async_request_refresh()
+    if coordinator.cloud_sync is not None:
+        await coordinator.cloud_sync.async_apply()
 
 
 def _async_remove_stale_devices(hass: HomeAssistant, entry: SemsConfigEntry, keys: set[str]) -> None:

@@ -7,7 +7,7 @@ GROUND_FAULT turn on the same "Insulation problem" sensor, and automations are w
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from homeassistant.components.binary_sensor import (
@@ -20,9 +20,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import SemsConfigEntry, SemsCoordinator
-from .entity import SemsEntity
+from .entity import SemsEntity, async_add_device_entities
 from .plantkit.faults import FaultGroup
 from .plantkit.model import DeviceIdentity, DeviceStatus, Role
+from .plantkit.naming import CONTEXT_KEYS, entity_key
 
 # Read-only entities fed by a coordinator: no limit on parallel updates.
 PARALLEL_UPDATES = 0
@@ -30,7 +31,17 @@ PARALLEL_UPDATES = 0
 ATTR_ACTIVE_FAULTS = "active_faults"
 # Translated attribute names (checked against translations/en.json by scripts/validate_integration.py).
 TRANSLATED_ATTRIBUTES = {
-    key: {ATTR_ACTIVE_FAULTS: ()} for key in ("problem", *(f"{group}_problem" for group in FaultGroup))
+    key: {ATTR_ACTIVE_FAULTS: ()}
+    for key in (
+        "problem",
+        *(f"{group}_problem" for group in FaultGroup),
+        *(
+            renamed
+            for keys in CONTEXT_KEYS.values()
+            for key, renamed in keys.items()
+            if key.endswith("_problem")
+        ),
+    )
 }
 
 # The groups each role's fault sources can report (SunSpec 1xx/701/160 and GoodWe error/warning words
@@ -79,9 +90,23 @@ GROUP_DESCRIPTIONS: dict[FaultGroup, SemsProblemDescription] = {
 }
 
 
-def descriptions_for(role: Role) -> list[SemsProblemDescription]:
-    """The aggregate problem sensor and one per fault group the role can report."""
-    return [PROBLEM_DESCRIPTION, *(GROUP_DESCRIPTIONS[group] for group in ROLE_FAULT_GROUPS[role])]
+# A group sensor on a device whose name already says the group (a battery's "BMS problem", a grid
+# meter's "Supply problem"): plantkit's naming decides the key; the unique id stays.
+CONTEXT_DESCRIPTIONS: dict[str, SemsProblemDescription] = {
+    renamed: replace(GROUP_DESCRIPTIONS[FaultGroup(key.removesuffix("_problem"))], translation_key=renamed)
+    for keys in CONTEXT_KEYS.values()
+    for key, renamed in keys.items()
+    if key.endswith("_problem")
+}
+
+
+def descriptions_for(identity: DeviceIdentity) -> list[SemsProblemDescription]:
+    """The aggregate problem sensor and one per fault group the device's role can report."""
+    found = [PROBLEM_DESCRIPTION]
+    for group in ROLE_FAULT_GROUPS[identity.role]:
+        key = entity_key(f"{group}_problem", identity)
+        found.append(GROUP_DESCRIPTIONS[group] if key == f"{group}_problem" else CONTEXT_DESCRIPTIONS[key])
+    return found
 
 
 async def async_setup_entry(
@@ -91,10 +116,10 @@ async def async_setup_entry(
 ) -> None:
     """Problem sensors for every device of the endpoint."""
     coordinator = entry.runtime_data
-    async_add_entities(
-        SemsProblemSensor(coordinator, identity, description)
-        for identity in coordinator.devices
-        for description in descriptions_for(identity.role)
+    async_add_device_entities(
+        entry,
+        async_add_entities,
+        lambda identity: [SemsProblemSensor(coordinator, identity, d) for d in descriptions_for(identity)],
     )
 
 

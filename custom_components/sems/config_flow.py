@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import voluptuous as vol
+from homeassistant.components.http.const import KEY_HASS_USER
 from homeassistant.config_entries import (
     SOURCE_IGNORE,
     ConfigEntry,
@@ -18,8 +19,9 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlow,
 )
-from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import callback
+from homeassistant.helpers.http import current_request
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -32,8 +34,36 @@ from homeassistant.helpers.selector import (
 )
 from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
+from homeassistant.helpers.translation import async_get_translations
+from homeassistant.util import dt as dt_util
 
-from . import discovery
+from . import cloud, discovery
+from .cloud import (
+    CONF_CA,
+    CONF_CATEGORIES,
+    CONF_CLIENT_KEY,
+    CONF_CLOUD,
+    CONF_CLOUD_CONSENT,
+    CONF_CLOUD_ERASE,
+    CONF_PLANT,
+    CONF_URL,
+    CloudSettings,
+    cloud_settings,
+    example_messages,
+    stored_consent,
+)
+from .cloud import PROBE_TIMEOUT as CLOUD_PROBE_TIMEOUT
+from .cloud_flow import (
+    AGREE_SCHEMA,
+    CLOUD_SCHEMA,
+    CONF_AGREE,
+    CONF_ERASE,
+    REAUTH_SCHEMA,
+    STOP_SCHEMA,
+    confirm_placeholders,
+    settings_from_input,
+    suggested_values,
+)
 from .const import (
     CONF_DEVICES,
     CONF_POLL_PRESET,
@@ -60,15 +90,22 @@ from .plantkit.exceptions import (
     PlantProtocolError,
     PlantTimeoutError,
     UnsupportedDeviceError,
+    UplinkAuthError,
+    UplinkConfigError,
+    UplinkError,
+    UplinkTlsError,
 )
 from .plantkit.model import DeviceIdentity
-from .plantkit.naming import device_name, main_device
+from .plantkit.naming import device_name, main_device, plant_title
 from .plantkit.transport import Endpoint, TransportType
 from .plantkit.transport.base import DEFAULT_PORTS
-from .probe import ProbeCandidate, ProbeResult, async_probe, is_serial_path
+from .plantkit.uplink import Consent, parse_broker_url, probe_broker, valid_plant_id
+from .plantkit.uplink.mqtt import tls_context
+from .probe import ProbeCandidate, ProbeResult, async_probe, is_serial_path, serial_port_problem
 
 TRANSPORT_CHOICES = [TRANSPORT_AUTO, *(str(kind) for kind in TransportType)]
 MAX_UNIT_ID = 247
+_THIS_NETWORK = ipaddress.IPv4Network("0.0.0.0/8")  # "this host on this network": never a destination
 _HOSTNAME_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.IGNORECASE)
 
 _CONNECTION_OPTIONS = {
@@ -88,7 +125,7 @@ CONF_DEVICE = "device"  # the search result the user picks
 
 
 def valid_host(host: str, transport: str) -> bool:
-    """An IPv4/IPv6 address or a DNS host name; a device path for serial."""
+    """An IPv4/IPv6 address or a DNS host name; a serial port's path for serial (see ``is_serial_path``)."""
     if transport == TransportType.SERIAL:
         return is_serial_path(host)
     if transport == TRANSPORT_AUTO and is_serial_path(host):
@@ -103,6 +140,31 @@ def valid_host(host: str, transport: str) -> bool:
     return 0 < len(name) <= 253 and all(_HOSTNAME_LABEL.match(label) for label in name.split("."))
 
 
+def host_problem(host: str, transport: str) -> str | None:
+    """The form's error key for the host field, or None. Nothing is looked up or sent.
+
+    A path in /dev that is no serial port's ("/dev/../etc/passwd", "/dev/watchdog") is
+    "invalid_serial_port"; an address that cannot be one device (broadcast, multicast, unspecified,
+    reserved, "this network") is "not_a_device_address"; anything else unusable "invalid_host".
+    """
+    if host.startswith("/dev/") and not is_serial_path(host):
+        return "invalid_serial_port"
+    if not valid_host(host, transport):
+        return "invalid_host"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if (
+        address.is_multicast
+        or address.is_unspecified
+        or address.is_reserved  # incl. 240.0.0.0/4 and the broadcast address 255.255.255.255
+        or (address.version == 4 and address in _THIS_NETWORK)
+    ):
+        return "not_a_device_address"
+    return None
+
+
 def parse_port(value: Any) -> int | None:
     """The port as an int; raises ValueError outside 1-65535 or for fractions."""
     if value is None or value == "":
@@ -113,14 +175,17 @@ def parse_port(value: Any) -> int | None:
     return int(number)
 
 
-def parse_unit_ids(value: str | None) -> list[int]:
-    """ "1, 2" -> [1, 2]; empty -> [] (probe the usual ids). Raises ValueError outside 0-247."""
+def parse_unit_ids(value: str | None, *, serial_line: bool = True) -> list[int]:
+    """ "1, 2" -> [1, 2]; empty -> [] (probe the usual ids). Raises ValueError outside 1-247, or 0-247 where
+    no serial line is in between: on RTU (serial, RTU over TCP, GoodWe UDP) 0 is the broadcast every
+    device acts on and none answers, while Modbus TCP lets a server answer to 0 (Huawei's access point)."""
+    lowest = 1 if serial_line else 0
     unit_ids: list[int] = []
     for part in re.split(r"[,;\s]+", (value or "").strip()):
         if not part:
             continue
         unit_id = int(part)
-        if not 0 <= unit_id <= MAX_UNIT_ID:
+        if not lowest <= unit_id <= MAX_UNIT_ID:
             raise ValueError(part)
         if unit_id not in unit_ids:
             unit_ids.append(unit_id)
@@ -205,7 +270,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
             if not str(user_input.get(CONF_HOST) or "").strip():
                 return await self.async_step_search()
             if wants_unit_scan(user_input):
-                target, _, errors = self._parse_connection(user_input, unit_ids=False)
+                target, _, errors = await self._async_parse_connection(user_input, unit_ids=False)
                 if target is not None:
                     self._unit_scan_target = target
                     return await self.async_step_unit_scan()
@@ -215,7 +280,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
                     main = main_device(probed.devices)
                     await self.async_set_unique_id(main.serial)
                     self._abort_if_unique_id_configured()
-                    return self.async_create_entry(title=device_name(main), data=data)
+                    return self.async_create_entry(title=plant_title(probed.devices), data=data)
         return self._async_show_user_form(user_input, errors)
 
     @callback
@@ -251,18 +316,20 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders=self._error_placeholders,
         )
 
-    @staticmethod
-    def _parse_connection(
-        user_input: Mapping[str, Any], *, unit_ids: bool = True
+    async def _async_parse_connection(
+        self, user_input: Mapping[str, Any], *, unit_ids: bool = True
     ) -> tuple[ConnectionInput | None, list[int], dict[str, str]]:
-        """Check the form's syntax (nothing is sent yet); errors are reported on their own fields."""
+        """Check the form (nothing is sent yet); errors are reported on their own fields."""
         errors: dict[str, str] = {}
         host = str(user_input[CONF_HOST]).strip()
         transport = user_input[CONF_TRANSPORT]
-        if not valid_host(host, transport):
-            errors[CONF_HOST] = "invalid_host"
-        port: int | None = None
         serial = transport == TransportType.SERIAL or (transport == TRANSPORT_AUTO and is_serial_path(host))
+        problem = host_problem(host, transport) or (
+            await self.hass.async_add_executor_job(serial_port_problem, host) if serial else None
+        )
+        if problem is not None:
+            errors[CONF_HOST] = problem
+        port: int | None = None
         if not serial:  # a serial port has no network port; whatever the field holds is ignored
             try:
                 port = parse_port(user_input.get(CONF_PORT))
@@ -271,7 +338,9 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
         parsed_units: list[int] = []
         if unit_ids:
             try:
-                parsed_units = parse_unit_ids(user_input.get(CONF_UNIT_IDS))
+                parsed_units = parse_unit_ids(
+                    user_input.get(CONF_UNIT_IDS), serial_line=transport != TransportType.TCP
+                )
             except ValueError:
                 errors[CONF_UNIT_IDS] = "invalid_unit"
         if errors:
@@ -283,7 +352,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> tuple[ProbeResult | None, dict[str, Any], dict[str, str]]:
         """Validate the form, then probe. Returns the probe result and entry data, or errors by field."""
         self._error_placeholders = {}
-        target, unit_ids, errors = self._parse_connection(user_input)
+        target, unit_ids, errors = await self._async_parse_connection(user_input)
         if target is None:
             return None, {}, errors
         try:
@@ -298,7 +367,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
         except PlantError:
             errors["base"] = "cannot_connect"
         except Exception:
-            LOGGER.exception("Unexpected error while probing %s", target.host)
+            LOGGER.exception("Unexpected error while probing the address entered")
             errors["base"] = "unknown"
         else:
             return probed, _entry_data(probed, unit_ids), errors
@@ -341,16 +410,14 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
         except PlantError:
             errors["base"] = "cannot_connect"
         except Exception:
-            LOGGER.exception(
-                "Unexpected error while scanning the units of %s", self._user_input.get(CONF_HOST)
-            )
+            LOGGER.exception("Unexpected error while scanning the unit IDs of the address entered")
             errors["base"] = "unknown"
         else:
             main = main_device(probed.devices)
             await self.async_set_unique_id(main.serial)
             self._abort_if_unique_id_configured()
             return self.async_create_entry(
-                title=device_name(main), data=_entry_data(probed, _found_unit_ids(probed.devices))
+                title=plant_title(probed.devices), data=_entry_data(probed, _found_unit_ids(probed.devices))
             )
         return self._async_show_user_form(self._user_input, errors)
 
@@ -432,7 +499,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
             self._abort_if_unique_id_configured()
             probed = ProbeResult(found.endpoint, list(found.devices))
             return self.async_create_entry(
-                title=device_name(main), data=_entry_data(probed, _found_unit_ids(probed.devices))
+                title=plant_title(probed.devices), data=_entry_data(probed, _found_unit_ids(probed.devices))
             )
         options = [
             SelectOptionDict(value=key, label=discovery.choice_label(found))
@@ -536,7 +603,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
         main = main_device(probed.devices)
         if user_input is not None:
             return self.async_create_entry(
-                title=device_name(main), data=_entry_data(probed, _found_unit_ids(probed.devices))
+                title=plant_title(probed.devices), data=_entry_data(probed, _found_unit_ids(probed.devices))
             )
         self._set_confirm_only()
         endpoint = probed.endpoint
@@ -560,32 +627,89 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
         new_data = followed_data(entry.data, endpoint)
         if new_data is None or await discovery.async_answers_at(entry.data, str(entry.unique_id)):
             return False
-        LOGGER.info("%s moved to %s; updating its entry", entry.title, endpoint)
+        LOGGER.info("%s answers at another address; its entry follows it", entry.title)
         self.hass.config_entries.async_update_entry(entry, data=new_data)
         # As in reconfigure: the update listener only applies options, so the reload is scheduled here.
         if entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_RETRY):
             self.hass.config_entries.async_schedule_reload(entry.entry_id)
         return True
 
+    # --- reauthentication: the cloud sync's credentials ----------------------------------------------------
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The broker refused the cloud sync's credentials (Modbus itself has none)."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """New user name and password for the broker; tried before they are stored."""
+        entry = self._get_reauth_entry()
+        settings = cloud_settings(entry.options)
+        if settings is None:
+            return self.async_abort(reason="cloud_not_configured")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            password = user_input.get(CONF_PASSWORD)
+            updated = settings.with_credentials(user_input.get(CONF_USERNAME), password)
+            try:
+                async with asyncio.timeout(CLOUD_PROBE_TIMEOUT):
+                    await probe_broker(updated.broker, client_id=updated.client_id)
+            except UplinkAuthError:
+                errors["base"] = "invalid_auth"
+            except UplinkTlsError:
+                errors["base"] = "tls_error"
+            except (UplinkError, TimeoutError):
+                errors["base"] = "cloud_cannot_connect"
+            else:
+                # The update listener restarts the sync with the new credentials (no reload).
+                self.hass.config_entries.async_update_entry(
+                    entry, options={**entry.options, CONF_CLOUD: updated.to_options()}
+                )
+                return self.async_abort(reason="reauth_successful")
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=self.add_suggested_values_to_schema(
+                REAUTH_SCHEMA, {CONF_USERNAME: settings.broker.username or ""}
+            ),
+            errors=errors,
+            description_placeholders={"destination": settings.broker.url, "plant": settings.terms.plant},
+        )
+
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: SemsConfigEntry) -> SemsOptionsFlow:
-        """The polling options."""
+        """Polling, and the opt-in cloud sync."""
         return SemsOptionsFlow()
 
 
 class SemsOptionsFlow(OptionsFlow):
-    """Choose how often the endpoint is polled, and after how many failed polls entities go unavailable."""
+    """A menu: how often the endpoint is polled, and the opt-in cloud sync (set up, or stop)."""
+
+    def __init__(self) -> None:
+        """No cloud settings entered yet."""
+        self._cloud: CloudSettings | None = None
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Polling, cloud sync, and stopping the cloud sync when it is set up (or still being withdrawn)."""
+        if not stored_devices(self.config_entry.data):
+            return self.async_abort(reason="not_local_entry")
+        options = self.config_entry.options
+        menu = ["polling", "cloud_sync", "cloud_stop"]
+        if CONF_CLOUD not in options and CONF_CLOUD_ERASE not in options:
+            menu.remove("cloud_stop")  # offered while there is something to stop
+        return self.async_show_menu(step_id="init", menu_options=menu)
+
+    async def async_step_polling(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """One preset choice and the failure threshold; the update listener applies both without a reload."""
         devices = stored_devices(self.config_entry.data)
-        if not devices:
-            return self.async_abort(reason="not_local_entry")
         if user_input is not None:
             if CONF_UNAVAILABLE_AFTER in user_input:  # the number selector returns a float
                 user_input[CONF_UNAVAILABLE_AFTER] = int(user_input[CONF_UNAVAILABLE_AFTER])
-            return self.async_create_entry(data=user_input)
+            kept = {
+                key: value
+                for key, value in self.config_entry.options.items()
+                if key not in (CONF_POLL_PRESET, CONF_UNAVAILABLE_AFTER)
+            }
+            return self.async_create_entry(data=kept | user_input)
         current = self.config_entry.options.get(CONF_POLL_PRESET, PollPreset.NORMAL)
         schema = vol.Schema(
             {
@@ -608,7 +732,7 @@ class SemsOptionsFlow(OptionsFlow):
         )
         seconds = {preset: POLL_PRESET_SECONDS[preset] for preset in PollPreset}
         return self.async_show_form(
-            step_id="init",
+            step_id="polling",
             data_schema=schema,
             description_placeholders={
                 "normal": str(default_poll_seconds(devices)),
@@ -617,3 +741,112 @@ class SemsOptionsFlow(OptionsFlow):
                 "dongle_safe": str(seconds[PollPreset.DONGLE_SAFE]),
             },
         )
+
+    # --- cloud sync (README "Privacy and cloud sync") -----------------------------------------------------
+
+    async def async_step_cloud_sync(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Where to send, what and how often. The broker is tried first; nothing is sent before consent."""
+        options = self.config_entry.options
+        current = cloud_settings(options)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            settings: CloudSettings | None = None
+            try:
+                parse_broker_url(str(user_input.get(CONF_URL, "")))
+            except UplinkConfigError:
+                errors[CONF_URL] = "invalid_url"
+            if not valid_plant_id(str(user_input.get(CONF_PLANT, "")).strip()):
+                errors[CONF_PLANT] = "invalid_plant"
+            if not user_input.get(CONF_CATEGORIES):
+                errors[CONF_CATEGORIES] = "no_categories"
+            if not errors:
+                settings = settings_from_input(user_input, current)
+                try:
+                    await self.hass.async_add_executor_job(tls_context, settings.broker)
+                except UplinkConfigError:
+                    errors[CONF_CA] = "invalid_certificate"
+            if settings is not None and not errors:
+                try:
+                    async with asyncio.timeout(CLOUD_PROBE_TIMEOUT):
+                        await probe_broker(settings.broker, client_id=settings.client_id)
+                except UplinkAuthError:
+                    errors["base"] = "invalid_auth"
+                except UplinkTlsError:
+                    errors["base"] = "tls_error"
+                except (UplinkError, TimeoutError):
+                    errors["base"] = "cloud_cannot_connect"
+            if settings is not None and not errors:
+                self._cloud = settings
+                consent = stored_consent(options)
+                if consent is not None and consent.covers(settings.terms):
+                    # Credentials or TLS only: the consent still covers what leaves and where.
+                    return self.async_create_entry(data={**options, CONF_CLOUD: settings.to_options()})
+                if consent is not None:
+                    # What leaves, or where, changed: sync pauses now, until the user agrees again.
+                    self.hass.config_entries.async_update_entry(
+                        self.config_entry, options={**options, CONF_CLOUD: settings.to_options()}
+                    )
+                return await self.async_step_cloud_confirm()
+        suggested = (
+            {k: v for k, v in user_input.items() if k not in (CONF_PASSWORD, CONF_CLIENT_KEY)}
+            if user_input is not None
+            else suggested_values(current)
+        )
+        return self.async_show_form(
+            step_id="cloud_sync",
+            data_schema=self.add_suggested_values_to_schema(CLOUD_SCHEMA, suggested),
+            errors=errors,
+        )
+
+    async def async_step_cloud_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """State exactly what leaves, to where, how often, with an example; "I agree" starts unticked."""
+        settings = self._cloud
+        assert settings is not None
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if user_input.get(CONF_AGREE):
+                consent = Consent.grant(settings.terms, at=dt_util.utcnow(), **_current_user())
+                options = {
+                    **self.config_entry.options,
+                    CONF_CLOUD: settings.to_options(),
+                    CONF_CLOUD_CONSENT: consent.to_dict(),
+                }
+                return self.async_create_entry(data=options)
+            errors[CONF_AGREE] = "consent_required"
+        entry = self.config_entry
+        coordinator = entry.runtime_data if entry.state is ConfigEntryState.LOADED else None
+        # The consent text names the device reference in the user's language, as the form before did.
+        language = self.hass.config.language
+        selectors = await async_get_translations(self.hass, language, "selector", {DOMAIN})
+        device_ref = settings.terms.device_ref
+        label = selectors.get(f"component.{DOMAIN}.selector.cloud_device_ref.options.{device_ref}")
+        placeholders = confirm_placeholders(settings, example_messages(coordinator, settings))
+        return self.async_show_form(
+            step_id="cloud_confirm",
+            data_schema=AGREE_SCHEMA,
+            errors=errors,
+            description_placeholders=placeholders | {"device_ref": label or str(device_ref)},
+        )
+
+    async def async_step_cloud_stop(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """One step, as easy as granting: stop at once, purge, ask to erase (ticked), forget credentials."""
+        entry = self.config_entry
+        if user_input is not None:
+            options = await cloud.async_withdraw(self.hass, entry, erase=bool(user_input[CONF_ERASE]))
+            return self.async_create_entry(data=options)
+        settings = cloud_settings(entry.options)
+        return self.async_show_form(
+            step_id="cloud_stop",
+            data_schema=STOP_SCHEMA,
+            description_placeholders={
+                "destination": settings.broker.url if settings is not None else "-",
+                "plant": settings.terms.plant if settings is not None else "-",
+            },
+        )
+
+
+def _current_user() -> dict[str, str | None]:
+    """The Home Assistant user behind the request that runs the flow (for the consent record)."""
+    request = current_request.get()
+    user = request.get(KEY_HASS_USER) if request is not None else None
+    return {"user_id": getattr(user, "id", None), "user_name": getattr(user, "name", None)}

@@ -61,6 +61,9 @@ POLL_PRESET_SECONDS: Final[dict[PollPreset, int | None]] = {
 # unavailable); it is removed as soon as the endpoint answers again.
 UNREACHABLE_ISSUE_AFTER: Final = timedelta(minutes=30)
 ISSUE_UNREACHABLE: Final = "unreachable"
+# Devices behind a gateway: unit ids listed in the entry that have no device are asked this often whether
+# one answers now (a meter installed or switched on later); one found gets its entities at once.
+DEVICE_CENSUS_INTERVAL: Final = timedelta(minutes=10)
 # A PV-only inverter powers down without sun. Its silence counts as sleep when it starts within this
 # margin of sunset/sunrise (or at night, or after a reading without production)...
 TWILIGHT_MARGIN: Final = timedelta(hours=1)

@@ -12,7 +12,7 @@ sleeping PV inverter, a guarded energy total); the coordinator only maps its out
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, override
+from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
@@ -25,9 +25,12 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .const import (
+    CONF_DEVICES,
     CONF_POLL_PRESET,
     CONF_UNAVAILABLE_AFTER,
+    CONF_UNIT_IDS,
     DEFAULT_UNAVAILABLE_AFTER,
+    DEVICE_CENSUS_INTERVAL,
     DOMAIN,
     ISSUE_UNREACHABLE,
     LOGGER,
@@ -39,12 +42,70 @@ from .const import (
 )
 from .entry_data import default_poll_seconds
 from .plantkit.client import PlantClient
-from .plantkit.exceptions import PlantUnavailableError
+from .plantkit.exceptions import (
+    ConnectionClosedError,
+    ModbusExceptionError,
+    NoDeviceAtUnitError,
+    PlantConnectionError,
+    PlantError,
+    PlantProtocolError,
+    PlantTimeoutError,
+    PlantUnavailableError,
+    UnsupportedDeviceError,
+)
 from .plantkit.model import QUANTITY_INFO, DeviceIdentity, Kind, Quantity
 from .plantkit.monitor import NightRules, PlantMonitor
+from .plantkit.naming import device_name
 from .plantkit.snapshot import PlantSnapshot
 
+if TYPE_CHECKING:
+    from .cloud import CloudSync
+
 type SemsConfigEntry = ConfigEntry[SemsCoordinator]
+
+# Why reading a plant failed, as translated messages that name the plant, never its host or serial (they
+# end up in ERROR log lines and the entry's setup error): key -> placeholders. Checked against
+# translations/en.json by scripts/validate_integration.py.
+TRANSLATED_EXCEPTIONS: dict[str, tuple[str, ...]] = {
+    "cannot_connect": ("name",),
+    "timeout": ("name",),
+    "connection_closed": ("name",),
+    "no_device_at_unit": ("name", "unit"),
+    "device_error": ("name", "code"),
+    "invalid_answer": ("name",),
+    "not_supported": ("name",),
+    "communication_error": ("name",),
+}
+
+
+def failure(err: BaseException | None, name: str) -> tuple[str, dict[str, str]]:
+    """The translation key and placeholders saying why reading ``name`` failed.
+
+    ``err`` may be any exception whose cause chain holds the library's error (the coordinator's
+    ``UpdateFailed``, a ``ConfigEntryNotReady``): its innermost ``PlantError`` decides.
+    """
+    cause: BaseException | None = None
+    while err is not None:
+        if isinstance(err, PlantError) and not isinstance(err, PlantUnavailableError):
+            cause = err
+        err = err.__cause__
+    placeholders = {"name": name}
+    if isinstance(cause, NoDeviceAtUnitError):
+        return "no_device_at_unit", {**placeholders, "unit": ", ".join(str(u) for u in cause.unit_ids)}
+    if isinstance(cause, ConnectionClosedError):
+        return "connection_closed", placeholders
+    if isinstance(cause, PlantTimeoutError):
+        return "timeout", placeholders
+    if isinstance(cause, PlantConnectionError):
+        return "cannot_connect", placeholders
+    if isinstance(cause, ModbusExceptionError):
+        return "device_error", {**placeholders, "code": str(cause.code)}
+    if isinstance(cause, UnsupportedDeviceError):
+        return "not_supported", placeholders
+    if isinstance(cause, PlantProtocolError):
+        return "invalid_answer", placeholders
+    return "communication_error", placeholders
+
 
 STORAGE_VERSION = 1
 # The guards' state changes on every poll; writing it at most this often is plenty (and a final write
@@ -84,6 +145,7 @@ class SemsCoordinator(DataUpdateCoordinator[PlantSnapshot]):
     """Polls one endpoint; ``data`` is the monitor's latest snapshot."""
 
     config_entry: SemsConfigEntry
+    cloud_sync: CloudSync | None = None  # the entry's opt-in cloud sync, set by setup
 
     def __init__(self, hass: HomeAssistant, entry: SemsConfigEntry, client: PlantClient) -> None:
         super().__init__(
@@ -106,6 +168,7 @@ class SemsCoordinator(DataUpdateCoordinator[PlantSnapshot]):
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, storage_key(entry.entry_id))
         self._issue_id = f"{ISSUE_UNREACHABLE}_{entry.entry_id}"
         self._issue_raised = False
+        self._next_census = dt_util.utcnow() + DEVICE_CENSUS_INTERVAL
 
     @property
     def devices(self) -> list[DeviceIdentity]:
@@ -151,23 +214,62 @@ class SemsCoordinator(DataUpdateCoordinator[PlantSnapshot]):
 
     @override
     async def _async_update_data(self) -> PlantSnapshot:
+        if dt_util.utcnow() >= self._next_census:
+            self._next_census = dt_util.utcnow() + DEVICE_CENSUS_INTERVAL
+            await self._async_census()
         try:
             snapshot = await self.monitor.refresh()
         except PlantUnavailableError as err:
             since = self.monitor.unreachable_since
             if since is not None and dt_util.utcnow() - since >= UNREACHABLE_ISSUE_AFTER:
                 self._raise_unreachable_issue(dt_util.utcnow() - since)
-            cause = err.__cause__
+            key, placeholders = failure(err, self.config_entry.title)
             raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="communication_error",
-                translation_placeholders={"error": str(cause or err) or type(cause or err).__name__},
+                translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
             ) from err
         if self.monitor.failed_polls == 0 and self._issue_raised:
             ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
             self._issue_raised = False
         self._store.async_delay_save(self.monitor.export_state, STORAGE_SAVE_DELAY)
         return snapshot
+
+    def absent_units(self) -> list[int]:
+        """Unit ids the entry lists that have no device (yet): a gateway's place for a later device."""
+        present = {device.unit_id for device in self.devices}
+        return [unit for unit in self.config_entry.data.get(CONF_UNIT_IDS) or () if unit not in present]
+
+    async def _async_census(self) -> None:
+        """Ask the entry's unit ids without a device whether one answers now; add what answers.
+
+        The new devices are read from this poll on, stored with the entry, and the platforms add their
+        entities (``entity.async_add_device_entities``). Entries that list no unit ids send nothing.
+        """
+        units = self.absent_units()
+        if not units:
+            return
+        try:
+            found = await self.client.identify(units)
+        except PlantError as err:
+            LOGGER.debug("%s: nothing new at unit %s (%s)", self.config_entry.title, units, err)
+            return
+        known = {device.key for device in self.devices}
+        new = [device for device in found if device.key not in known]
+        if not new:
+            return
+        self.client.devices = [*self.devices, *new]
+        self._store_devices()
+        names = ", ".join(device_name(device, self.devices) for device in new)
+        LOGGER.info("%s: found %s", self.config_entry.title, names)
+
+    def forget(self, key: str) -> None:
+        """Stop reading a device the user deleted (it is found again if it answers at a census)."""
+        self.client.devices = [device for device in self.devices if device.key != key]
+        self._store_devices()
+
+    def _store_devices(self) -> None:
+        entry = self.config_entry
+        devices = [device.to_dict() for device in self.devices]
+        self.hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_DEVICES: devices})
 
     def _raise_unreachable_issue(self, outage: timedelta) -> None:
         if self._issue_raised:

@@ -53,6 +53,7 @@ from .plantkit.discovery import (
     Found,
     discover_goodwe_dongles,
     identify_responders,
+    is_lan,
     scan_network,
     scan_units,
     suggested_networks,
@@ -89,8 +90,10 @@ class ScanPlan:
 def scan_plan(adapters: Iterable[Adapter], max_addresses: int = SEARCH_MAX_ADDRESSES) -> ScanPlan:
     """The plan for the IPv4 networks of the enabled adapters.
 
-    Loopback and link-local addresses are skipped (no plant lives there), and so are public networks:
-    scanning a data centre's neighbours is never what a user means. Networks larger than a /24 are
+    Only networks inside the private LAN ranges count (``is_lan``): loopback, link-local, public, reserved
+    and other special-purpose addresses are skipped one adapter at a time, so an odd adapter never
+    spoils the search of the others (scanning a data centre's neighbours is never what a user means
+    either). Networks larger than a /24 are
     scanned only around Home Assistant's own address (the broadcast still reaches the whole network);
     networks that would take the scan past ``max_addresses`` are left out.
     """
@@ -99,8 +102,12 @@ def scan_plan(adapters: Iterable[Adapter], max_addresses: int = SEARCH_MAX_ADDRE
         if not adapter["enabled"]:
             continue
         for configured in adapter["ipv4"]:
-            interface = IPv4Interface(f"{configured['address']}/{configured['network_prefix']}")
-            if interface.is_loopback or interface.is_link_local or not interface.network.is_private:
+            try:
+                interface = IPv4Interface(f"{configured['address']}/{configured['network_prefix']}")
+            except ValueError:
+                LOGGER.debug("Not searching adapter %s: %s is no IPv4 network", adapter["name"], configured)
+                continue
+            if not is_lan(interface.network):
                 continue
             if interface not in interfaces:
                 interfaces.append(interface)

@@ -19,7 +19,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import EVENT_FAULT_CLEARED, EVENT_FAULT_RAISED, LOGGER
 from .coordinator import SemsConfigEntry, SemsCoordinator
-from .entity import SemsEntity
+from .entity import SemsEntity, async_add_device_entities
 from .plantkit.faults import FAULT_CODES, FaultGroup, Severity
 from .plantkit.model import DeviceIdentity
 
@@ -68,7 +68,9 @@ async def async_setup_entry(
 ) -> None:
     """One fault event entity per device of the endpoint."""
     coordinator = entry.runtime_data
-    async_add_entities(SemsFaultEvent(coordinator, identity) for identity in coordinator.devices)
+    async_add_device_entities(
+        entry, async_add_entities, lambda identity: [SemsFaultEvent(coordinator, identity)]
+    )
 
 
 class SemsFaultEvent(SemsEntity, EventEntity):
@@ -95,11 +97,16 @@ class SemsFaultEvent(SemsEntity, EventEntity):
         return FaultEventStoredData(last.last_event_type, last.last_event_attributes, dict(self._announced))
 
     async def async_added_to_hass(self) -> None:
-        """Pick up what was announced before the restart or reload, then announce what changed since."""
+        """Pick up what was announced before the restart or reload, then announce what changed since.
+
+        The announcement waits for the next turn of the event loop: an event is a state write, and Home
+        Assistant 2026.x drops state writes of an entity that is not fully added yet (2025.4 wrote
+        them), which would leave only the last of several events.
+        """
         await super().async_added_to_hass()
         if (restored := await self.async_get_last_extra_data()) is not None:
             self._announced = announced_from(restored.as_dict()) or {}
-        self._announce_changes()
+        self.async_on_remove(self.hass.loop.call_soon(self._announce_changes).cancel)
 
     @callback
     def _handle_coordinator_update(self) -> None:

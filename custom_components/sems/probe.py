@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import posixpath
+import re
+import stat
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -31,9 +35,48 @@ class ProbeResult:
     devices: list[DeviceIdentity]
 
 
+# Names serial ports have on Linux and macOS: ttyS0, ttyUSB0, ttyACM0, ttyAMA0, ttyXRUSB0..., a pseudo
+# terminal (socat's virtual ports), cu./tty. on macOS, Bluetooth's rfcomm. Not tty/tty0 (the console).
+_SERIAL_NAME = re.compile(r"tty[A-Za-z]+[0-9]*|(cu|tty)\.[\w.-]+|rfcomm[0-9]+")
+_SERIAL_LINKS = ("/dev/serial/by-id/", "/dev/serial/by-path/")  # udev's stable names of USB adapters
+_WINDOWS_PORT = re.compile(r"COM[0-9]+", re.IGNORECASE)
+
+
 def is_serial_path(host: str) -> bool:
-    """True for a local serial device path (Linux /dev/... or a Windows COM port)."""
-    return host.startswith("/dev/") or (host.upper().startswith("COM") and host[3:].isdigit())
+    """True when ``host`` names a serial port by its form: a Windows COM port, or a normalized path in
+    /dev with a serial port's name (``_SERIAL_NAME``), a pseudo terminal /dev/pts/N, or a udev link in
+    /dev/serial/. Nothing is looked up; ``serial_port_problem`` checks the file itself."""
+    if _WINDOWS_PORT.fullmatch(host):
+        return True
+    if not host.startswith("/dev/") or posixpath.normpath(host) != host:  # no "..", "//" or "/./"
+        return False
+    folder, name = posixpath.split(host)
+    if host.startswith(_SERIAL_LINKS):
+        return bool(name)
+    if folder == "/dev/pts":
+        return name.isdigit()
+    return folder == "/dev" and _SERIAL_NAME.fullmatch(name) is not None
+
+
+def serial_port_problem(path: str) -> str | None:
+    """Why ``path`` cannot be a serial port: "invalid_serial_port" when it is not a serial path, or the
+    file it leads to (links followed) is no character device with a serial port's name (``/dev/null``,
+    ``/dev/watchdog``). A path that does not exist passes: an unplugged adapter is the probe's to report.
+
+    Blocking (it looks at the file system): run it in an executor.
+    """
+    if not is_serial_path(path):
+        return "invalid_serial_port"
+    if _WINDOWS_PORT.fullmatch(path):
+        return None
+    try:
+        real = os.path.realpath(path, strict=True)
+        mode = os.stat(real).st_mode
+    except OSError:
+        return None
+    if not stat.S_ISCHR(mode) or not is_serial_path(real) or real.startswith(_SERIAL_LINKS):
+        return "invalid_serial_port"
+    return None
 
 
 def transport_candidates(host: str, transport: str, port: int | None) -> list[Endpoint]:

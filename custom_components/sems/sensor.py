@@ -7,7 +7,7 @@ lower than published before, glitches held), night stand-ins and held values are
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -26,12 +26,22 @@ from homeassistant.const import (
     UnitOfTemperature,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
+from .cloud_sensor import CLOUD_SENSORS, SemsCloudSensor
 from .coordinator import SemsConfigEntry, SemsCoordinator
-from .entity import SemsEntity
+from .entity import (
+    SemsCoordinatorEntity,
+    SemsEntity,
+    async_add_device_entities,
+    plant_device_info,
+    plant_device_key,
+)
 from .plantkit.model import QUANTITY_INFO, DeviceIdentity, DeviceStatus, Kind, Quantity, Role, Unit
+from .plantkit.naming import CONTEXT_KEYS, entity_key
+from .plantkit.plant import PLANT_QUANTITIES
 from .plantkit.snapshot import DeviceSnapshot, Source
 
 # Read-only entities fed by a coordinator: no limit on parallel updates.
@@ -50,7 +60,8 @@ _UNIT_MAP: dict[Unit, tuple[str, SensorDeviceClass | None, int]] = {
 # Percentages are generic; only the state of charge is a battery level.
 _DEVICE_CLASS_OVERRIDES: dict[Quantity, SensorDeviceClass] = {Quantity.BATTERY_SOC: SensorDeviceClass.BATTERY}
 
-_STATE_CLASSES: dict[Kind, SensorStateClass] = {
+_STATE_CLASSES: dict[Kind, SensorStateClass | None] = {
+    Kind.CONSTANT: None,
     Kind.MEASUREMENT: SensorStateClass.MEASUREMENT,
     # Both never decrease between resets; TOTAL_INCREASING makes a daily reset a new cycle in statistics.
     Kind.LIFETIME_TOTAL: SensorStateClass.TOTAL_INCREASING,
@@ -91,6 +102,14 @@ def quantity_description(quantity: Quantity) -> SemsSensorEntityDescription:
 QUANTITY_DESCRIPTIONS: dict[Quantity, SemsSensorEntityDescription] = {
     quantity: quantity_description(quantity) for quantity in Quantity
 }
+# The same sensors on a device whose name already says what their own name starts with (a battery's
+# "Power", a grid meter's "Import energy"): plantkit's naming decides the key; the unique id stays.
+CONTEXT_DESCRIPTIONS: dict[str, SemsSensorEntityDescription] = {
+    renamed: replace(QUANTITY_DESCRIPTIONS[Quantity(key)], translation_key=renamed)
+    for keys in CONTEXT_KEYS.values()
+    for key, renamed in keys.items()
+    if key in QUANTITY_DESCRIPTIONS
+}
 
 STATUS_DESCRIPTION = SemsSensorEntityDescription(
     key="status",
@@ -120,13 +139,44 @@ def descriptions_for(snapshot: DeviceSnapshot) -> list[SemsSensorEntityDescripti
     The status sensor is made for inverters, and for other devices that report a status; the count of
     rejected energy readings for devices with energy counters.
     """
+    identity = snapshot.identity
     found: list[SemsSensorEntityDescription] = []
-    if snapshot.identity.role is Role.INVERTER or snapshot.status is not DeviceStatus.UNKNOWN:
+    if identity.role is Role.INVERTER or snapshot.status is not DeviceStatus.UNKNOWN:
         found.append(STATUS_DESCRIPTION)
-    found.extend(QUANTITY_DESCRIPTIONS[q] for q in Quantity if q in snapshot.quantities)
+    for quantity in (q for q in Quantity if q in snapshot.quantities):
+        key = entity_key(quantity, identity)
+        found.append(QUANTITY_DESCRIPTIONS[quantity] if key == quantity else CONTEXT_DESCRIPTIONS[key])
     if any(QUANTITY_INFO[q].unit is Unit.KILOWATT_HOUR for q in snapshot.quantities):
         found.append(REJECTED_DESCRIPTION)
     return found
+
+
+def plant_description(quantity: Quantity) -> SemsSensorEntityDescription:
+    """A plant total: the quantity's unit and state class, its own name (``plant_<quantity>``)."""
+    base = QUANTITY_DESCRIPTIONS[quantity]
+    return SemsSensorEntityDescription(
+        key=f"plant_{quantity}",
+        translation_key=f"plant_{quantity}",
+        native_unit_of_measurement=base.native_unit_of_measurement,
+        device_class=base.device_class,
+        state_class=base.state_class,
+        suggested_display_precision=base.suggested_display_precision,
+        value_fn=base.value_fn,  # unused: plant values come from the snapshot's totals
+        available_fn=base.available_fn,
+    )
+
+
+PLANT_DESCRIPTIONS: dict[Quantity, SemsSensorEntityDescription] = {
+    quantity: plant_description(quantity) for quantity in PLANT_QUANTITIES
+}
+PLANT_STATUS_DESCRIPTION = SemsSensorEntityDescription(
+    key="plant_status",
+    translation_key="plant_status",
+    device_class=SensorDeviceClass.ENUM,
+    options=STATUS_OPTIONS,
+    value_fn=lambda snapshot: None,  # unused: the plant's status comes from the plant snapshot
+    available_fn=lambda snapshot: True,
+)
 
 
 async def async_setup_entry(
@@ -134,13 +184,27 @@ async def async_setup_entry(
     entry: SemsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Create the sensors of every device from the first snapshot (setup guarantees one)."""
+    """The sensors of every device, from its first snapshot (what its profile provides); the plant
+    device's totals and its cloud sync sensors."""
     coordinator = entry.runtime_data
+
+    def make(identity: DeviceIdentity) -> list[Entity] | None:
+        snapshot = coordinator.data.devices.get(identity.key)
+        if snapshot is None:
+            return None
+        return [SemsSensor(coordinator, identity, description) for description in descriptions_for(snapshot)]
+
+    async_add_device_entities(entry, async_add_entities, make)
+    plant = coordinator.data.total_quantities
     async_add_entities(
-        SemsSensor(coordinator, snapshot.identity, description)
-        for snapshot in coordinator.data.devices.values()
-        for description in descriptions_for(snapshot)
+        [
+            SemsPlantSensor(coordinator, PLANT_STATUS_DESCRIPTION, None),
+            *(SemsPlantSensor(coordinator, PLANT_DESCRIPTIONS[q], q) for q in PLANT_QUANTITIES if q in plant),
+        ]
     )
+    if coordinator.cloud_sync is not None:
+        sync = coordinator.cloud_sync
+        async_add_entities(SemsCloudSensor(entry, sync, description) for description in CLOUD_SENSORS)
 
 
 class SemsSensor(SemsEntity, SensorEntity):
@@ -169,6 +233,42 @@ class SemsSensor(SemsEntity, SensorEntity):
         """The value of the latest snapshot; None (unknown) when the device does not report it now."""
         snapshot = self.snapshot
         return None if snapshot is None else self.entity_description.value_fn(snapshot)
+
+    def rendered(self) -> Hashable:
+        return self.native_value
+
+
+class SemsPlantSensor(SemsCoordinatorEntity, SensorEntity):
+    """A value of the plant as a whole (``plantkit.plant``), on the entry's plant device."""
+
+    entity_description: SemsSensorEntityDescription
+
+    def __init__(
+        self,
+        coordinator: SemsCoordinator,
+        description: SemsSensorEntityDescription,
+        quantity: Quantity | None,
+    ) -> None:
+        super().__init__(coordinator)
+        entry = coordinator.config_entry
+        self.entity_description = description
+        self.quantity = quantity  # None: the plant's status
+        self._attr_unique_id = f"{plant_device_key(entry)}_{description.key.removeprefix('plant_')}"
+        self._attr_device_info = plant_device_info(entry)
+
+    @property
+    def available(self) -> bool:
+        """Available while the plant's snapshot has this value at all."""
+        return super().available and (self.quantity is None or self.quantity in self.coordinator.data.totals)
+
+    @property
+    def native_value(self) -> StateType:
+        """The plant's value now (status: the worst of its devices)."""
+        data = self.coordinator.data
+        if self.quantity is None:
+            return None if data.status is DeviceStatus.UNKNOWN else str(data.status)
+        sample = data.totals.get(self.quantity)
+        return None if sample is None else sample.value
 
     def rendered(self) -> Hashable:
         return self.native_value

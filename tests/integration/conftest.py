@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+import re
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+from awesomeversion import AwesomeVersion
 from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.const import __version__ as ha_version
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
+from syrupy.location import PyTestLocation
 
 from custom_components.sems.const import CONF_TRANSPORT, CONF_UNIT_IDS, DOMAIN
+from custom_components.sems.plantkit.model import Quantity
 from simulator.plant import SimulatedPlant
 
 # A fixed, sunny moment; the plant only moves when a test advances it, so values are stable.
 SIM_START = datetime(2026, 6, 21, 12, 0, 0)
 HOST = "127.0.0.1"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,21 +62,98 @@ GOODWE_DT_UDP = PlantCase("goodwe_dt_udp", "udp", None, "5015KDTU000SIM01", "Goo
 SUNSPEC_TCP = PlantCase("sunspec_tcp", "tcp", "1, 2", "SS-INV-0001", "SunSpecSim SIM-INV-10K", 3, "tcp")
 SDM630_TCP = PlantCase("sdm630_tcp", "tcp", None, "12345678", "Eastron SDM630", 1, "tcp")
 EASTRON_GATEWAY = PlantCase(
-    "eastron_gateway", "rtu-over-tcp", "1, 2", "45678901", "Eastron SDM630", 2, "rtu-over-tcp"
+    "eastron_gateway", "rtu-over-tcp", "1, 2", "45678901", "Eastron SDM630 + SDM120", 2, "rtu-over-tcp"
 )
+HUAWEI_TCP = PlantCase("huawei_tcp", "tcp", None, "HV2240SIM001", "Huawei SUN2000-10KTL-M1", 3, "tcp")
 
-ALL_CASES = [GOODWE_ET_TCP, GOODWE_ET_UDP, GOODWE_DT_UDP, SUNSPEC_TCP, SDM630_TCP, EASTRON_GATEWAY]
+ALL_CASES = [
+    GOODWE_ET_TCP,
+    GOODWE_ET_UDP,
+    GOODWE_DT_UDP,
+    SUNSPEC_TCP,
+    SDM630_TCP,
+    EASTRON_GATEWAY,
+    HUAWEI_TCP,
+]
+
+
+# The test stack this run is on: the pinned one (requirements_test.txt), or a newer Home Assistant
+# (scripts/test-latest-ha). Home Assistant lays its own structures out differently between releases.
+PINNED_HA = re.search(
+    r"^homeassistant==(\S+)", (REPO_ROOT / "requirements_test.txt").read_text(encoding="utf-8"), re.MULTILINE
+)
+ON_NEWER_HA = PINNED_HA is None or AwesomeVersion(ha_version) > AwesomeVersion(PINNED_HA.group(1))
+
+
+class PinnedHaSnapshotExtension(HomeAssistantSnapshotExtension):
+    """Home Assistant's own structures as the pinned release lays them out: snapshots_ha/pinned/."""
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        return str(Path(test_location.filepath).parent / "snapshots_ha" / "pinned")
+
+
+class LatestHaSnapshotExtension(HomeAssistantSnapshotExtension):
+    """Home Assistant's own structures as a newer release lays them out: snapshots_ha/latest/."""
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        return str(Path(test_location.filepath).parent / "snapshots_ha" / "latest")
 
 
 @pytest.fixture
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
-    """Home Assistant's snapshot serializer (phcc's plugin override loses to syrupy's own fixture here)."""
+    """Our own data (e.g. diagnostics), the same on every stack: snapshots/.
+
+    Home Assistant's serializer (phcc's plugin override loses to syrupy's own fixture here).
+    """
     return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.fixture
+def ha_snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Home Assistant's own structures (registry entries, devices, states), whose layout changes between
+    releases: one snapshot set per stack, chosen by the running Home Assistant version.
+
+    The sets live apart from snapshots/ (and from each other) because syrupy takes every file under a
+    snapshot folder as its own: a set it does not use would count as unused, and be deleted on update.
+    """
+    return snapshot.use_extension(LatestHaSnapshotExtension if ON_NEWER_HA else PinnedHaSnapshotExtension)
 
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/sems."""
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+# Where Home Assistant reports an integration using an API it deprecated ("Detected that custom
+# integration 'sems' ..." from the frame helper; deprecated constants and classes from the other).
+DEPRECATION_LOGGERS = ("homeassistant.helpers.frame", "homeassistant.helpers.deprecation")
+
+
+@pytest.fixture(autouse=True)
+def no_deprecated_home_assistant_api() -> Iterator[None]:
+    """Fail a test in which Home Assistant reports that we use an API it deprecated, so the run on the
+    newest release catches a deprecation while the old API still works."""
+    handler = _Records()
+    loggers = [logging.getLogger(name) for name in DEPRECATION_LOGGERS]
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+    assert [r.getMessage() for r in handler.records if f"'{DOMAIN}'" in r.getMessage()] == []
 
 
 @pytest.fixture
@@ -98,3 +184,10 @@ async def add_plant(hass: HomeAssistant, plant: SimulatedPlant, case: PlantCase)
     entry: ConfigEntry = result["result"]
     assert entry.state is ConfigEntryState.LOADED
     return entry
+
+
+def quantity_of(entity: er.RegistryEntry) -> Quantity | None:
+    """The canonical quantity a sensor shows, from its unique id ("<device key>_<quantity>"); its
+    translation key may name it otherwise on a battery or meter."""
+    found = [q for q in Quantity if entity.unique_id.endswith(f"_{q}")]
+    return max(found, key=len) if found else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from datetime import timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from custom_components.sems.const import (
     CONF_UNIT_IDS,
     DOMAIN,
 )
+from custom_components.sems.probe import serial_port_problem
 from simulator.plant import SimulatedPlant
 
 from .conftest import (
@@ -42,6 +44,17 @@ def closed_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
         return int(sock.getsockname()[1])
+
+
+async def open_polling_options(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
+    """The options menu, then its polling form."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["polling", "cloud_sync"]
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "polling"})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "polling"
+    return dict(result)
 
 
 async def start_reconfigure_flow(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
@@ -108,6 +121,25 @@ async def test_auto_transport(
         ({CONF_PORT: 502.5}, CONF_PORT, "invalid_port"),
         ({CONF_UNIT_IDS: "1, 300"}, CONF_UNIT_IDS, "invalid_unit"),
         ({CONF_UNIT_IDS: "one"}, CONF_UNIT_IDS, "invalid_unit"),
+        ({CONF_UNIT_IDS: "0", CONF_TRANSPORT: "auto"}, CONF_UNIT_IDS, "invalid_unit"),  # may be UDP: RTU
+        ({CONF_UNIT_IDS: "1, 0", CONF_TRANSPORT: "udp"}, CONF_UNIT_IDS, "invalid_unit"),
+        ({CONF_UNIT_IDS: "0", CONF_TRANSPORT: "rtu-over-tcp"}, CONF_UNIT_IDS, "invalid_unit"),
+        ({CONF_UNIT_IDS: "0", CONF_TRANSPORT: "tcp", CONF_PORT: 70000}, CONF_PORT, "invalid_port"),
+        ({CONF_HOST: "255.255.255.255"}, CONF_HOST, "not_a_device_address"),
+        ({CONF_HOST: "224.0.0.1"}, CONF_HOST, "not_a_device_address"),
+        ({CONF_HOST: "0.0.0.0"}, CONF_HOST, "not_a_device_address"),
+        ({CONF_HOST: "0.1.2.3"}, CONF_HOST, "not_a_device_address"),
+        ({CONF_HOST: "240.1.2.3"}, CONF_HOST, "not_a_device_address"),
+        ({CONF_HOST: "::"}, CONF_HOST, "not_a_device_address"),
+        ({CONF_HOST: "ff02::1"}, CONF_HOST, "not_a_device_address"),
+        ({CONF_HOST: "/dev/../etc/passwd"}, CONF_HOST, "invalid_serial_port"),
+        ({CONF_HOST: "/dev/../etc/passwd", CONF_TRANSPORT: "serial"}, CONF_HOST, "invalid_serial_port"),
+        ({CONF_HOST: "/dev/./ttyUSB0", CONF_TRANSPORT: "serial"}, CONF_HOST, "invalid_serial_port"),
+        ({CONF_HOST: "/dev/watchdog"}, CONF_HOST, "invalid_serial_port"),
+        ({CONF_HOST: "/dev/watchdog", CONF_TRANSPORT: "serial"}, CONF_HOST, "invalid_serial_port"),
+        ({CONF_HOST: "/dev/null", CONF_TRANSPORT: "serial"}, CONF_HOST, "invalid_serial_port"),
+        ({CONF_HOST: "/dev/tty", CONF_TRANSPORT: "serial"}, CONF_HOST, "invalid_serial_port"),
+        ({CONF_HOST: "/dev/serial/by-id/", CONF_TRANSPORT: "serial"}, CONF_HOST, "invalid_serial_port"),
     ],
 )
 async def test_invalid_input_then_recovery(
@@ -268,9 +300,7 @@ async def test_options_set_poll_interval(
     if preset != "normal":
         assert coordinator.update_interval != timedelta(seconds=seconds)
 
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "init"
+    result = await open_polling_options(hass, entry)
     result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_POLL_PRESET: preset})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
@@ -367,6 +397,12 @@ async def test_reconfigure_error_then_recovery(hass: HomeAssistant, plant: Simul
         ("/dev/ttyUSB0", "auto", True),
         ("COM3", "serial", True),
         ("/dev/ttyUSB0", "tcp", False),
+        ("/dev/ttyACM0", "serial", True),
+        ("/dev/serial/by-id/usb-FTDI_FT232R-if00-port0", "serial", True),
+        ("/dev/pts/3", "serial", True),
+        ("/dev/../etc/passwd", "serial", False),
+        ("/dev/watchdog", "serial", False),
+        ("/dev/tty0", "serial", False),  # a virtual console, not a serial port
         ("inverter.local", "serial", False),
         ("", "tcp", False),
         ("a" * 64 + ".example", "tcp", False),
@@ -384,7 +420,8 @@ def test_parse_port_and_unit_ids() -> None:
     assert parse_unit_ids("") == []
     assert parse_unit_ids(None) == []
     assert parse_unit_ids("1, 2;247 2") == [1, 2, 247]
-    assert parse_unit_ids("0") == [0]
+    with pytest.raises(ValueError, match="0"):
+        parse_unit_ids("0")  # Modbus' broadcast: every device acts on it, none answers
     with pytest.raises(ValueError, match="248"):
         parse_unit_ids("248")
     with pytest.raises(ValueError, match="70000"):
@@ -407,7 +444,28 @@ async def test_serial_ignores_port_and_reports_a_missing_adapter(hass: HomeAssis
     flow = await start_user_flow(hass)
     result = await hass.config_entries.flow.async_configure(
         flow["flow_id"],
-        {CONF_HOST: "/dev/ttyUSB-sems-test-missing", CONF_TRANSPORT: "serial", CONF_PORT: 0},
+        {CONF_HOST: "/dev/ttyUSB97", CONF_TRANSPORT: "serial", CONF_PORT: 0},
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "cannot_connect"}
+
+
+async def test_a_pseudo_terminal_is_a_serial_port(hass: HomeAssistant) -> None:
+    """A character device with a serial port's name passes the form (here a pty, as socat's virtual
+    ports are); the probe then finds nothing on it. A file that is no character device does not pass."""
+    controller, terminal = os.openpty()
+    try:
+        path = os.ttyname(terminal)
+        assert serial_port_problem(path) is None
+        flow = await start_user_flow(hass)
+        with patch("custom_components.sems.probe.PROBE_BUDGET", 0.5):
+            result = await hass.config_entries.flow.async_configure(
+                flow["flow_id"], {CONF_HOST: path, CONF_TRANSPORT: "serial", CONF_UNIT_IDS: "1"}
+            )
+        assert result["errors"] == {"base": "timeout"}
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert serial_port_problem("/dev/null") == "invalid_serial_port"
+    assert serial_port_problem("/dev/ttyUSB97") is None  # missing: the probe reports it
+    assert serial_port_problem("COM3") is None

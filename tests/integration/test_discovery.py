@@ -12,6 +12,7 @@ responder's address). The scans, probes and entries are real.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
@@ -325,8 +326,12 @@ async def test_known_device_at_the_same_address_is_not_probed(hass: HomeAssistan
     assert server.count() == 0
 
 
-async def test_ip_change_updates_and_reloads_the_entry(hass: HomeAssistant, sims: Sims) -> None:
-    """The inverter gets a new address: its entry follows it and reads it there."""
+async def test_ip_change_updates_and_reloads_the_entry(
+    hass: HomeAssistant, sims: Sims, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The inverter gets a new address: its entry follows it and reads it there. The log says which
+    plant moved, not its serial or where (the entry shows that)."""
+    caplog.set_level(logging.INFO, logger="custom_components.sems")
     old = await sims.serve("127.0.0.2", "tcp", GoodWeEtSim())
     entry = await confirm(hass, await start_zeroconf(hass, zeroconf_info("127.0.0.2", old.port)))
     await old.stop()
@@ -341,6 +346,8 @@ async def test_ip_change_updates_and_reloads_the_entry(hass: HomeAssistant, sims
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.client.endpoint.host == "127.0.0.3"
     assert new.count() > 0
+    moved = [r.getMessage() for r in caplog.records if "another address" in r.getMessage()]
+    assert moved == ["GoodWe GW10K-ET answers at another address; its entry follows it"]
 
 
 async def test_ip_change_found_by_dhcp(hass: HomeAssistant, sims: Sims) -> None:
@@ -884,6 +891,48 @@ def test_scan_plan_from_adapters() -> None:
     limited = discovery.scan_plan(adapters, max_addresses=300)
     assert limited.networks == (IPv4Network("192.168.1.0/24"), IPv4Network("10.99.0.0/31"))
     assert discovery.scan_plan([]).describe() == "-"
+
+
+ODD_ADAPTERS = [
+    ("240.1.2.3", 4),
+    ("0.1.2.3", 8),
+    ("255.255.255.255", 32),
+    ("224.0.0.1", 4),
+    ("192.0.2.7", 24),
+]
+
+
+@pytest.mark.parametrize(
+    "odd", ODD_ADAPTERS, ids=["reserved", "this-network", "broadcast", "multicast", "documentation"]
+)
+def test_odd_adapters_are_left_out_of_the_plan(odd: tuple[str, int]) -> None:
+    """An adapter in a reserved, "this network", multicast or documentation range is left out; the
+    private network beside it stays in the plan (only computed here, nothing is sent)."""
+    plan = discovery.scan_plan([_adapter("odd", odd), _adapter("eth0", ("192.168.7.10", 30))])
+    assert plan.networks == (IPv4Network("192.168.7.8/30"),)
+    assert plan.allowed == (IPv4Network("192.168.7.8/30"),)
+    assert plan.broadcasts == (IPv4Address("192.168.7.11"),)
+
+
+@pytest.mark.parametrize(
+    "odd", ODD_ADAPTERS, ids=["reserved", "this-network", "broadcast", "multicast", "documentation"]
+)
+async def test_an_odd_adapter_does_not_fail_the_search(
+    hass: HomeAssistant, contacts: ContactLog, caplog: pytest.LogCaptureFixture, odd: tuple[str, int]
+) -> None:
+    """With only an odd adapter, "search my network" finds nothing to search and says so (it used to
+    fail with an error in the log); nothing is sent anywhere."""
+    with patch.object(
+        discovery.network, "async_get_adapters", AsyncMock(return_value=[_adapter("odd", odd)])
+    ):
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+        result = await after_progress(
+            hass, await hass.config_entries.flow.async_configure(result["flow_id"], {})
+        )
+    assert result["step_id"] == "nothing_found"
+    assert result["description_placeholders"]["networks"] == "-"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert contacts.destinations == set()
 
 
 async def test_scan_plan_reads_home_assistants_adapters(hass: HomeAssistant) -> None:

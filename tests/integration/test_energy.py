@@ -70,7 +70,7 @@ async def test_energy_sensors_are_valid_for_the_energy_dashboard(
 async def test_energy_dashboard_plant_configuration(hass: HomeAssistant, plant: SimulatedPlant) -> None:
     """The GoodWe ET's sensors fill grid, solar and battery sources of the energy dashboard without issues."""
     await add_plant(hass, plant, GOODWE_ET_TCP)
-    meter = "sensor.goodwe_smart_meter_three_phase_4_wire"
+    meter = "sensor.goodwe_gw10k_et_grid_meter"
     battery = "sensor.goodwe_gw10k_et_battery"
     await poll(hass, 31)
     await compile_statistics(hass)
@@ -83,7 +83,7 @@ async def test_energy_dashboard_plant_configuration(hass: HomeAssistant, plant: 
                     "type": "grid",
                     "flow_from": [
                         {
-                            "stat_energy_from": f"{meter}_grid_import_energy",
+                            "stat_energy_from": f"{meter}_import_energy",
                             "stat_cost": None,
                             "entity_energy_price": None,
                             "number_energy_price": None,
@@ -91,7 +91,7 @@ async def test_energy_dashboard_plant_configuration(hass: HomeAssistant, plant: 
                     ],
                     "flow_to": [
                         {
-                            "stat_energy_to": f"{meter}_grid_export_energy",
+                            "stat_energy_to": f"{meter}_export_energy",
                             "stat_compensation": None,
                             "entity_energy_price": None,
                             "number_energy_price": None,
@@ -106,12 +106,14 @@ async def test_energy_dashboard_plant_configuration(hass: HomeAssistant, plant: 
                 },
                 {
                     "type": "battery",
-                    "stat_energy_from": f"{battery}_battery_discharge_energy",
-                    "stat_energy_to": f"{battery}_battery_charge_energy",
+                    "stat_energy_from": f"{battery}_discharge_energy",
+                    "stat_energy_to": f"{battery}_charge_energy",
                 },
             ],
             "device_consumption": [],
         }
     )
     validation = (await async_validate(hass)).as_dict()
-    assert validation == {"energy_sources": [[], [], []], "device_consumption": []}
+    assert validation["energy_sources"] == [[], [], []]
+    # Home Assistant adds checks over time (2026.x: "device_consumption_water"): none may find an issue.
+    assert {key: issues for key, issues in validation.items() if any(issues)} == {}

@@ -37,11 +37,21 @@ from .test_init import poll
 COMPONENT = Path(__file__).parents[2] / "custom_components" / "sems"
 ET = "goodwe_gw10k_et"
 ET_BATTERY = "goodwe_gw10k_et_battery"
-ET_METER = "goodwe_smart_meter_three_phase_4_wire"
+ET_METER = "goodwe_gw10k_et_grid_meter"
 DT = "goodwe_gw15k_dt"
 SS = "sunspecsim_sim_inv_10k"
 SS_BATTERY = "sunspecsim_sim_inv_10k_battery"
-SS_METER = "sunspecsim_sim_meter_3p"
+SS_METER = "sunspecsim_sim_meter_3p_grid_meter"
+
+
+def group_sensor(device: str, group: str) -> str:
+    """A group's problem sensor; a battery's battery group is "BMS problem", a grid meter's grid group
+    "Supply problem" (the device's name says battery or grid already)."""
+    if device.endswith("_battery") and group == "battery":
+        group = "bms"
+    elif device.endswith("_grid_meter") and group == "grid":
+        group = "supply"
+    return f"binary_sensor.{device}_{group}_problem"
 
 
 def load_json(name: str) -> dict[str, Any]:
@@ -72,7 +82,9 @@ def test_every_fault_state_and_event_type_is_translated() -> None:
     assert all(texts)
 
     problems = strings["entity"]["binary_sensor"]
-    assert set(problems) == {"problem"} | {f"{group}_problem" for group in FaultGroup}
+    assert set(problems) == {"problem", "bms_problem", "supply_problem"} | {
+        f"{group}_problem" for group in FaultGroup
+    }
     assert all(
         sensor["name"] and sensor["state_attributes"]["active_faults"]["name"] for sensor in problems.values()
     )
@@ -85,7 +97,7 @@ def test_every_fault_state_and_event_type_is_translated() -> None:
     for what in ("power", "network", "dongle", "Modbus TCP", "port", "unit ID"):
         assert what in issue["description"], what
 
-    init = strings["options"]["step"]["init"]
+    init = strings["options"]["step"]["polling"]
     assert init["data"]["unavailable_after"]
     assert init["data_description"]["unavailable_after"]
 
@@ -133,12 +145,12 @@ async def test_problem_and_event_entities(
     case: PlantCase,
     platform: Platform,
     entity_registry: er.EntityRegistry,
-    snapshot: SnapshotAssertion,
+    ha_snapshot: SnapshotAssertion,
 ) -> None:
     """Problem sensors and fault event entities of every endpoint (registry entries and states)."""
     with patch("custom_components.sems.PLATFORMS", [platform]):
         entry = await add_plant(hass, plant, case)
-        await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+        await snapshot_platform(hass, entity_registry, ha_snapshot, entry.entry_id)
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -153,7 +165,7 @@ async def test_problem_sensors_per_role(hass: HomeAssistant, plant: SimulatedPla
         if e.domain == "binary_sensor"
     }
     expected = {
-        f"binary_sensor.{prefix}_{group}_problem"
+        group_sensor(prefix, group)
         for prefix, role in ((ET, Role.INVERTER), (ET_BATTERY, Role.BATTERY), (ET_METER, Role.METER))
         for group in ROLE_FAULT_GROUPS[role]
     } | {f"binary_sensor.{prefix}_problem" for prefix in (ET, ET_BATTERY, ET_METER)}
@@ -320,9 +332,7 @@ async def test_device_fault_raised_and_cleared(
     await set_faults(hass, plant, fault_case.fault)
     device = fault_case.device
     groups = {group for _, _, group, _ in fault_case.faults}
-    expected_on = {f"binary_sensor.{device}_problem"} | {
-        f"binary_sensor.{device}_{g}_problem" for g in groups
-    }
+    expected_on = {f"binary_sensor.{device}_problem"} | {group_sensor(device, g) for g in groups}
     assert {entity_id for entity_id, s in problem_states(hass, entry).items() if s == STATE_ON} == expected_on
 
     active = [
@@ -332,7 +342,7 @@ async def test_device_fault_raised_and_cleared(
     attributes = hass.states.get(f"binary_sensor.{device}_problem").attributes
     assert attributes["active_faults"] == active
     for group in groups:
-        group_state = hass.states.get(f"binary_sensor.{device}_{group}_problem")
+        group_state = hass.states.get(group_sensor(device, group))
         assert group_state.attributes["active_faults"] == [f for f in active if f["group"] == group]
 
     event_entity = f"event.{device}_faults"
@@ -373,13 +383,14 @@ async def test_fault_event_attributes(hass: HomeAssistant, plant: SimulatedPlant
 async def test_fault_active_at_first_setup_is_announced_once(
     hass: HomeAssistant, plant: SimulatedPlant
 ) -> None:
-    """A fault that is already there when the plant is added is news: one fault_raised."""
+    """Faults that are already there when the plant is added are news: one fault_raised each."""
     events = FaultEvents(hass)
-    plant.physics.state.faults = {"over_temperature"}
+    plant.physics.state.faults = {"over_temperature", "grid_loss"}
     plant.render()
     await add_plant(hass, plant, GOODWE_ET_TCP)
     assert events.take() == [
-        (f"event.{ET}_faults", EVENT_FAULT_RAISED, "over_temperature", "goodwe_error:13")
+        (f"event.{ET}_faults", EVENT_FAULT_RAISED, "grid_loss", "goodwe_error:9"),
+        (f"event.{ET}_faults", EVENT_FAULT_RAISED, "over_temperature", "goodwe_error:13"),
     ]
     await poll(hass, 31)
     assert events.take() == []
@@ -474,3 +485,66 @@ async def test_sentinel_values_are_unknown_not_faults(
 )
 def test_restore_data_that_does_not_fit_is_ignored(restored: dict[str, Any], announced: Any) -> None:
     assert announced_from(restored) == announced
+
+
+class LogbookLines:
+    """State changes the logbook would list: an old and a new state that differ (the logbook leaves
+    out entities appearing or disappearing, and attribute-only changes)."""
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+        self.lines: list[tuple[str, str, str]] = []
+        ours = {e.entity_id for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)}
+
+        @callback
+        def record(event: Event[EventStateChangedData]) -> None:
+            old, new = event.data["old_state"], event.data["new_state"]
+            if event.data["entity_id"] not in ours or old is None or new is None:
+                return
+            if old.state != new.state and new.last_changed == new.last_updated:
+                self.lines.append((new.entity_id, old.state, new.state))
+
+        self.unsubscribe = hass.bus.async_listen(EVENT_STATE_CHANGED, record)
+
+
+@pytest.mark.parametrize("faulty", [False, True], ids=["quiet", "with-an-active-fault"])
+async def test_a_reload_writes_no_logbook_lines(
+    hass: HomeAssistant, plant: SimulatedPlant, faulty: bool
+) -> None:
+    """Reloading an entry (reconfigure, a moved device, the Reload button) changes nothing a user could
+    see: no "became unavailable", no "cleared (no problem detected)", no "Faults detected an event"."""
+    entry = await add_plant(hass, plant, GOODWE_ET_TCP)
+    events = FaultEvents(hass)
+    if faulty:
+        await set_faults(hass, plant, "grid_loss")
+        assert hass.states.get(f"binary_sensor.{ET}_problem").state == STATE_ON
+        assert len(events.take()) == 1
+    logbook = LogbookLines(hass, entry)
+
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    await poll(hass, 31)
+
+    assert logbook.lines == []
+    assert events.take() == []
+    assert hass.states.get(f"binary_sensor.{ET}_problem").state == (STATE_ON if faulty else STATE_OFF)
+
+
+async def test_entities_of_an_entry_that_cannot_come_back_are_unavailable(
+    hass: HomeAssistant, plant: SimulatedPlant
+) -> None:
+    """A reload whose setup fails (the plant went away meanwhile) leaves the entities unavailable, not
+    missing from the state machine (dashboards would show "entity not available")."""
+    entry = await add_plant(hass, plant, GOODWE_ET_TCP)
+    plant.server(GOODWE_ET_TCP.endpoint).faults.offline = True
+    assert not await hass.config_entries.async_reload(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    entity_ids = [
+        e.entity_id
+        for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+        if e.disabled_by is None
+    ]
+    assert entity_ids
+    for entity_id in entity_ids:
+        state = hass.states.get(entity_id)
+        assert state is not None, entity_id
+        assert state.state == "unavailable", entity_id

@@ -176,9 +176,13 @@ async def test_stale_devices_are_removed(
 
     assert device_registry.async_get(old.id) is None
     devices = dr.async_entries_for_config_entry(device_registry, entry.entry_id)
-    assert len(devices) == 3
-    assert not await async_remove_config_entry_device(hass, entry, devices[0])
-    gone = dr.DeviceEntry(identifiers={(DOMAIN, "OLD-INVERTER")})
+    assert len(devices) == 4  # inverter, battery, meter, and the plant device
+    for device in devices:
+        assert not await async_remove_config_entry_device(hass, entry, device)
+    # A device the endpoint lost while loaded (the user may delete it).
+    gone = device_registry.async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, "OLD-INVERTER")}, name="Old"
+    )
     assert await async_remove_config_entry_device(hass, entry, gone)
 
 

@@ -13,10 +13,20 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.sems.const import DOMAIN
 from custom_components.sems.plantkit.model import QUANTITY_INFO, Quantity
 from simulator.plant import SimulatedPlant
 
-from .conftest import ALL_CASES, GOODWE_ET_TCP, SDM630_TCP, PlantCase, add_plant
+from .conftest import (
+    ALL_CASES,
+    EASTRON_GATEWAY,
+    GOODWE_ET_TCP,
+    SDM630_TCP,
+    SUNSPEC_TCP,
+    PlantCase,
+    add_plant,
+    quantity_of,
+)
 from .test_init import poll
 
 
@@ -28,24 +38,58 @@ async def test_entities_and_devices(
     case: PlantCase,
     entity_registry: er.EntityRegistry,
     device_registry: dr.DeviceRegistry,
-    snapshot: SnapshotAssertion,
+    ha_snapshot: SnapshotAssertion,
 ) -> None:
     """Every sensor (registry entry and state) and every device of each endpoint, frozen in snapshots.
 
-    Problem sensors and fault events have their own snapshots (test_faults.py).
+    Problem sensors and fault events have their own snapshots (test_faults.py), the plant device's cloud
+    sync sensors theirs (test_cloud.py).
     """
-    with patch("custom_components.sems.PLATFORMS", [Platform.SENSOR]):
+    with (
+        patch("custom_components.sems.PLATFORMS", [Platform.SENSOR]),
+        patch("custom_components.sems.sensor.CLOUD_SENSORS", ()),
+    ):
         entry = await add_plant(hass, plant, case)
-        await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+        await snapshot_platform(hass, entity_registry, ha_snapshot, entry.entry_id)
         assert await hass.config_entries.async_unload(entry.entry_id)
 
     devices = sorted(
         dr.async_entries_for_config_entry(device_registry, entry.entry_id),
         key=lambda d: sorted(d.identifiers),
     )
-    assert len(devices) == case.device_count
+    assert len(devices) == case.device_count + 1  # and the plant as a whole
     for device in devices:
-        assert device == snapshot(name=f"device-{sorted(device.identifiers)[0][1]}")
+        assert device == ha_snapshot(name=f"device-{sorted(device.identifiers)[0][1]}")
+
+
+@pytest.mark.parametrize(
+    ("case", "children"),
+    [
+        (GOODWE_ET_TCP, {"9010KETU000SIM01_battery", "9010KETU000SIM01_meter"}),
+        (SUNSPEC_TCP, {"SS-INV-0001_battery", "SS-MTR-0001_meter"}),  # the meter on its own unit id too
+        (EASTRON_GATEWAY, set()),  # two meters, no inverter: nothing to hang off
+    ],
+    ids=lambda value: value.endpoint if isinstance(value, PlantCase) else "",
+)
+async def test_batteries_and_meters_hang_off_their_inverter(
+    hass: HomeAssistant,
+    plant: SimulatedPlant,
+    device_registry: dr.DeviceRegistry,
+    case: PlantCase,
+    children: set[str],
+) -> None:
+    """The device page shows the battery and meter "connected via" the inverter, on every HA version."""
+    entry = await add_plant(hass, plant, case)
+    devices = {
+        key: device
+        for device in dr.async_entries_for_config_entry(device_registry, entry.entry_id)
+        for domain, key in device.identifiers
+        if domain == DOMAIN
+    }
+    linked = {key for key, device in devices.items() if device.via_device_id is not None}
+    assert linked == children
+    if children:
+        assert {devices[key].via_device_id for key in children} == {devices[case.unique_id].id}
 
 
 async def test_only_quantities_the_profile_provides(hass: HomeAssistant, plant: SimulatedPlant) -> None:
@@ -55,7 +99,7 @@ async def test_only_quantities_the_profile_provides(hass: HomeAssistant, plant: 
     unique_ids = {
         e.unique_id
         for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
-        if e.domain == "sensor"
+        if e.domain == "sensor" and not e.translation_key.startswith(("cloud_", "plant_"))
     }
     key = device.identity.key
     expected = {f"{key}_status", f"{key}_rejected_readings"}
@@ -69,11 +113,14 @@ async def test_secondary_quantities_disabled_and_diagnostic(
     """Per-phase and technical values are diagnostic and off until the user enables them."""
     entry = await add_plant(hass, plant, GOODWE_ET_TCP)
     entries = [
-        e for e in er.async_entries_for_config_entry(entity_registry, entry.entry_id) if e.domain == "sensor"
+        e
+        for e in er.async_entries_for_config_entry(entity_registry, entry.entry_id)
+        # the plant device's sensors: test_cloud.py and test_plant.py
+        if e.domain == "sensor" and not e.translation_key.startswith(("cloud_", "plant_"))
     ]
     assert entries
     for entity in entries:
-        quantity = entity.translation_key
+        quantity = quantity_of(entity) or entity.translation_key
         if quantity == "rejected_readings":  # a diagnostic count, on by default
             assert entity.entity_category is EntityCategory.DIAGNOSTIC
             assert entity.disabled_by is None

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -76,13 +78,15 @@ def run_main(capsys: pytest.CaptureFixture[str]) -> RunMain:
 
 
 async def run_script(*argv: str) -> Run:
-    """Run scripts/sems as a user would."""
+    """Run scripts/sems as a user would, with the interpreter that runs the tests (not .venv's, which
+    another stack, e.g. the library-alone or the newest-HA run, does not have)."""
     started = time.monotonic()
     process = await asyncio.create_subprocess_exec(
         str(SEMS),
         *argv,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "SEMS_CLI_PYTHON": sys.executable},
     )
     try:
         out, err = await asyncio.wait_for(process.communicate(), 60)

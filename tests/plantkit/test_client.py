@@ -117,6 +117,30 @@ async def test_explicit_units_find_every_device(toy_server: SimServer) -> None:
         assert toy_server.count() == 2  # one request per unit
 
 
+async def test_a_device_gone_from_behind_a_gateway_leaves_only_its_readings_out(
+    toy_server: SimServer,
+) -> None:
+    """One unit stops answering ("no device", exception 11): the others are still read; nothing at all
+    answering fails the read; identify() looks for devices without changing what read() reads."""
+    async with _client(toy_server) as client:
+        await client.probe(unit_ids=[5, 6])
+        gone = toy_server.devices.pop(6)
+        readings = await client.read()
+        assert [r.identity.serial for r in readings] == ["TOY42"]
+        assert list(client.silent_units) == [6]
+        assert isinstance(client.silent_units[6], ModbusExceptionError)
+
+        toy_server.devices[6] = gone
+        assert [d.serial for d in await client.identify([6])] == ["TOY43"]
+        assert len(client.devices) == 2
+        assert len(await client.read()) == 2
+        assert client.silent_units == {}
+
+        toy_server.devices.clear()
+        with pytest.raises(ModbusExceptionError):
+            await client.read()
+
+
 async def test_refused_registers_are_learned_and_planned_around(toy_server: SimServer) -> None:
     device = toy_server.devices[5]
     device.image.refused.update({(H, 20), (H, 30)})
@@ -191,3 +215,59 @@ async def test_refusals_are_tried_again_after_a_while(toy_server: SimServer) -> 
         assert reading.values[Quantity.BATTERY_SOC] is None
         [reading] = await client.read()
         assert reading.values[Quantity.BATTERY_SOC] == 77.0
+
+
+# -- a family that drops requests right after a connect ------------------------------------------------------
+
+
+class SlowToyProfile(ToyProfile):
+    """The toy family, but its devices need 0.3 s after a connect (``Profile.connect_delay``)."""
+
+    name = "slow_toy"
+    connect_delay = 0.3
+
+
+class SlowToyDevice(ToyDevice):
+    deaf_after_connect = 0.2
+
+
+async def test_probe_lets_a_young_connection_settle_before_a_slow_family_asks(socket_enabled: None) -> None:
+    server = SimServer([SlowToyDevice(1, 7)], "tcp")
+    await server.start()
+    endpoint = Endpoint("127.0.0.1", server.port, timeout=0.1, retries=0)
+    try:
+        async with PlantClient(endpoint, profiles=[ToyProfile()]) as client:  # asks at once: dropped
+            with pytest.raises(PlantError):
+                await client.probe([1])
+        assert server.dropped_early >= 1
+        async with PlantClient(endpoint, profiles=[SlowToyProfile()]) as client:
+            [device] = await client.probe([1])
+            assert client.transport.connect_delay == 0.3
+        assert device.profile == "slow_toy"
+        assert server.count() == 1
+    finally:
+        await server.stop()
+
+
+def test_stored_devices_set_the_delay_of_the_slowest_family() -> None:
+    endpoint = Endpoint("127.0.0.1", 1, connect_delay=0.1)
+    client = PlantClient(endpoint, profiles=[ToyProfile(), SlowToyProfile()])
+    assert client.transport.connect_delay == 0.1  # the endpoint's own
+    fast = DeviceIdentity(Role.INVERTER, "toy", 5, "Toys", "T1", "TOY1")
+    slow = DeviceIdentity(Role.INVERTER, "slow_toy", 6, "Toys", "T1", "TOY2")
+    client.devices = [fast, slow]
+    assert client.transport.connect_delay == 0.3
+    client.devices = [fast]
+    assert client.transport.connect_delay == 0.1  # never below the endpoint's
+    client.devices = [DeviceIdentity(Role.INVERTER, "gone", 7, "Toys", "T1", "TOY3")]  # unknown profile
+    assert client.transport.connect_delay == 0.1
+
+
+async def test_read_or_none_is_none_only_for_refused_registers(toy_server: SimServer) -> None:
+    async with _client(toy_server) as client:
+        session = UnitSession(client.transport, 5)
+        assert await session.read_or_none(H, 0, 2) == [0x5A5A, 42]
+        assert await session.read_or_none(H, 45, 10) is None  # 50.. is not served: illegal data address
+        with pytest.raises(ModbusExceptionError) as err:
+            await UnitSession(client.transport, 9).read_or_none(H, 0, 2)  # no unit 9 behind the gateway
+        assert err.value.no_device

@@ -136,22 +136,22 @@ class Sims:
         for device in devices:
             device.render(self.state)
         shared = self.udp_port if framing == "udp" else self.tcp_port
+        if port is None and not shared and framing != "udp":
+            shared = self.tcp_port = self._reserve_tcp_port()
         server = SimServer(list(devices), framing, host, shared if port is None else port)
         await server.start()
         self.servers.append(server)
         if port is None and not shared:  # the first server of its kind picks the port the others share
-            if framing == "udp":
-                self.udp_port = server.port
-            else:
-                self.tcp_port = server.port
-                self._reserve_tcp_port()
+            self.udp_port = server.port
         return server
 
-    def _reserve_tcp_port(self) -> None:
-        """Hold the shared port on 127.0.0.1 (bound, not listening): scans of the test network include
-        127.0.0.1, and no other process may listen there while the test expects connection refused."""
+    def _reserve_tcp_port(self) -> int:
+        """Pick the shared TCP port on 127.0.0.1 and hold it there (bound, not listening): scans of the test
+        network include 127.0.0.1, and no other process may listen there while the test expects connection
+        refused. Picked there first, so another process using 127.0.0.1 can never collide with it."""
         self.reserved = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.reserved.bind(("127.0.0.1", self.tcp_port))
+        self.reserved.bind(("127.0.0.1", 0))
+        return int(self.reserved.getsockname()[1])
 
     async def stop(self) -> None:
         for server in self.servers:

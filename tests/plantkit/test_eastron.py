@@ -73,9 +73,11 @@ def _identity(layout: MeterLayout) -> DeviceIdentity:
 def test_profiles_are_registered_in_probe_order() -> None:
     names = [p.name for p in PROFILES]
     eastron = [p.name for p in EASTRON_PROFILES]
-    # decode-only first, the identifying profile last: its finding is the probe's last word
+    # decode-only first, the identifying profile last: its finding is the vendor's last word
     assert eastron == ["eastron_sdm120", "eastron_sdm72", "eastron_sdm630"]
-    assert names[-3:] == eastron  # SunSpec and GoodWe probe first
+    start = names.index(eastron[0])
+    assert names[start : start + 3] == eastron  # together, in this order
+    assert start > max(names.index("sunspec_inverter"), names.index("goodwe_et"))  # SunSpec, GoodWe first
     assert [p.default_units for p in EASTRON_PROFILES] == [(), (), (1, 2)]
     for profile in EASTRON_PROFILES:
         assert profile.role is Role.METER

@@ -324,6 +324,22 @@ def test_fuzzed_float_counter_never_becomes_a_value() -> None:
     assert guard.update(9.5e8 + 0.5, T0 + 5 * POLL).value == 9.5e8 + 0.5  # 1 TWh is still possible
 
 
+def test_signed_counter_has_only_its_non_negative_half_and_no_wrap() -> None:
+    """Huawei's meter totals are int32 x 0.01 kWh: a value read as negative (its top bit set) is refused,
+    and there is no wrap for the guard to follow."""
+    width = CounterWidth.for_dtype(DataType.S32, 0.01)
+    assert width == CounterWidth.signed(32, 0.01)
+    assert width.max_kwh == pytest.approx((2**31 - 1) * 0.01)
+    assert (width.modulus_kwh, width.sentinel_kwh) == (None, None)
+    assert CounterWidth.for_dtype(DataType.S16, 0.1).max_kwh == pytest.approx(3276.7)
+    assert CounterWidth.for_dtype(DataType.S64, 0.01).max_kwh == MAX_PLAUSIBLE_KWH
+    guard = CounterGuard(CounterSpec(width=width, rated_power_w=RATED_W))
+    results = [guard.update(v, T0 + i * POLL, POWER_W) for i, v in enumerate([812.25, 812.75, -0.01, 813.25])]
+    assert [r.value for r in results] == [None, 812.75, 812.75, 813.25]
+    assert results[2].reason is Reason.NEGATIVE
+    assert guard.update(width.max_kwh + 0.01, T0 + 4 * POLL, POWER_W).reason is Reason.BEYOND_WIDTH
+
+
 def test_first_reading_waits_for_one_that_agrees() -> None:
     guard = CounterGuard(SPEC)
     first = guard.update(START + TORN, T0, POWER_W)  # a torn first reading
@@ -509,9 +525,11 @@ def test_widths() -> None:
     assert floats.step_at(100.0) == 0.01
     assert floats.step_at(1_000_000.0) == 0.0625  # a float32 near 1 GWh counts in 1/16 kWh steps
     with pytest.raises(ValueError, match="not a counter"):
-        CounterWidth.for_dtype(DataType.S16, 1.0)
+        CounterWidth.for_dtype(DataType.ENUM16, 1.0)
     with pytest.raises(ValueError, match="bits"):
         CounterWidth.unsigned(24, 0.1)
+    with pytest.raises(ValueError, match="bits"):
+        CounterWidth.signed(8, 0.1)
     with pytest.raises(ValueError, match="resolution"):
         CounterWidth(resolution_kwh=0)
     with pytest.raises(ValueError, match="max_kwh"):
@@ -551,8 +569,9 @@ def test_rated_power_from_the_device_or_the_role() -> None:
 #   being confirmed may delay it, or start it one reading late);
 # - a reset or replacement differs from the old counter by more than the allowance (else it is
 #   indistinguishable from growth, and counted as such): it happens on a counter showing at least 1 kWh;
-# - a counter within 5 kWh below its modulus neither drops to 0 nor resets: a small value there is taken as a
-#   wrap (a u32 x 0.1 kWh counter is there once in 429 million kWh).
+# - a counter within 5 kWh below its modulus neither drops to 0, resets nor is read torn: a small value there
+#   is taken as a wrap, and a torn read wraps into small values that grow with the counter, like a reset
+#   (a u32 x 0.1 kWh counter is there once in 429 million kWh).
 
 RES = (0.1, 0.01, 0.001)
 MAX_HOLD = SPEC.max_hold_samples
@@ -658,7 +677,8 @@ def traces(draw: st.DrawFn, *, with_power: bool) -> Trace:
         near_modulus = modulus - shown() < 5.0  # a small value right below the modulus is a wrap
         op = (
             "clean"
-            if near_modulus and requested in ("drop0", "reset", "replace_low", "replace_high")
+            if near_modulus
+            and requested in ("drop0", "reset", "replace_low", "replace_high", "torn_up", "torn_down")
             else requested
         )
         if op == "drop0":

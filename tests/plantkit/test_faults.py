@@ -87,8 +87,10 @@ def test_undefined_bits_are_unknown_faults_that_keep_their_raw_code(raw: str) ->
 
 
 def test_catalogue_holds_exactly_the_documented_bits() -> None:
+    # The vendors restated here; every other vendor's own test module restates its bits.
+    restated = {raw for raw in CATALOGUE if raw.startswith(("sunspec_", "goodwe_"))}
     # Sunspec Evt1 also accepts 701's bit 16 (a profile may fold Alrm into Evt1); nothing else is extra.
-    assert set(CATALOGUE) == {*ALL_DOCUMENTED, "sunspec_evt1:16"}
+    assert restated == {*ALL_DOCUMENTED, "sunspec_evt1:16"}
 
 
 def test_unknown_fault_description_names_the_raw_code() -> None:

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from custom_components.sems.plantkit.exceptions import PlantProtocolError
+from custom_components.sems.plantkit.profiles.table import Field, Table
 from custom_components.sems.plantkit.registers import (
     BlockDecoder,
     DataType,
@@ -190,3 +191,14 @@ def test_block_decoder_refuses_short_data_and_points_before_it() -> None:
         decoder.decode_bytes(bytes(6))
     with pytest.raises(ValueError, match="before"):
         BlockDecoder(10, [Point("x", 9, DataType.U16)])
+
+
+def test_table_block_value_decodes_a_field_out_of_a_block_read() -> None:
+    table = Table((Field("serial", 102, DataType.STRING, length=2), Field("power", 105, DataType.S16)))
+    words = [0, 0, 0x4142, 0x4344, 0, 0xFFFE]  # registers 100..105
+    assert table.block_value("serial", 100, words) == "ABCD"
+    assert table.block_value("power", 100, words) == -2
+    with pytest.raises(PlantProtocolError):
+        table.block_value("power", 100, words[:5])  # the block ends before the field
+    with pytest.raises(PlantProtocolError):
+        table.block_value("serial", 103, words)  # the block starts after the field

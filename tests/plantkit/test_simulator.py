@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import stat
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from aiohttp import ClientSession
 
 from custom_components.sems.plantkit import Endpoint, PlantClient, PlantTimeoutError, TransportType
 from custom_components.sems.plantkit.model import DeviceReading
-from simulator.control import ControlServer
+from simulator.__main__ import main as simulator_main
+from simulator.control import ControlServer, write_control_file
 from simulator.faults import DEVICE_FAULTS
 from simulator.physics import PlantPhysics
 from simulator.plant import SimulatedPlant
@@ -91,26 +95,80 @@ def test_energy_balance_holds_at_every_step() -> None:
 
 async def test_control_api_switches_faults(plant: SimulatedPlant) -> None:
     control = ControlServer(plant, port=0)
-    control.port = 0
     await control.start()
     try:
-        port = control._runner.addresses[0][1]
-        async with ClientSession() as session:
+        url = f"http://127.0.0.1:{control.port}"
+        async with ClientSession(headers={"Authorization": f"Bearer {control.token}"}) as session:
             async with session.post(
-                f"http://127.0.0.1:{port}/transport",
-                json={"endpoint": "sdm630_tcp", "fault": "delay", "value": "2"},
+                f"{url}/transport", json={"endpoint": "sdm630_tcp", "fault": "delay", "value": "2"}
             ) as response:
                 assert response.status == 200
             assert plant.server("sdm630_tcp").faults.delay == 2.0
-            async with session.post(
-                f"http://127.0.0.1:{port}/device", json={"fault": "bms_alarm", "on": "on"}
-            ) as r:
+            async with session.post(f"{url}/device", json={"fault": "bms_alarm", "on": "on"}) as r:
                 assert await r.json() == ["bms_alarm"]
-            async with session.post(f"http://127.0.0.1:{port}/device", json={"fault": "nope"}) as r:
+            async with session.post(f"{url}/device", json={"fault": "nope"}) as r:
                 assert r.status == 400
-            async with session.get(f"http://127.0.0.1:{port}/state") as r:
+            async with session.get(f"{url}/state") as r:
                 state = await r.json()
             assert state["device_faults"] == ["bms_alarm"]
             assert state["endpoints"]["sdm630_tcp"]["faults"]["delay"] == 2.0
+    finally:
+        await control.stop()
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),  # no token
+        ({"Authorization": "Bearer guessed"}, 401),
+        ({"Origin": "https://evil.example"}, 403),  # a web page, even one that knew the token
+        ({"Origin": "null"}, 403),
+        ({"Sec-Fetch-Site": "cross-site"}, 403),
+        ({"Host": "attacker.example:15099"}, 403),  # DNS rebinding: the page's host name points here
+    ],
+)
+async def test_control_api_refuses_web_pages_and_requests_without_the_token(
+    plant: SimulatedPlant, headers: dict[str, str], status: int
+) -> None:
+    """Any page open in the developer's browser can send requests to loopback: without the token, or from
+    a page at all, nothing is switched and nothing is shown."""
+    control = ControlServer(plant, port=0)
+    await control.start()
+    try:
+        if status == 403:  # refused even with the right token
+            headers = {"Authorization": f"Bearer {control.token}", **headers}
+        url = f"http://127.0.0.1:{control.port}"
+        async with ClientSession() as session:
+            async with session.post(
+                f"{url}/device", json={"fault": "bms_alarm", "on": "on"}, headers=headers
+            ) as response:
+                assert response.status == status
+            async with session.get(f"{url}/state", headers=headers) as response:
+                assert response.status == status
+            # A form post (no CORS preflight) is refused too, whatever it carries.
+            async with session.post(
+                f"{url}/device",
+                data="fault=bms_alarm&on=on",
+                headers={"Authorization": f"Bearer {control.token}", "Content-Type": "text/plain"},
+            ) as response:
+                assert response.status == 415
+        assert plant.physics.state.faults == set()
+    finally:
+        await control.stop()
+
+
+async def test_simulate_cli_uses_the_control_file(plant: SimulatedPlant, tmp_path: Path) -> None:
+    """scripts/simulate finds the port and token in the control file the simulator wrote (mode 0600)."""
+    control = ControlServer(plant, port=0)
+    await control.start()
+    control_file = tmp_path / "control.json"
+    write_control_file(control_file, control.port, control.token)
+    try:
+        assert stat.S_IMODE(control_file.stat().st_mode) == 0o600
+        argv = ["device-fault", "bms_alarm", "on", "--control-file", str(control_file)]
+        assert await asyncio.to_thread(simulator_main, argv) == 0
+        assert plant.physics.state.faults == {"bms_alarm"}
+        missing = ["state", "--control-file", str(tmp_path / "none.json")]
+        assert await asyncio.to_thread(simulator_main, missing) == 1
     finally:
         await control.stop()

@@ -6,6 +6,7 @@ import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 
@@ -25,9 +26,10 @@ from custom_components.sems.plantkit.transport.pdu import (
     write_single_request,
 )
 from custom_components.sems.plantkit.transport.rtu import build_read_request, rtu_frame, with_crc
+from custom_components.sems.plantkit.transport.stream import StreamTransport
 from simulator.server import SimServer
 
-from .counting import CountingDevice, H
+from .counting import CountingDevice, H, serving
 
 FRAMINGS = {TransportType.TCP: "tcp", TransportType.RTU_OVER_TCP: "rtu-over-tcp", TransportType.UDP: "udp"}
 
@@ -293,3 +295,59 @@ async def test_connection_closed_mid_request_fails_at_once(served: tuple[SimServ
         assert time.monotonic() - started < 1.0
         server.faults.clear()
         assert await transport.read_registers(1, H, 100, 1) == [100]
+
+
+# -- a device that drops requests right after a connect (Huawei's dongles) ---------------------------------
+
+SETTLE = 0.3  # the simulated device's deaf time after a connect
+
+
+class _DeafAfterConnect(CountingDevice):
+    deaf_after_connect = SETTLE
+
+
+@pytest.mark.parametrize("transport_type", [TransportType.TCP, TransportType.RTU_OVER_TCP])
+async def test_without_connect_delay_the_first_request_is_dropped(
+    transport_type: TransportType, socket_enabled: None
+) -> None:
+    async with serving(transport_type, _DeafAfterConnect(), request_timeout=0.1) as (server, endpoint):
+        async with create_transport(endpoint) as transport:
+            with pytest.raises(PlantTimeoutError):
+                await transport.read_registers(1, H, 100, 2)
+        assert server.dropped_early == 1
+        assert server.count() == 0
+
+
+@pytest.mark.parametrize("transport_type", [TransportType.TCP, TransportType.RTU_OVER_TCP])
+async def test_connect_delay_waits_on_every_new_connection_only(
+    transport_type: TransportType, socket_enabled: None
+) -> None:
+    async with serving(transport_type, _DeafAfterConnect(), request_timeout=0.2) as (server, endpoint):
+        async with create_transport(replace(endpoint, connect_delay=SETTLE + 0.1)) as transport:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            assert await transport.read_registers(1, H, 100, 2) == [100, 101]
+            assert loop.time() - started >= SETTLE + 0.1
+            started = loop.time()
+            assert await transport.read_registers(1, H, 102, 1) == [102]  # the connection is old now
+            assert loop.time() - started < SETTLE
+            await transport.close()
+            started = loop.time()
+            assert await transport.read_registers(1, H, 103, 1) == [103]  # a new connection waits again
+            assert loop.time() - started >= SETTLE + 0.1
+        assert server.dropped_early == 0
+        assert server.count() == 3
+
+
+async def test_a_delay_raised_on_a_young_connection_waits_only_the_rest(socket_enabled: None) -> None:
+    async with (
+        serving(TransportType.TCP, request_timeout=0.5) as (_, endpoint),
+        create_transport(endpoint) as transport,
+    ):
+        assert transport.connect_delay == 0.0
+        await transport.read_registers(1, H, 100, 1)  # connects; no delay asked
+        assert isinstance(transport, StreamTransport)
+        transport.connect_delay = 0.4
+        loop = asyncio.get_running_loop()
+        await transport.read_registers(1, H, 101, 1)
+        assert loop.time() - transport.opened_at >= 0.4

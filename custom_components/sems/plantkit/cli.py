@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="sems",
-        description="Find and read solar plant devices (GoodWe, SunSpec, Eastron) over Modbus.",
+        description="Find and read solar plant devices (every vendor in plantkit.profiles) over Modbus.",
         epilog="exit status: 0 ok, 1 bad answer, 2 bad arguments, 3 unreachable or no device at the unit ids,"
         " 4 unsupported device",
     )

@@ -78,6 +78,7 @@ class PlantClient(AsyncClosing):
         self._reads: dict[int, int] = defaultdict(int)
         self._plans: dict[int, _UnitPlan] = {}
         self._prepared: list[DeviceIdentity] | None = None
+        self.silent_units: dict[int, PlantError] = {}  # units the last read got nothing from
 
     @property
     def devices(self) -> list[DeviceIdentity]:
@@ -89,13 +90,24 @@ class PlantClient(AsyncClosing):
         self._devices = list(devices)
         self._plans.clear()
         self._prepared = None
+        # Young connections wait as long as the slowest of these devices needs after a connect.
+        profiles = [self._by_name[d.profile] for d in self._devices if d.profile in self._by_name]
+        self.transport.connect_delay = max(
+            (self.endpoint.connect_delay, *(profile.connect_delay for profile in profiles))
+        )
 
     async def close(self) -> None:
         """Close the connection."""
         await self.transport.close()
 
     async def probe(self, unit_ids: Sequence[int] | None = None) -> list[DeviceIdentity]:
-        """Identify what answers at the endpoint; remembers the devices for ``read``.
+        """Identify what answers at the endpoint and remember the devices for ``read`` (see ``identify``)."""
+        found = await self.identify(unit_ids)
+        self.devices = found
+        return found
+
+    async def identify(self, unit_ids: Sequence[int] | None = None) -> list[DeviceIdentity]:
+        """Identify what answers at the endpoint, without changing the devices ``read`` reads.
 
         Without ``unit_ids`` the usual ids are asked in turn and the first that answers wins. A silent
         unit, a gateway's "no device here" (exceptions 10/11) and a gateway that closes the connection
@@ -116,6 +128,8 @@ class PlantClient(AsyncClosing):
             for profile in candidates:
                 if unit_ids is None and unit_id not in profile.default_units:
                     continue
+                # A family that drops requests right after a connect gets its settle time from here on.
+                self.transport.connect_delay = max(self.transport.connect_delay, profile.connect_delay)
                 try:
                     identities = await self._identify(profile, session)
                 except (UnsupportedDeviceError, ModbusExceptionError) as err:
@@ -135,7 +149,6 @@ class PlantClient(AsyncClosing):
             if found and unit_ids is None:
                 break  # a device answered at the usual id; gateways with several ids are probed explicitly
         if found:
-            self.devices = found
             return found
         if answered:
             raise UnsupportedDeviceError(f"no supported device at {self.endpoint}") from last_error
@@ -188,14 +201,29 @@ class PlantClient(AsyncClosing):
         self._prepared = list(self.devices)
 
     async def read(self) -> list[DeviceReading]:
-        """Read every known device. Raises on connection loss; a refused block degrades to None values."""
+        """Read every known device. Raises on connection loss; a refused block degrades to None values.
+
+        With devices on several unit ids, a unit that is silent or that a gateway reports empty (Modbus
+        exceptions 10/11, or a closed connection) is left out of the readings and listed in
+        ``silent_units`` (unit id -> why); the read fails only when no unit answered.
+        """
         if not self.devices:
             raise PlantError("no devices: probe first")
         if self._prepared is None:
             await self.prepare()
         readings: list[DeviceReading] = []
-        for unit_id in self._units():
-            plan, blocks, single = await self._read_unit(unit_id)
+        units = self._units()
+        self.silent_units = {}
+        for unit_id in units:
+            try:
+                plan, blocks, single = await self._read_unit(unit_id)
+            except (PlantTimeoutError, ConnectionClosedError, ModbusExceptionError) as err:
+                # Behind a gateway one device may be gone while the others answer: only its readings are
+                # missing. An error that is not about this unit alone fails the whole read.
+                if len(units) == 1 or (isinstance(err, ModbusExceptionError) and not err.no_device):
+                    raise
+                self.silent_units[unit_id] = err
+                continue
             shared: dict[str, RawValue] | None = None
             came = [values for values in blocks if values is not None]
             if plan.keys is not None and len(came) == len(blocks):
@@ -209,6 +237,8 @@ class PlantClient(AsyncClosing):
                 # Every consumer gets values at their quantity's resolution and a meter's values at its
                 # location's quantities, decided here once.
                 readings.append(relocated(profile.decode(device, raw).tidied()))
+        if not readings and self.silent_units:
+            raise next(iter(self.silent_units.values()))  # nothing answered: the endpoint failed
         return readings
 
     async def blank_reading(self, device: DeviceIdentity) -> DeviceReading:

@@ -87,3 +87,30 @@ class PlantUnavailableError(PlantError):
 
 class UnsupportedDeviceError(PlantError):
     """Something answered, but it is no device any profile knows."""
+
+
+# --- cloud uplink (plantkit.uplink) --------------------------------------------------------------------
+
+
+class UplinkError(PlantError):
+    """Base class of every error of the cloud uplink (messages, outbox, MQTT destination)."""
+
+
+class UplinkConfigError(UplinkError):
+    """A setting is unusable: a broker URL that is not mqtts://host[:port], an unreadable certificate."""
+
+
+class UplinkConnectionError(UplinkError):
+    """The broker could not be reached (name not resolved, refused, timed out) or the connection broke."""
+
+
+class UplinkTlsError(UplinkConnectionError):
+    """The TLS handshake failed, e.g. the broker's certificate is not signed by the trusted CA."""
+
+
+class UplinkAuthError(UplinkError):
+    """The broker refused the credentials (bad user name or password, not authorised)."""
+
+
+class UplinkStorageError(UplinkError):
+    """The outbox on disk could not be opened, read or written."""

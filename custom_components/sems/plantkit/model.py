@@ -45,6 +45,7 @@ class Kind(StrEnum):
     MEASUREMENT = "measurement"
     LIFETIME_TOTAL = "lifetime_total"  # never decreases except on device replacement
     DAILY_TOTAL = "daily_total"  # resets once a day
+    CONSTANT = "constant"  # a fact about the plant (its nameplate power): no statistics
 
 
 # Decimals every published value of a unit is rounded to: the finest resolution devices report (0.1 W,
@@ -117,6 +118,9 @@ class Quantity(StrEnum):
     BATTERY_CHARGE_ENERGY_CALCULATED = "battery_charge_energy_calculated"
     BATTERY_DISCHARGE_ENERGY_CALCULATED = "battery_discharge_energy_calculated"
     LOAD_ENERGY_CALCULATED = "load_energy_calculated"
+    # The plant as a whole (plantkit.plant).
+    SELF_CONSUMED_ENERGY_TODAY = "self_consumed_energy_today"
+    INSTALLED_POWER = "installed_power"
 
 
 _W = QuantityInfo(Unit.WATT, Kind.MEASUREMENT)
@@ -166,6 +170,8 @@ QUANTITY_INFO: dict[Quantity, QuantityInfo] = {
     Quantity.BATTERY_CHARGE_ENERGY_CALCULATED: _KWH,
     Quantity.BATTERY_DISCHARGE_ENERGY_CALCULATED: _KWH,
     Quantity.LOAD_ENERGY_CALCULATED: _KWH,
+    Quantity.SELF_CONSUMED_ENERGY_TODAY: QuantityInfo(Unit.KILOWATT_HOUR, Kind.DAILY_TOTAL),
+    Quantity.INSTALLED_POWER: QuantityInfo(Unit.WATT, Kind.CONSTANT),
 }
 
 
@@ -240,6 +246,28 @@ class MeterLocation(StrEnum):
     BATTERY = "battery"  # a battery's AC side: + = discharging
 
 
+def device_key(serial: str, role: Role | str, instance: str | None = None) -> str:
+    """A device's key within a plant: the serial for an inverter, ``<serial>_<role>`` otherwise, and the
+    instance after it where two devices of one role share a serial.
+
+    A battery or meter found through an inverter often reports the inverter's serial, so the role tells
+    them apart.
+    """
+    key = serial if role == Role.INVERTER else f"{serial}_{role}"
+    return f"{key}_{instance}" if instance else key
+
+
+def placeholder_serial(prefix: str, unit_id: int) -> str:
+    """The stand-in serial of a device that reports none ("sdm-unit1"): its key needs one, and a stand-in
+    made from the unit id is stable. ``is_placeholder_serial`` tells it apart from a real serial."""
+    return f"{prefix}-unit{unit_id}"
+
+
+def is_placeholder_serial(identity: DeviceIdentity) -> bool:
+    """True when the identity's serial is a ``placeholder_serial``, not one the device reported."""
+    return identity.serial.endswith(f"-unit{identity.unit_id}")
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceIdentity:
     """What a probe found: enough to read the device again and to register it upstream."""
@@ -263,8 +291,7 @@ class DeviceIdentity:
     @property
     def key(self) -> str:
         """Stable key of this device within a plant."""
-        key = f"{self.serial}" if self.role is Role.INVERTER else f"{self.serial}_{self.role}"
-        return f"{key}_{self.instance}" if self.instance else key
+        return device_key(self.serial, self.role, self.instance)
 
     @property
     def measures(self) -> MeterLocation | None:

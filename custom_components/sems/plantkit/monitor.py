@@ -32,7 +32,8 @@ from .exceptions import PlantConnectionError, PlantError, PlantUnavailableError
 from .faults import merge
 from .model import QUANTITY_INFO, DeviceIdentity, DeviceReading, DeviceStatus, Quantity, Role, Unit
 from .naming import device_name
-from .snapshot import DeviceSnapshot, PlantSnapshot, Samples, Source
+from .plant import PlantTotals
+from .snapshot import DeviceSnapshot, PlantSnapshot, Sample, Samples, Source, held_samples
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -112,8 +113,10 @@ class PlantMonitor:
         self.timezone = timezone  # where the plant's days start (daily counters restart at its midnight)
         self.poll_interval = poll_interval
         self._ledgers: dict[str, DeviceLedger] = {}
+        self._plant = PlantTotals(timezone)
         self._stored: dict[str, Any] = {}  # ledger states restored before their device was read
         self._seeds: dict[tuple[str, Quantity], float] = {}
+        self._silent_polls: dict[str, int] = {}  # device key -> polls in a row it was silent alone
 
     @property
     def devices(self) -> list[DeviceIdentity]:
@@ -146,28 +149,64 @@ class PlantMonitor:
         self._answered(now)
         first = not self._fresh
         devices = self._record(readings, now, integrate=not first)
+        devices |= self._silent_devices(devices)
         if first and any(ledger.waiting for ledger in self._ledgers.values()):
             # A new guard takes a counter only once a second reading agrees with the first (a torn or
             # boot-time first value must never become the level): ask once more right away. The first
             # reading only confirms counters; calculated totals start from the second.
             now = self._clock()
             devices = self._record(await self.client.read(), now)
+            devices |= self._silent_devices(devices)
         elif first:
             for reading in readings:
                 self._ledgers[reading.identity.key].integrate(reading, now)
-        self._snapshot = PlantSnapshot(devices, now)
+        self._snapshot = self._plant_snapshot(devices, now)
         return self._snapshot
+
+    def _plant_snapshot(
+        self, devices: dict[str, DeviceSnapshot], now: datetime, *, asleep: bool = False
+    ) -> PlantSnapshot:
+        return PlantSnapshot(
+            devices,
+            now,
+            asleep=asleep,
+            totals=self._plant.totals(devices, now),
+            total_quantities=self._plant.provides(devices.values()),
+            status=self._plant.status(devices),
+        )
 
     def _record(
         self, readings: list[DeviceReading], now: datetime, *, integrate: bool = True
     ) -> dict[str, DeviceSnapshot]:
-        keys = [reading.identity.key for reading in readings]  # a key is built on every access
-        self._fresh = dict(zip(keys, readings, strict=True))
-        self._read_at = dict.fromkeys(self._fresh, now)
-        return {
-            key: self._fresh_snapshot(reading, now, integrate=integrate)
-            for key, reading in zip(keys, readings, strict=True)
-        }
+        keys = {device.key for device in self.devices}
+        self._fresh = {k: r for k, r in self._fresh.items() if k in keys}
+        for reading in readings:
+            key = reading.identity.key
+            self._fresh[key] = reading
+            self._read_at[key] = now
+            if self._silent_polls.pop(key, 0) >= self.unavailable_after:
+                _LOGGER.info("%s answers again", device_name(reading.identity, self.devices))
+        return {r.identity.key: self._fresh_snapshot(r, now, integrate=integrate) for r in readings}
+
+    def _silent_devices(self, answered: Mapping[str, DeviceSnapshot]) -> dict[str, DeviceSnapshot]:
+        """Devices of a gateway that were silent this poll while others answered: their last reading is
+        held for a few polls, like a failed poll's; after ``unavailable_after`` polls they are left out
+        of the snapshot (shown unavailable) until they answer again."""
+        held: dict[str, DeviceSnapshot] = {}
+        previous = self._snapshot.devices if self._snapshot is not None else {}
+        for device in self.devices:
+            if device.key in answered:
+                continue
+            polls = self._silent_polls[device.key] = self._silent_polls.get(device.key, 0) + 1
+            if polls < self.unavailable_after and device.key in previous:
+                held[device.key] = _held_device(previous[device.key])
+            elif polls == self.unavailable_after:
+                _LOGGER.info("%s has not answered for %d polls", device_name(device, self.devices), polls)
+        return held
+
+    def silent_devices(self) -> list[DeviceIdentity]:
+        """Devices left out of the snapshot because they stopped answering while others answer."""
+        return [d for d in self.devices if self._silent_polls.get(d.key, 0) >= self.unavailable_after]
 
     def _answered(self, now: datetime) -> None:
         if self.asleep:
@@ -286,7 +325,7 @@ class PlantMonitor:
             if reading is None:
                 reading = await self.client.blank_reading(device)
             devices[device.key] = self._night_device(reading, now)
-        return PlantSnapshot(devices, now, asleep=True)
+        return self._plant_snapshot(devices, now, asleep=True)
 
     def _night_device(self, reading: DeviceReading, now: datetime) -> DeviceSnapshot:
         identity = reading.identity
@@ -314,11 +353,14 @@ class PlantMonitor:
     def export_state(self) -> dict[str, Any]:
         """What the energy books must remember across a restart, JSON-safe."""
         ledgers = {**self._stored, **{key: ledger.to_state() for key, ledger in self._ledgers.items()}}
-        return {"version": STATE_VERSION, "ledgers": ledgers}
+        return {"version": STATE_VERSION, "ledgers": ledgers, "plant": self._plant.to_state()}
 
     def restore_state(self, data: Mapping[str, Any]) -> None:
         """Continue from ``export_state``'s output (other versions and malformed parts are ignored)."""
         ledgers = data.get("ledgers") if data.get("version") == STATE_VERSION else None
+        plant = data.get("plant")
+        if isinstance(plant, dict):
+            self._plant.restore(plant)
         if isinstance(ledgers, dict):
             self._stored.update(
                 {str(key): state for key, state in ledgers.items() if isinstance(state, dict)}
@@ -331,17 +373,27 @@ class PlantMonitor:
 
 def _held(snapshot: PlantSnapshot, now: datetime) -> PlantSnapshot:
     """The last snapshot again, every value marked held."""
-    devices = {
-        key: DeviceSnapshot(
-            identity=device.identity,
-            quantities=device.quantities,
-            values=device.values.with_source(Source.HELD),
-            status=device.status,
-            faults=device.faults,
-            source=Source.HELD,
-            read_at=device.read_at,
-            rejected=device.rejected,
-        )
-        for key, device in snapshot.devices.items()
-    }
-    return PlantSnapshot(devices, now, asleep=snapshot.asleep)
+    devices = {key: _held_device(device) for key, device in snapshot.devices.items()}
+    totals = {q: Sample(s.value, Source.HELD) for q, s in snapshot.totals.items()}
+    return PlantSnapshot(
+        devices,
+        now,
+        asleep=snapshot.asleep,
+        totals=totals,
+        total_quantities=snapshot.total_quantities,
+        status=snapshot.status,
+    )
+
+
+def _held_device(device: DeviceSnapshot) -> DeviceSnapshot:
+    """A device's last snapshot again, every value marked held."""
+    return DeviceSnapshot(
+        identity=device.identity,
+        quantities=device.quantities,
+        values=held_samples(device.values),
+        status=device.status,
+        faults=device.faults,
+        source=Source.HELD,
+        read_at=device.read_at,
+        rejected=device.rejected,
+    )

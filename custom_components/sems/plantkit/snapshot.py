@@ -8,7 +8,7 @@ was just read, kept from an earlier read or stands in for a sleeping inverter is
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -76,6 +76,13 @@ class Samples(Mapping[Quantity, Sample]):
         return Samples(self._values, source)
 
 
+def held_samples(values: Mapping[Quantity, Sample]) -> Samples:
+    """The same values, every one held (a failed poll's copy of the last snapshot)."""
+    if isinstance(values, Samples):
+        return values.with_source(Source.HELD)
+    return Samples({quantity: sample.value for quantity, sample in values.items()}, Source.HELD)
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceSnapshot:
     """Everything a consumer shows of one device.
@@ -88,7 +95,7 @@ class DeviceSnapshot:
 
     identity: DeviceIdentity
     quantities: frozenset[Quantity]
-    values: Samples
+    values: Mapping[Quantity, Sample]  # the monitor gives a Samples (no Sample made until looked up)
     status: DeviceStatus
     faults: tuple[ActiveFault, ...] | None
     source: Source  # of the reading behind this snapshot as a whole
@@ -97,7 +104,11 @@ class DeviceSnapshot:
 
     def value(self, quantity: Quantity) -> float | None:
         """The value of a quantity, None when unknown or unavailable."""
-        return self.values.value(quantity)
+        values = self.values
+        if isinstance(values, Samples):
+            return values.value(quantity)  # without making a Sample
+        sample = values.get(quantity)
+        return None if sample is None else sample.value
 
     @property
     def fresh(self) -> bool:
@@ -107,11 +118,15 @@ class DeviceSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class PlantSnapshot:
-    """The devices behind one endpoint after one refresh, by ``DeviceIdentity.key``."""
+    """The devices behind one endpoint after one refresh, by ``DeviceIdentity.key``, and what they add
+    up to (``plantkit.plant``)."""
 
     devices: Mapping[str, DeviceSnapshot]
     taken_at: datetime
     asleep: bool = False  # the endpoint's PV-only inverter sleeps; values are night stand-ins
+    totals: Mapping[Quantity, Sample] = field(default_factory=dict)  # the plant's values
+    total_quantities: frozenset[Quantity] = frozenset()  # what the plant can give at all
+    status: DeviceStatus = DeviceStatus.UNKNOWN  # the worst of its devices
 
     def __getitem__(self, key: str) -> DeviceSnapshot:
         return self.devices[key]

@@ -29,7 +29,7 @@ from .scan import (
     scan_network,
     scan_units,
 )
-from .scope import DEFAULT_MAX_ADDRESSES, ScanScope, ScanScopeError, suggested_networks
+from .scope import DEFAULT_MAX_ADDRESSES, ScanScope, ScanScopeError, is_lan, suggested_networks
 from .sweep import Found, ScanReport, Unidentified
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "discover_goodwe_dongles",
     "goodwe_udp_units",
     "identify_responders",
+    "is_lan",
     "parse_dongle_reply",
     "scan_network",
     "scan_units",

@@ -16,6 +16,9 @@ DEFAULT_MAX_ADDRESSES = 1024
 # What a home LAN usually is; larger adapter networks are narrowed to this around the host's address.
 SUGGESTED_PREFIX = 24
 _THIS_NETWORK = IPv4Network("0.0.0.0/8")  # "this host on this network": source-only, never a destination
+# The private ranges a LAN uses (RFC 1918). Python's ``is_private`` also counts "this network", the
+# reserved 240/4, the broadcast address and documentation ranges, where no plant can live.
+LAN_RANGES = (IPv4Network("10.0.0.0/8"), IPv4Network("172.16.0.0/12"), IPv4Network("192.168.0.0/16"))
 
 
 class ScanScopeError(ValueError):
@@ -75,6 +78,11 @@ def _check_network(network: IPv4Network, allowed: Sequence[IPv4Network] | None, 
     elif not network.is_private:
         # Without the caller's list of local networks, only private ranges can be the home LAN.
         raise ScanScopeError(f"{network} is not a private network; pass it in 'allowed' to scan it")
+
+
+def is_lan(network: IPv4Network) -> bool:
+    """True for a network inside the private ranges a LAN uses (``LAN_RANGES``)."""
+    return any(network.subnet_of(lan) for lan in LAN_RANGES)
 
 
 def suggested_networks(

@@ -87,6 +87,16 @@ class CounterWidth:
         )
 
     @classmethod
+    def signed(cls, bits: int, resolution_kwh: float) -> CounterWidth:
+        """A signed integer counter (Huawei's meter totals are int32 x 0.01 kWh): only its non-negative half
+        is ever a reading. It has no wrap to follow (past its largest value it would read negative, which
+        is refused) and no all-ones sentinel (all ones is -1)."""
+        if bits not in (16, 32, 64):
+            raise ValueError("bits must be 16, 32 or 64")
+        largest = ((1 << (bits - 1)) - 1) * resolution_kwh
+        return cls(resolution_kwh=resolution_kwh, max_kwh=min(largest, MAX_PLAUSIBLE_KWH))
+
+    @classmethod
     def single_float(cls, resolution_kwh: float) -> CounterWidth:
         """A 32-bit float counter (Eastron SDM, GoodWe meter totals): it never wraps; NaN decodes as None."""
         return cls(resolution_kwh=resolution_kwh, binary32=True)
@@ -103,6 +113,9 @@ class CounterWidth:
         }.get(dtype)
         if bits is not None:
             return cls.unsigned(bits, resolution_kwh, terms=terms)
+        signed_bits = {DataType.S16: 16, DataType.S32: 32, DataType.S64: 64}.get(dtype)
+        if signed_bits is not None and terms == 1:
+            return cls.signed(signed_bits, resolution_kwh)
         if dtype is DataType.F32:
             return cls.single_float(resolution_kwh)
         raise ValueError(f"{dtype} is not a counter type")

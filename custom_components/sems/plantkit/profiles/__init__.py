@@ -12,13 +12,14 @@ from typing import Any
 
 from ..faults import FaultSource
 from ..model import DeviceIdentity, legacy_details
-from . import eastron, goodwe, sunspec
+from . import eastron, goodwe, huawei, sunspec
 from .base import Profile, Vendor
 
 VENDORS: tuple[Vendor, ...] = (
     sunspec.VENDOR,
     goodwe.VENDOR,
     eastron.VENDOR,
+    huawei.VENDOR,
 )
 
 PROFILES: tuple[Profile, ...] = tuple(profile for vendor in VENDORS for profile in vendor.profiles)

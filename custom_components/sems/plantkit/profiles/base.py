@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..energy.spec import CounterWidth
+from ..exceptions import ModbusExceptionError
 from ..faults import FaultSource
 from ..model import NO_DETAILS, Details, DeviceIdentity, DeviceReading, Quantity, Role
 from ..planner import PlanLimits, Span
@@ -26,6 +27,15 @@ class UnitSession:
         """Read ``count`` registers; raises the library's exceptions."""
         return await self.transport.read_registers(self.unit_id, kind, address, count)
 
+    async def read_or_none(self, kind: RegisterKind, address: int, count: int) -> list[int] | None:
+        """Like ``read``, but None when the device refuses these registers (it does not have them)."""
+        try:
+            return await self.read(kind, address, count)
+        except ModbusExceptionError as err:
+            if err.refuses_registers:
+                return None
+            raise
+
 
 class Profile(ABC):
     """A device family. Subclasses are stateless; per-device facts live in ``DeviceIdentity``."""
@@ -41,6 +51,9 @@ class Profile(ABC):
     transports: frozenset[TransportType] = frozenset(
         {TransportType.TCP, TransportType.RTU_OVER_TCP, TransportType.SERIAL}
     )
+    # Seconds the family's devices need after a connect before they answer (requests sent sooner are
+    # dropped); the client lets young connections wait that long before asking them.
+    connect_delay: float = 0.0
 
     def details_from(self, data: Any) -> Details:
         """Parse stored details (``Details.to_dict`` output, or the 0.1 pairs); ValueError when unusable."""

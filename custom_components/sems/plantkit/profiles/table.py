@@ -9,12 +9,12 @@ reads and the canonical values of one read. A value a profile needs but that is 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..energy.spec import CounterWidth
 from ..model import QUANTITY_INFO, Quantity, Unit
-from ..registers import DataType, Point, RawValue, RegisterKind, Sentinel
+from ..registers import DataType, Point, RawValue, RegisterKind, Sentinel, decode
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +95,13 @@ class Table:
     def code(self, raw: Mapping[str, RawValue], key: str) -> int | None:
         """One code field's raw integer by key."""
         return self._by_key[key].code(raw.get(key))
+
+    def block_value(self, key: str, start: int, words: Sequence[int]) -> RawValue:
+        """One field's raw value out of a block of registers read from ``start`` (identification reads
+        whole blocks); raises ``PlantProtocolError`` when the block does not hold the field."""
+        point = self._by_key[key].point
+        offset = point.address - start
+        return decode(point, words[max(0, offset) : offset + point.count])
 
 
 def sum_of(values: Iterable[float | None], *, floor: float | None = None) -> float | None:

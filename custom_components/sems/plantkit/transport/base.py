@@ -49,6 +49,9 @@ class Endpoint:
     retries: int | None = None  # extra attempts after a timeout; None: the transport's default
     baudrate: int = 9600
     parity: str = "N"
+    # Seconds after a connect before the first request goes out (stream transports: TCP, RTU over TCP,
+    # serial). Some devices drop what arrives sooner (Huawei's dongles); 0: send at once.
+    connect_delay: float = 0.0
 
     def __str__(self) -> str:
         if self.transport is TransportType.SERIAL:
@@ -72,6 +75,9 @@ class Transport(AsyncClosing):
         self.endpoint = endpoint
         self._lock = asyncio.Lock()
         self.requests_sent = 0  # requests (not attempts), for tests and the benchmark
+        # Seconds a connection must be old before a request goes out; the client raises it for devices
+        # that need it (``Profile.connect_delay``).
+        self.connect_delay = endpoint.connect_delay
 
     @property
     def retries(self) -> int:

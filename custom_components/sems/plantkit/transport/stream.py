@@ -92,6 +92,7 @@ class StreamTransport(Transport):
         self._receiver: Receiver | None = None
         self._dirty = False  # an attempt timed out or was cancelled: its reply may still come
         self.sent_at = 0.0  # loop time of the last attempt sent
+        self.opened_at = 0.0  # loop time the connection was made
         self.latency = 0.0  # seconds from the first attempt to the reply (dirty exchanges)
 
     @abstractmethod
@@ -114,6 +115,7 @@ class StreamTransport(Transport):
             receiver = Receiver(self._framing, self.endpoint)
             self._link = await self._open(receiver)
             self._receiver = receiver
+            self.opened_at = asyncio.get_running_loop().time()
         return self._link, self._receiver
 
     def _link_closing(self) -> bool:
@@ -121,10 +123,13 @@ class StreamTransport(Transport):
 
     async def _transact(self, request: Request) -> bytes:
         link, receiver = await self._ready()
+        loop = asyncio.get_running_loop()
+        settle = self.opened_at + self.connect_delay - loop.time()
+        if settle > 0:
+            await asyncio.sleep(settle)  # the device would drop a request sent this soon after the connect
         framing = self._framing
         framing.begin(request)
         receiver.arm()
-        loop = asyncio.get_running_loop()
         timeout = self.endpoint.timeout
         self._dirty = True  # until the first attempt is answered: a reply may still be on its way
         first_sent = loop.time()

@@ -23,7 +23,16 @@ from typing import Any
 
 from ...energy.spec import CounterWidth
 from ...exceptions import ModbusExceptionError, UnsupportedDeviceError
-from ...model import Details, DeviceIdentity, DeviceReading, DeviceStatus, Quantity, Role, legacy_details
+from ...model import (
+    Details,
+    DeviceIdentity,
+    DeviceReading,
+    DeviceStatus,
+    Quantity,
+    Role,
+    legacy_details,
+    placeholder_serial,
+)
 from ...planner import PlanLimits
 from ...registers import DataType, Point, RawValue, RegisterKind, decode
 from ..base import Profile, UnitSession
@@ -119,7 +128,7 @@ class EastronMeterProfile(Profile):
                 unit_id=session.unit_id,
                 manufacturer=MANUFACTURER,
                 model=model,
-                serial=str(serial) if has_serial else f"sdm-unit{session.unit_id}",
+                serial=str(serial) if has_serial else placeholder_serial("sdm", session.unit_id),
                 details=EastronDetails(code if isinstance(code, int) else None, layout.phases),
             )
         ]

@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from ...energy.spec import CounterWidth
-from ...exceptions import ModbusExceptionError, UnsupportedDeviceError
+from ...exceptions import UnsupportedDeviceError
 from ...model import (
     Details,
     DeviceIdentity,
@@ -234,23 +234,6 @@ def _clean_text(value: RawValue) -> str | None:
     return text
 
 
-def _block_value(table: Table, key: str, start: int, words: Sequence[int]) -> RawValue:
-    """Decode one field out of a block read starting at ``start``."""
-    point = table[key].point
-    offset = point.address - start
-    return decode(point, words[offset : offset + point.count])
-
-
-async def _read_block(session: UnitSession, start: int, count: int) -> list[int] | None:
-    """Read a block; None when the device says it does not have it."""
-    try:
-        return await session.read(RegisterKind.HOLDING, start, count)
-    except ModbusExceptionError as err:
-        if err.refuses_registers:
-            return None
-        raise
-
-
 def _serial_or_reject(value: RawValue, family: Family) -> tuple[str, str]:
     """The serial and its family tag, or ``UnsupportedDeviceError`` when the block is not this family's."""
     serial = _clean_text(value)
@@ -271,16 +254,16 @@ async def _device_block(
     session: UnitSession, table: Table, start: int, count: int, family: Family
 ) -> tuple[list[int], str, str]:
     """Read a family's device-info block and check its serial: (words, serial, family tag)."""
-    info = await _read_block(session, start, count)
+    info = await session.read_or_none(RegisterKind.HOLDING, start, count)
     if info is None:
         raise UnsupportedDeviceError(f"no GoodWe {family.name} device block at {start}")
-    serial, tag = _serial_or_reject(_block_value(table, "serial", start, info), family)
+    serial, tag = _serial_or_reject(table.block_value("serial", start, info), family)
     return info, serial, tag
 
 
 def _model(table: Table, start: int, info: Sequence[int], family: Family, rated_power: RawValue) -> str:
     """The model name the device reports, else one made from the family and rated power."""
-    name = _clean_text(_block_value(table, "model_name", start, info))
+    name = _clean_text(table.block_value("model_name", start, info))
     if name:
         return name
     if isinstance(rated_power, int) and rated_power:
@@ -297,7 +280,7 @@ def _numeric_firmware(dsp1: RawValue, dsp2: RawValue, arm: RawValue) -> str | No
 
 def _firmware(table: Table, start: int, info: Sequence[int]) -> str | None:
     """DSP firmware string with the ARM firmware; numeric versions when the strings are blank."""
-    values = {f.key: _block_value(table, f.key, start, info) for f in table.fields}
+    values = {f.key: table.block_value(f.key, start, info) for f in table.fields}
     dsp, arm = _clean_text(values.get("firmware")), _clean_text(values.get("arm_firmware"))
     if dsp and arm:
         return f"{dsp} (ARM {arm})"
@@ -361,8 +344,8 @@ class GoodWeEtProfile(_GoodWeProfile):
 
     async def identify(self, session: UnitSession) -> list[DeviceIdentity]:
         info, serial, tag = await _device_block(session, ET_INFO, ET_INFO_START, ET_INFO_COUNT, Family.ET)
-        rated_power = _block_value(ET_INFO, "rated_power", ET_INFO_START, info)
-        ac_type = _block_value(ET_INFO, "ac_type", ET_INFO_START, info)
+        rated_power = ET_INFO.block_value("rated_power", ET_INFO_START, info)
+        ac_type = ET_INFO.block_value("ac_type", ET_INFO_START, info)
         model = _model(ET_INFO, ET_INFO_START, info, Family.ET, rated_power)
         battery = await self._find_battery(session, serial, model)
         extended = tag in PLATFORM_745_TAGS or (
@@ -388,15 +371,15 @@ class GoodWeEtProfile(_GoodWeProfile):
         battery_mode 0 is GoodWe's own "no battery" code, which its tools test too. The battery voltage is
         not consulted: a battery input with nothing attached is not guaranteed to read exactly 0 V.
         """
-        mode_words = await _read_block(session, BATTERY_MODE.address, 1)
+        mode_words = await session.read_or_none(RegisterKind.HOLDING, BATTERY_MODE.address, 1)
         mode = None if mode_words is None else decode(BATTERY_MODE.point, mode_words)
         if not isinstance(mode, int) or mode == 0:
             return None
-        bms = await _read_block(session, BMS_START, BMS_COUNT)
+        bms = await session.read_or_none(RegisterKind.HOLDING, BMS_START, BMS_COUNT)
         if bms is None:
             return None
-        version = _block_value(BMS_INFO, "battery_sw_version", BMS_START, bms)
-        protocol = _block_value(BMS_INFO, "battery_protocol", BMS_START, bms)
+        version = BMS_INFO.block_value("battery_sw_version", BMS_START, bms)
+        protocol = BMS_INFO.block_value("battery_protocol", BMS_START, bms)
         return DeviceIdentity(
             role=Role.BATTERY,
             profile=GoodWeEtBatteryProfile.name,
@@ -420,16 +403,16 @@ class GoodWeEtProfile(_GoodWeProfile):
         totals = MeterTotals.FLOAT
         block = None
         if extended:
-            block = await _read_block(session, METER_START, METER_EXTENDED_COUNT)
+            block = await session.read_or_none(RegisterKind.HOLDING, METER_START, METER_EXTENDED_COUNT)
             totals = MeterTotals.U64 if block is not None else MeterTotals.FLOAT
         if block is None:
-            block = await _read_block(session, METER_START, METER_COUNT)
+            block = await session.read_or_none(RegisterKind.HOLDING, METER_START, METER_COUNT)
         if block is None:
             return None
-        if _block_value(ET_METER, "meter_comm_status", METER_START, block) != METER_COMM_OK:
+        if ET_METER.block_value("meter_comm_status", METER_START, block) != METER_COMM_OK:
             return None
-        meter_type = _block_value(METER_INFO, "meter_type", METER_START, block)
-        version = _block_value(METER_INFO, "meter_sw_version", METER_START, block)
+        meter_type = METER_INFO.block_value("meter_type", METER_START, block)
+        version = METER_INFO.block_value("meter_sw_version", METER_START, block)
         return DeviceIdentity(
             role=Role.METER,
             profile=GoodWeEtMeterProfile.name,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...exceptions import ModbusExceptionError, PlantProtocolError, UnsupportedDeviceError
-from ...model import Details, DeviceIdentity, Role, legacy_details
+from ...model import Details, DeviceIdentity, Role, legacy_details, placeholder_serial
 from ...planner import MAX_REGISTERS_PER_READ
 from ...registers import RegisterKind, decode, scaled
 from ..base import UnitSession
@@ -193,7 +193,7 @@ async def _read_common(session: UnitSession, common: ModelInstance) -> _CommonIn
         return value if isinstance(value, str) else ""
 
     manufacturer, model = text("Mn") or "SunSpec", text("Md") or "unknown"
-    serial = text("SN") or f"{manufacturer}-{model}-unit{session.unit_id}"
+    serial = text("SN") or placeholder_serial(f"{manufacturer}-{model}", session.unit_id)
     return _CommonInfo(manufacturer, model, text("Opt"), serial, text("Vr") or None)
 
 

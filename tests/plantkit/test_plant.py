@@ -1,0 +1,121 @@
+"""Plant totals (plantkit.plant): what an endpoint's devices add up to, from their snapshots."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from custom_components.sems.plantkit.model import DeviceIdentity, DeviceStatus, MeterLocation, Quantity, Role
+from custom_components.sems.plantkit.plant import PlantTotals
+from custom_components.sems.plantkit.snapshot import DeviceSnapshot, Sample, Source
+
+NOON = datetime(2026, 6, 21, 12, 0, tzinfo=UTC)
+Q = Quantity
+
+
+def _device(
+    role: Role,
+    values: dict[Quantity, float],
+    *,
+    status: DeviceStatus = DeviceStatus.RUNNING,
+    location: MeterLocation | None = None,
+    rated: int | None = None,
+    serial: str = "S1",
+    source: Source = Source.FRESH,
+) -> DeviceSnapshot:
+    identity = DeviceIdentity(role, "p", 1, "M", "X", serial, location=location, rated_power=rated)
+    return DeviceSnapshot(
+        identity=identity,
+        quantities=frozenset(values),
+        values={q: Sample(v, source) for q, v in values.items()},
+        status=status,
+        faults=(),
+        source=source,
+        read_at=NOON,
+    )
+
+
+def test_hybrid_with_meter_adds_up() -> None:
+    """The grid meter's exchange is the plant's; the inverter's own load figure is the house."""
+    devices = {
+        "inv": _device(
+            Role.INVERTER,
+            {Q.PV_POWER: 6000, Q.AC_POWER: 4000, Q.LOAD_POWER: 1300, Q.PV_ENERGY_TODAY: 20.0},
+            rated=10_000,
+        ),
+        "bat": _device(Role.BATTERY, {Q.BATTERY_POWER: -2000}, serial="S1b"),
+        "meter": _device(
+            Role.METER,
+            {Q.GRID_POWER: -2700, Q.GRID_EXPORT_ENERGY_TOTAL: 100.0},
+            location=MeterLocation.GRID,
+            serial="S1m",
+        ),
+    }
+    plant = PlantTotals(UTC)
+    totals = plant.totals(devices, NOON)
+    assert {q: s.value for q, s in totals.items()} == {
+        Q.PV_POWER: 6000,
+        Q.GRID_POWER: -2700,
+        Q.BATTERY_POWER: -2000,
+        Q.LOAD_POWER: 1300,
+        Q.PV_ENERGY_TODAY: 20.0,
+        Q.SELF_CONSUMED_ENERGY_TODAY: 20.0,  # nothing exported since the day began here
+        Q.INSTALLED_POWER: 10_000,
+    }
+    assert plant.provides(devices.values()) == frozenset(totals)
+    assert plant.status(devices) is DeviceStatus.RUNNING
+
+    # Later that day 3 kWh went to the grid: 3 of the 22 kWh produced were not self-consumed.
+    devices["meter"] = _device(
+        Role.METER, {Q.GRID_EXPORT_ENERGY_TOTAL: 103.0}, location=MeterLocation.GRID, serial="S1m"
+    )
+    devices["inv"] = _device(Role.INVERTER, {Q.PV_ENERGY_TODAY: 22.0}, rated=10_000)
+    later = plant.totals(devices, NOON + timedelta(hours=2))
+    assert later[Q.SELF_CONSUMED_ENERGY_TODAY].value == 19.0
+
+    # The export counted at the day's start survives a restart.
+    restarted = PlantTotals(UTC)
+    restarted.restore(plant.to_state())
+    assert restarted.totals(devices, NOON + timedelta(hours=3))[Q.SELF_CONSUMED_ENERGY_TODAY].value == 19.0
+    restarted.restore({"day": "not a date"})  # ignored
+    assert restarted.to_state() == {"day": None, "export": None}
+
+
+def test_load_from_output_and_grid_when_no_device_says() -> None:
+    """A SunSpec plant: the house takes the inverters' AC output plus what comes from the grid."""
+    devices = {
+        "inv": _device(Role.INVERTER, {Q.PV_POWER: 3000, Q.AC_POWER: 2800}),
+        "meter": _device(Role.METER, {Q.GRID_POWER: 500}, location=MeterLocation.GRID, serial="S2"),
+    }
+    totals = PlantTotals(UTC).totals(devices, NOON)
+    assert totals[Q.LOAD_POWER].value == 3300
+    assert Q.INSTALLED_POWER not in totals  # no nameplate reported: unknown, not 0
+
+
+def test_production_meter_is_solar_only_where_no_inverter_says_and_never_grid() -> None:
+    devices = {
+        "prod": _device(Role.METER, {Q.AC_POWER: 3200}, location=MeterLocation.PRODUCTION),
+        "grid": _device(Role.METER, {Q.GRID_POWER: -1500}, location=MeterLocation.GRID, serial="S3"),
+    }
+    totals = PlantTotals(UTC).totals(devices, NOON)
+    assert totals[Q.PV_POWER].value == 3200
+    assert totals[Q.GRID_POWER].value == -1500
+
+
+@pytest.mark.parametrize(
+    ("statuses", "worst"),
+    [
+        ((DeviceStatus.RUNNING, DeviceStatus.FAULT), DeviceStatus.FAULT),
+        ((DeviceStatus.RUNNING, DeviceStatus.SLEEPING), DeviceStatus.SLEEPING),
+        ((DeviceStatus.UNKNOWN,), DeviceStatus.UNKNOWN),
+    ],
+)
+def test_status_is_the_worst_device(statuses: tuple[DeviceStatus, ...], worst: DeviceStatus) -> None:
+    devices = {str(i): _device(Role.INVERTER, {}, status=s, serial=str(i)) for i, s in enumerate(statuses)}
+    assert PlantTotals.status(devices) is worst
+
+
+def test_held_values_stay_marked_held() -> None:
+    devices = {"inv": _device(Role.INVERTER, {Q.PV_POWER: 1000}, source=Source.HELD)}
+    assert PlantTotals(UTC).totals(devices, NOON)[Q.PV_POWER] == Sample(1000, Source.HELD)

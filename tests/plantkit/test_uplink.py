@@ -1,0 +1,640 @@
+"""Uplink without a broker: schema v1 messages, periods, consent, the outbox on disk, TLS settings."""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import ssl
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from custom_components.sems.plantkit.exceptions import UplinkConfigError, UplinkError, UplinkStorageError
+from custom_components.sems.plantkit.model import QUANTITY_INFO, Kind, Quantity, device_key
+from custom_components.sems.plantkit.uplink import (
+    CATEGORY_QUANTITIES,
+    SCHEMA_PATH,
+    BrokerSettings,
+    Category,
+    Consent,
+    DeviceRef,
+    OutboxLimits,
+    SyncTerms,
+    Topics,
+    UplinkSample,
+    parse_broker_url,
+    valid_plant_id,
+)
+from custom_components.sems.plantkit.uplink.aggregate import DevicePeriod, PeriodAggregator, RecordBuilder
+from custom_components.sems.plantkit.uplink.messages import (
+    QUANTITY_CATEGORY,
+    acknowledged_request,
+    device_reference,
+    dumps,
+    erase_ack_payload,
+    erase_payload,
+    msg_id,
+    status_payload,
+)
+from custom_components.sems.plantkit.uplink.mqtt import classify, tls_context
+from custom_components.sems.plantkit.uplink.outbox import FILENAME, OutboxStore
+from tests.broker import Pki, schema_validator
+
+T0 = datetime(2026, 6, 21, 12, 0, tzinfo=UTC)
+KEY = b"k" * 32
+ALL = tuple(Category)
+
+
+def sample(
+    at: datetime, serial: str = "SN-INV-1", role: str = "inverter", **values: float | None
+) -> UplinkSample:
+    return UplinkSample(
+        device_serial=serial,
+        role=role,
+        manufacturer="GoodWe",
+        model="GW10K-ET",
+        at=at,
+        values=values,
+        status="running",
+        faults=(),
+    )
+
+
+def builder(
+    categories: tuple[Category, ...] = ALL, device_ref: DeviceRef = DeviceRef.PSEUDONYM
+) -> RecordBuilder:
+    return RecordBuilder(
+        plant="plant-1", consent_id=CONSENT_ID, categories=categories, device_ref=device_ref, key=KEY
+    )
+
+
+CONSENT_ID = "3b8cb2aa-56e8-4e7e-a4ba-473be5deaa4e"
+
+
+def run_periods(
+    samples: list[UplinkSample], categories: tuple[Category, ...] = ALL, resolution: int = 300
+) -> list[Any]:
+    """Feed samples, close everything, return the record bodies."""
+    aggregator = PeriodAggregator(categories=categories, resolution=resolution)
+    build = builder(categories)
+    closed: list[DevicePeriod] = []
+    for item in samples:
+        closed.extend(aggregator.add(item))
+    closed.extend(aggregator.close_due(datetime.max.replace(tzinfo=UTC)))
+    return [record.body for record in build.build(closed)]
+
+
+def by_category(bodies: list[Any], category: str) -> list[Any]:
+    return [body for body in bodies if body["category"] == category]
+
+
+# --- categories and the schema file -------------------------------------------------------------------------
+
+
+def test_every_quantity_belongs_to_exactly_one_category() -> None:
+    listed = [q for quantities in CATEGORY_QUANTITIES.values() for q in quantities]
+    assert sorted(listed) == sorted(Quantity)
+    assert len(listed) == len(set(listed))
+    assert set(QUANTITY_CATEGORY) == set(Quantity)
+
+
+def test_schema_file_describes_each_category_exactly() -> None:
+    """schema/v1.json is written by hand; it must list each category's quantities with the right shape."""
+    schema = json.loads(SCHEMA_PATH.read_text())
+    rules = {
+        rule["if"]["properties"]["category"]["const"]: rule["then"]["properties"]["values"]
+        for rule in schema["$defs"]["data"]["allOf"]
+    }
+    assert set(rules) == {str(c) for c in Category}
+    assert set(schema["$defs"]["category"]["enum"]) == {str(c) for c in Category}
+    assert set(schema["$defs"]["quantity"]["enum"]) == {str(q) for q in Quantity}
+    for category, quantities in CATEGORY_QUANTITIES.items():
+        properties = rules[str(category)]["properties"]
+        for quantity in quantities:
+            kind = QUANTITY_INFO[quantity].kind
+            measured = kind in (Kind.MEASUREMENT, Kind.CONSTANT)
+            expected = "#/$defs/measurement" if measured else "#/$defs/counter"
+            assert properties[str(quantity)]["$ref"] == expected, quantity
+        extra = set(properties) - {str(q) for q in quantities}
+        assert extra <= {"state", "active", "seen", "role", "manufacturer", "model", "quantities"}, extra
+
+
+# --- identifiers --------------------------------------------------------------------------------------------
+
+
+def test_msg_id_is_deterministic_and_names_plant_device_category_and_period_end() -> None:
+    base = msg_id("plant-1", "dev", Category.POWER, T0)
+    assert base == msg_id("plant-1", "dev", "power", T0.astimezone(UTC))
+    others = {
+        msg_id("plant-2", "dev", Category.POWER, T0),
+        msg_id("plant-1", "dev2", Category.POWER, T0),
+        msg_id("plant-1", "dev", Category.ENERGY, T0),
+        msg_id("plant-1", "dev", Category.POWER, T0 + timedelta(minutes=5)),
+    }
+    assert base not in others
+    assert len(others) == 4
+
+
+def test_device_reference_is_a_keyed_hash_unless_the_serial_is_chosen() -> None:
+    pseudonym = device_reference(device_key("SN-INV-1", "inverter"), DeviceRef.PSEUDONYM, KEY)
+    assert pseudonym == device_reference(device_key("SN-INV-1", "inverter"), DeviceRef.PSEUDONYM, KEY)
+    assert pseudonym != device_reference(
+        device_key("SN-INV-1", "inverter"), DeviceRef.PSEUDONYM, b"other key"
+    )
+    assert pseudonym != device_reference(device_key("SN-INV-1", "battery"), DeviceRef.PSEUDONYM, KEY)
+    assert "SN" not in pseudonym
+    assert len(pseudonym) == 20
+    assert device_reference(device_key("SN-INV-1", "inverter"), DeviceRef.SERIAL, KEY) == "SN-INV-1"
+    assert device_reference(device_key("SN-INV-1", "battery"), DeviceRef.SERIAL, KEY) == "SN-INV-1_battery"
+
+
+@pytest.mark.parametrize(
+    ("plant", "valid"),
+    [
+        ("plant-1", True),
+        ("A", True),
+        ("x" * 64, True),
+        ("x" * 65, False),
+        ("a/b", False),
+        ("a+", False),
+        ("#", False),
+        ("", False),
+        ("-a", False),
+    ],
+)
+def test_plant_ids(plant: str, valid: bool) -> None:
+    assert valid_plant_id(plant) is valid
+
+
+@pytest.mark.parametrize(
+    ("url", "address"),
+    [
+        ("mqtts://broker.example:8883", ("broker.example", 8883)),
+        ("mqtts://broker.example", ("broker.example", 8883)),
+        (" mqtts://10.0.0.2:1884/ ", ("10.0.0.2", 1884)),
+    ],
+)
+def test_broker_urls(url: str, address: tuple[str, int]) -> None:
+    assert parse_broker_url(url) == address
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mqtt://broker.example",  # no TLS
+        "https://broker.example",
+        "mqtts://user:pw@broker.example",  # credentials belong in their own fields
+        "mqtts://broker.example/topic",
+        "mqtts://broker.example:99999",
+        "mqtts://broker.example?x=1",
+        "mqtts://",
+        "broker.example:8883",
+    ],
+)
+def test_bad_broker_urls(url: str) -> None:
+    with pytest.raises(UplinkConfigError):
+        parse_broker_url(url)
+
+
+def test_topics() -> None:
+    topics = Topics("plant-1")
+    assert topics.data(Category.ENERGY) == "sems/v1/plant-1/data/energy"
+    assert topics.consent == "sems/v1/plant-1/consent"
+    assert topics.status == "sems/v1/plant-1/status"
+    assert topics.erase == "sems/v1/plant-1/erase"
+    assert topics.erase_ack == "sems/v1/plant-1/erase/ack"
+
+
+def test_control_payloads_are_valid() -> None:
+    request = "4c7d8d3e-2a42-4c55-9a0e-3a1c8f1f2b61"
+    assert not list(schema_validator("status").iter_errors(status_payload("plant-1", "withdrawn")))
+    erase = erase_payload(plant="plant-1", request_id=request, requested_at=T0, consent_id=None)
+    assert not list(schema_validator("erase").iter_errors(erase))
+    ack = erase_ack_payload(plant="plant-1", request_id=request, acknowledged_at=T0)
+    assert not list(schema_validator("erase_ack").iter_errors(ack))
+    assert acknowledged_request(dumps(ack)) == request
+    assert acknowledged_request(b"not json") is None
+    assert acknowledged_request(b'{"schema":"other","request_id":"x"}') is None
+    assert acknowledged_request(b"[1]") is None
+
+
+# --- periods ------------------------------------------------------------------------------------------------
+
+
+def test_power_is_the_mean_min_and_max_of_fresh_readings_per_aligned_period() -> None:
+    samples = [sample(T0 + timedelta(seconds=5 * i), pv_power=float(100 * i)) for i in range(120)]  # 10 min
+    power = by_category(run_periods(samples, (Category.POWER,)), "power")
+    assert [(p["period_start"], p["period_end"]) for p in power] == [
+        ("2026-06-21T12:00:00Z", "2026-06-21T12:05:00Z"),
+        ("2026-06-21T12:05:00Z", "2026-06-21T12:10:00Z"),
+    ]
+    assert power[0]["values"]["pv_power"] == {"mean": 2950.0, "min": 0.0, "max": 5900.0, "n": 60}
+    assert power[1]["values"]["pv_power"] == {"mean": 8950.0, "min": 6000.0, "max": 11900.0, "n": 60}
+    for body in power:
+        assert not list(schema_validator("data").iter_errors({**body, "seq": 1, "resumed": False}))
+
+
+def test_missing_and_invalid_values_are_left_out() -> None:
+    samples = [
+        sample(T0, pv_power=None, grid_power=10.0),
+        sample(T0 + timedelta(seconds=5), pv_power=math.nan, grid_power=math.inf),
+        sample(T0 + timedelta(seconds=10), grid_power=30.0),
+    ]
+    bodies = run_periods(samples)
+    assert not by_category(bodies, "power")  # pv_power never had a value
+    assert by_category(bodies, "grid")[0]["values"]["grid_power"] == {
+        "mean": 20.0,
+        "min": 10.0,
+        "max": 30.0,
+        "n": 2,
+    }
+
+
+def test_energy_is_the_running_total_and_the_period_delta() -> None:
+    totals = [1000.0, 1000.5, 1001.0, 1001.2, 1001.9, 1002.0]  # one reading per 2.5 minutes
+    samples = [
+        sample(T0 + timedelta(seconds=150 * i), pv_energy_total=t, pv_energy_today=t - 1000)
+        for i, t in enumerate(totals)
+    ]
+    energy = by_category(run_periods(samples, (Category.ENERGY,)), "energy")
+    assert [e["values"]["pv_energy_total"] for e in energy] == [
+        {"total": 1000.5, "delta": 0.5},  # first period: from its first reading
+        {"total": 1001.2, "delta": 0.7},  # then from the previous period's total
+        {"total": 1002.0, "delta": 0.8},
+    ]
+    assert sum(e["values"]["pv_energy_today"]["delta"] for e in energy) == pytest.approx(2.0)
+
+
+def test_a_lifetime_counter_never_goes_backwards_and_a_daily_one_resets() -> None:
+    samples = [
+        sample(T0, pv_energy_total=500.0, pv_energy_today=20.0),
+        sample(T0 + timedelta(minutes=5), pv_energy_total=0.0, pv_energy_today=0.1),  # boot-time 0; midnight
+        sample(T0 + timedelta(minutes=10), pv_energy_total=501.0, pv_energy_today=0.5),
+    ]
+    energy = [e["values"] for e in by_category(run_periods(samples, (Category.ENERGY,)), "energy")]
+    assert [e["pv_energy_total"] for e in energy] == [
+        {"total": 500.0, "delta": 0.0},
+        {"total": 0.0, "delta": None},  # a glitch: no delta, the 500 stays the reference
+        {"total": 501.0, "delta": 1.0},
+    ]
+    assert [e["pv_energy_today"]["delta"] for e in energy] == [0.0, 0.1, 0.4]
+    for value in energy:
+        assert not list(schema_validator("counter").iter_errors(value["pv_energy_total"]))
+
+
+def test_only_consented_categories_are_collected() -> None:
+    everything = {str(q): 1.0 for q in Quantity}
+    samples = [sample(T0 + timedelta(seconds=5 * i), **everything) for i in range(70)]
+    aggregator = PeriodAggregator(categories=(Category.ENERGY,), resolution=300)
+    for item in samples[:5]:
+        aggregator.add(item)
+    kept = aggregator.snapshot()[0]
+    assert set(kept["stats"]) | set(kept["counters"]) == {
+        str(q) for q in CATEGORY_QUANTITIES[Category.ENERGY]
+    }
+
+    bodies = run_periods(samples, (Category.ENERGY, Category.FAULTS))
+    assert {b["category"] for b in bodies} == {"energy", "faults"}
+    for body in bodies:
+        assert set(body["values"]) <= {*map(str, CATEGORY_QUANTITIES[Category.ENERGY]), "active", "seen"}
+
+
+def test_status_faults_and_the_daily_plant_profile() -> None:
+    def reading(minutes: int, status: str, faults: tuple[str, ...]) -> UplinkSample:
+        return UplinkSample(
+            device_serial="SN-BAT-1",
+            role="battery",
+            manufacturer="GoodWe",
+            model="Lynx",
+            at=T0 + timedelta(minutes=minutes),
+            values={"battery_soc": 50.0},
+            status=status,
+            faults=faults,
+        )
+
+    samples = [
+        reading(0, "running", ("bms_soc_low_warning",)),
+        reading(2, "unknown", ()),  # an unknown status keeps the last known one
+        reading(6, "fault", ("bms_over_voltage_alarm",)),
+        reading(24 * 60 + 1, "running", ()),  # the next day: the profile again
+    ]
+    bodies = run_periods(samples)
+    faults = [b["values"] for b in by_category(bodies, "faults")]
+    assert faults[0] == {"active": [], "seen": ["bms_soc_low_warning"]}
+    assert faults[1] == {"active": ["bms_over_voltage_alarm"], "seen": ["bms_over_voltage_alarm"]}
+    assert [b["values"].get("state") for b in by_category(bodies, "status")] == [
+        "running",
+        "fault",
+        "running",
+    ]
+    profiles = by_category(bodies, "plant_profile")
+    assert [p["period_end"][:10] for p in profiles] == ["2026-06-21", "2026-06-22"]
+    assert profiles[0]["values"] == {
+        "role": "battery",
+        "manufacturer": "GoodWe",
+        "model": "Lynx",
+        "quantities": ["battery_soc"],
+    }
+
+
+def test_a_sample_from_the_past_is_dropped_and_periods_close_when_due() -> None:
+    aggregator = PeriodAggregator(categories=ALL, resolution=60)
+    assert aggregator.add(sample(T0 + timedelta(minutes=5), pv_power=1.0)) == []
+    assert aggregator.add(sample(T0, pv_power=2.0)) == []  # the clock went back: ignored
+    assert aggregator.open_periods == 1
+    assert aggregator.close_due(T0 + timedelta(minutes=5, seconds=59)) == []
+    closed = aggregator.close_due(T0 + timedelta(minutes=6))
+    assert len(closed) == 1
+    assert closed[0].stats["pv_power"].n == 1
+    with pytest.raises(ValueError, match="0"):
+        PeriodAggregator(categories=ALL, resolution=0)
+
+
+def test_open_periods_and_energy_references_survive_a_restart() -> None:
+    aggregator = PeriodAggregator(categories=ALL, resolution=300)
+    build = builder()
+    aggregator.add(sample(T0, pv_energy_total=10.0, pv_power=100.0))
+    build.build(aggregator.add(sample(T0 + timedelta(minutes=5), pv_energy_total=11.0, pv_power=300.0)))
+    saved = json.loads(json.dumps({"periods": aggregator.snapshot(), "builder": build.snapshot()}))
+
+    again = PeriodAggregator(categories=ALL, resolution=300)
+    again.restore([*saved["periods"], {"broken": True}])
+    rebuilt = builder()
+    rebuilt.restore(saved["builder"])
+    again.add(sample(T0 + timedelta(minutes=6), pv_energy_total=12.0, pv_power=500.0))
+    bodies = [r.body for r in rebuilt.build(again.close_due(T0 + timedelta(minutes=10)))]
+    assert by_category(bodies, "power")[0]["values"]["pv_power"]["mean"] == 400.0
+    assert by_category(bodies, "energy")[0]["values"]["pv_energy_total"] == {"total": 12.0, "delta": 2.0}
+    assert not by_category(bodies, "plant_profile")  # already sent today
+    rebuilt.restore({"previous": "nonsense", "profile_day": None})
+
+
+# --- consent ------------------------------------------------------------------------------------------------
+
+
+def terms(**changes: Any) -> SyncTerms:
+    values: dict[str, Any] = {
+        "destination": "mqtts://broker.example:8883",
+        "plant": "plant-1",
+        "categories": ["power", "energy", "energy"],
+    }
+    return SyncTerms.create(**(values | changes))
+
+
+def test_terms_are_normalised_and_checked() -> None:
+    assert terms().categories == (Category.ENERGY, Category.POWER)
+    assert terms().resolution == 300
+    assert terms().device_ref is DeviceRef.PSEUDONYM
+    for bad in ({"plant": "a/b"}, {"resolution": 120}, {"categories": ["location"]}, {"device_ref": "mac"}):
+        with pytest.raises(ValueError, match="."):
+            terms(**bad)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"destination": "mqtts://other.example:8883"},
+        {"plant": "plant-2"},
+        {"categories": ["power"]},
+        {"categories": ["power", "energy", "grid"]},
+        {"resolution": 60},
+        {"device_ref": "serial"},
+    ],
+)
+def test_a_consent_covers_only_its_own_terms(change: dict[str, Any]) -> None:
+    consent = Consent.grant(terms(), at=T0, user_id="u1", user_name="Alice")
+    assert consent.covers(terms())
+    assert not consent.covers(terms(**change))
+
+
+def test_a_consent_of_another_schema_covers_nothing() -> None:
+    consent = Consent.from_dict(Consent.grant(terms(), at=T0).to_dict() | {"schema": "sems/v0"})
+    assert not consent.covers(terms())
+
+
+def test_consent_record_round_trip_and_what_is_published() -> None:
+    consent = Consent.grant(terms(), at=T0, user_id="8d1f0c", user_name="Alice")
+    assert Consent.from_dict(json.loads(json.dumps(consent.to_dict()))) == consent
+    payload = consent.payload()
+    assert not list(schema_validator("consent").iter_errors(payload))
+    text = json.dumps(payload)
+    for private in ("Alice", "8d1f0c", "broker.example"):
+        assert private not in text
+    with pytest.raises(ValueError, match="time zone"):
+        Consent.from_dict(consent.to_dict() | {"granted_at": "2026-06-21T12:00:00"})
+
+
+# --- the outbox ---------------------------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def items(count: int, category: str = "power", start: int = 0) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(category, f"sems/v1/p/data/{category}", {"n": start + i}) for i in range(count)]
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: Clock) -> OutboxStore:
+    outbox = OutboxStore(tmp_path / "outbox", OutboxLimits(max_messages=10), clock)
+    outbox.open()
+    yield outbox
+    outbox.close()
+
+
+def test_outbox_keeps_order_numbers_messages_and_counts_what_was_sent(
+    store: OutboxStore, clock: Clock
+) -> None:
+    store.put(items(3, "power") + items(2, "energy"))
+    batch = store.batch(0, 10)
+    assert [json.loads(m.payload) for m in batch] == [
+        {"n": 0, "seq": 1, "resumed": False},
+        {"n": 1, "seq": 2, "resumed": False},
+        {"n": 2, "seq": 3, "resumed": False},
+        {"n": 0, "seq": 4, "resumed": False},
+        {"n": 1, "seq": 5, "resumed": False},
+    ]
+    assert [m.id for m in store.batch(batch[1].id, 2)] == [batch[2].id, batch[3].id]
+    clock.now += 30
+    store.ack([batch[0].id, batch[3].id, 999])
+    stats = store.stats
+    assert (stats.queued, stats.sent, stats.dropped) == (3, 2, 0)
+    assert stats.sent_by_category == {"power": 1, "energy": 1}
+    assert stats.last_sent_at == datetime.fromtimestamp(clock.now, UTC)
+    store.reject([batch[1].id])
+    assert (store.stats.queued, store.stats.dropped) == (2, 1)
+
+
+def test_outbox_flags_what_waited_through_an_outage(store: OutboxStore, clock: Clock) -> None:
+    store.put(items(1))
+    clock.now += 10
+    store.put(items(1, start=1))
+    payloads = [json.loads(m.payload) for m in store.batch(0, 10, resumed_before=clock.now - 5)]
+    assert [p["resumed"] for p in payloads] == [True, False]
+
+
+def test_outbox_full_drops_the_oldest_and_counts_them(store: OutboxStore) -> None:
+    assert store.put(items(8)) == 0
+    assert store.put(items(5, start=8)) == 3
+    assert store.stats.dropped == 3
+    assert store.stats.queued == 10
+    assert [json.loads(m.payload)["n"] for m in store.batch(0, 20)] == list(range(3, 13))
+    # seq keeps counting, so the receiver sees the gap
+    assert json.loads(store.batch(0, 1)[0].payload)["seq"] == 4
+
+
+def test_outbox_never_drops_what_is_already_on_the_wire(store: OutboxStore) -> None:
+    store.put(items(10))
+    on_the_wire = store.batch(0, 4)[-1].id
+    assert store.put(items(3, start=10), protect_upto=on_the_wire) == 3
+    assert [json.loads(m.payload)["n"] for m in store.batch(0, 20)] == [0, 1, 2, 3, 7, 8, 9, 10, 11, 12]
+
+
+def test_outbox_drops_by_age(tmp_path: Path, clock: Clock) -> None:
+    store = OutboxStore(tmp_path / "o", OutboxLimits(max_age=timedelta(days=7)), clock)
+    store.open()
+    try:
+        store.put(items(2))
+        clock.now += timedelta(days=6).total_seconds()
+        store.put(items(1, start=2))
+        clock.now += timedelta(days=1, seconds=1).total_seconds()
+        assert store.expire() == 2
+        assert store.stats.dropped == 2
+        assert [json.loads(m.payload)["n"] for m in store.batch(0, 9)] == [2]
+    finally:
+        store.close()
+
+
+def test_outbox_limits_are_bounded() -> None:
+    with pytest.raises(ValueError, match="max_age"):
+        OutboxLimits(max_age=timedelta(days=15))
+    with pytest.raises(ValueError, match="max_age"):
+        OutboxLimits(max_age=timedelta(0))
+    with pytest.raises(ValueError, match="max_messages"):
+        OutboxLimits(max_messages=0)
+
+
+def test_outbox_survives_a_restart_and_removes_every_file(tmp_path: Path, clock: Clock) -> None:
+    directory = tmp_path / "outbox"
+    store = OutboxStore(directory, clock=clock)
+    store.open()
+    store.put(items(3))
+    store.ack([store.batch(0, 1)[0].id])
+    store.save_state("periods", [{"a": 1}])
+    store.close()
+
+    again = OutboxStore(directory, clock=clock)
+    stats = again.open()
+    assert (stats.queued, stats.sent) == (2, 1)
+    assert again.load_state("periods") == [{"a": 1}]
+    assert again.load_state("nothing") is None
+    again._require().execute("INSERT INTO state VALUES ('broken', '{not json')")
+    assert again.load_state("broken") is None
+    again.put(items(1))
+    assert json.loads(again.batch(0, 9)[-1].payload)["seq"] == 4  # numbering continues
+    assert again.purge() == 3
+    assert again.stats.queued == 0
+    again.close()
+    assert {p.name for p in directory.iterdir()} >= {FILENAME}
+    OutboxStore.remove(directory)
+    assert not directory.exists()
+    OutboxStore.remove(directory)  # nothing left: fine
+
+
+def test_outbox_errors_are_uplink_errors(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(UplinkStorageError):
+        OutboxStore(blocker / "outbox").open()  # a file where the directory should be
+    closed = OutboxStore(tmp_path / "o")
+    with pytest.raises(UplinkStorageError):
+        closed.batch(0, 1)
+    with pytest.raises(UplinkStorageError):
+        closed.put(items(1))
+    assert issubclass(UplinkStorageError, UplinkError)
+
+
+def test_a_failed_write_changes_nothing(store: OutboxStore) -> None:
+    store.put(items(2))
+    with pytest.raises(UplinkStorageError):
+        store.put([("power", "t", {"bad": math.nan})])  # not JSON: the transaction rolls back
+    assert store.stats.queued == 2
+    assert json.loads(store.batch(0, 9)[-1].payload)["seq"] == 2
+    store._require().execute("DROP TABLE messages")
+    with pytest.raises(UplinkStorageError):
+        store.batch(0, 1)
+    with pytest.raises(UplinkStorageError):
+        store.ack([1])
+    assert store.stats.queued == 2  # counters rolled back with the transaction
+
+
+def test_corrupt_database_is_a_storage_error(tmp_path: Path) -> None:
+    directory = tmp_path / "outbox"
+    directory.mkdir()
+    (directory / FILENAME).write_bytes(b"this is not a database" * 100)
+    with pytest.raises(UplinkStorageError):
+        OutboxStore(directory).open()
+    with sqlite3.connect(":memory:"):
+        pass
+
+
+# --- TLS settings -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pki() -> Pki:
+    return Pki.create()
+
+
+def test_tls_context_checks_by_default_and_only_on_request_not(pki: Pki) -> None:
+    context = tls_context(BrokerSettings(url="mqtts://b", ca_pem=pki.ca))
+    assert context.verify_mode is ssl.CERT_REQUIRED
+    assert context.check_hostname
+    assert context.minimum_version >= ssl.TLSVersion.TLSv1_2
+    loose = tls_context(BrokerSettings(url="mqtts://b", verify=False))
+    assert loose.verify_mode is ssl.CERT_NONE
+    assert not loose.check_hostname
+    with_cert = tls_context(
+        BrokerSettings(url="mqtts://b", client_cert_pem=pki.client_cert, client_key_pem=pki.client_key)
+    )
+    assert with_cert.verify_mode is ssl.CERT_REQUIRED
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"ca_pem": "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n"},
+        {"ca_pem": "just text"},
+        {"client_cert_pem": "cert only"},
+        {"client_cert_pem": "x", "client_key_pem": "y"},
+    ],
+)
+def test_unusable_certificates_are_config_errors(settings: dict[str, str]) -> None:
+    with pytest.raises(UplinkConfigError):
+        tls_context(BrokerSettings(url="mqtts://b", **settings))
+
+
+def test_connection_failures_are_classified() -> None:
+    import socket
+
+    verify = ssl.SSLCertVerificationError(1, "bad")
+    verify.verify_message = "unable to get local issuer certificate"
+    assert "issuer" in str(classify(verify, "h"))
+    assert type(classify(ssl.SSLError(1, "handshake"), "h")).__name__ == "UplinkTlsError"
+    assert "resolve h" in str(classify(socket.gaierror(-2, "Name or service not known"), "h"))
+    assert "in time" in str(classify(TimeoutError(), "h"))
+    assert "Connection refused" in str(classify(ConnectionRefusedError(111, "Connection refused"), "h"))
+    assert str(classify(None, "h")) == "cannot connect to h"
