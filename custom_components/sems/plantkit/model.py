@@ -175,6 +175,9 @@ QUANTITY_INFO: dict[Quantity, QuantityInfo] = {
 }
 
 
+_DECIMALS: dict[Quantity, int] = {q: UNIT_DECIMALS[info.unit] for q, info in QUANTITY_INFO.items()}
+
+
 class DeviceStatus(StrEnum):
     """Canonical operating status of a device."""
 
@@ -354,7 +357,12 @@ class DeviceReading:
 
     def tidied(self) -> DeviceReading:
         """The reading with every value rounded to its quantity's resolution (see ``UNIT_DECIMALS``)."""
-        values = {q: QUANTITY_INFO[q].tidy(v) for q, v in self.values.items()}
+        # As QuantityInfo.tidy, without a call per value; a whole number rounds to itself (most powers do).
+        decimals = _DECIMALS
+        values = {
+            q: None if v is None else v + 0.0 if v.is_integer() else round(v, decimals[q]) + 0.0
+            for q, v in self.values.items()
+        }
         return DeviceReading(self.identity, values, self.status, self.faults)
 
     def to_json(self) -> dict[str, object]:
