@@ -179,6 +179,19 @@ def test_a_mid_day_drop_is_no_daily_reset() -> None:
     assert results[3].reason is Reason.DROP_TO_ZERO
 
 
+def test_a_reboot_during_the_day_counts_its_gap_from_power() -> None:
+    """At noon the inverter reboots and its daily counter restarts from 0 (at 12:04, 0.1 kWh counted since)
+    while 6 kW flow: the reset is confirmed, and the 0.5 kWh of 12:00-12:05 come from the measured power (the
+    old counter's 0.4 kWh after the last reading are in no reading)."""
+    counter = DailyCounter(SPEC, BERLIN)
+    shown = [20.0, 20.5, 21.0, 0.1, 0.6, 1.1, 1.6]
+    results = [counter.update(v, at(21, 11, 50) + i * POLL, 6000.0) for i, v in enumerate(shown)]
+    decisions = [Decision.HELD, Decision.HELD, Decision.RESET, Decision.ACCEPTED]
+    assert [r.decision for r in results[3:]] == decisions
+    assert results[5].gap_kwh == pytest.approx(0.5)
+    assert [r.value for r in results[2:]] == pytest.approx([21.0, 21.0, 21.0, 22.5, 23.0])
+
+
 def test_midnight_is_local_also_on_a_daylight_saving_day() -> None:
     """Berlin springs forward on 2026-03-29: local midnight is 23:00 UTC the day before."""
     counter = DailyCounter(SPEC, BERLIN)
