@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sqlite3
 import ssl
 from datetime import UTC, datetime, timedelta
@@ -99,6 +100,21 @@ def test_every_quantity_belongs_to_exactly_one_category() -> None:
     assert sorted(listed) == sorted(Quantity)
     assert len(listed) == len(set(listed))
     assert set(QUANTITY_CATEGORY) == set(Quantity)
+
+
+def test_readme_lists_each_category_exactly() -> None:
+    """The README's "What can be sent" table is what a user consents to: each category's row names its
+    quantities, no more and no fewer (`x_l1`…`l3` stands for the three phases)."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    quantities = {str(q) for q in Quantity}
+    for category, expected in CATEGORY_QUANTITIES.items():
+        rows = [line for line in readme.splitlines() if line.startswith(f"| `{category}` |")]
+        assert len(rows) == 1, category
+        fields = rows[0].split("|")[2]
+        names = set(re.findall(r"`([a-z0-9_]+)`", fields))
+        for phase_1 in re.findall(r"`([a-z0-9_]+)_l1`…`l3`", fields):
+            names |= {f"{phase_1}_l1", f"{phase_1}_l2", f"{phase_1}_l3"}
+        assert names & quantities == {str(q) for q in expected}, category
 
 
 def test_schema_file_describes_each_category_exactly() -> None:
