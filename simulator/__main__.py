@@ -276,8 +276,8 @@ def _call(control_file: Path, path: str, body: dict[str, object] | None = None) 
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0].startswith("-"):
-        argv.insert(0, "serve")
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv.insert(0, "serve")  # --help stays with the top parser: it lists every command
     args = _parser().parse_args(argv)
     if args.command == "case" and not args.host.startswith("127."):
         _parser().error("the simulator only binds loopback addresses (127.0.0.0/8)")
