@@ -466,6 +466,7 @@ async def test_consent_in_the_options_flow_then_only_consented_data_arrives(
     ("changes", "errors"),
     [
         ({CONF_URL: "mqtt://127.0.0.1:1883"}, {CONF_URL: "invalid_url"}),
+        ({CONF_URL: f"mqtts://{'a' * 64}.example"}, {CONF_URL: "invalid_url"}),  # no host name
         ({CONF_PLANT: "plant/7"}, {CONF_PLANT: "invalid_plant"}),
         ({CONF_CATEGORIES: []}, {CONF_CATEGORIES: "no_categories"}),
         (
@@ -476,7 +477,7 @@ async def test_consent_in_the_options_flow_then_only_consented_data_arrives(
         ({CONF_PASSWORD: "wrong"}, {"base": "invalid_auth"}),
         ({"closed_port": True}, {"base": "cloud_cannot_connect"}),
     ],
-    ids=["url", "plant", "categories", "pem", "wrong_ca", "password", "closed_port"],
+    ids=["url", "host", "plant", "categories", "pem", "wrong_ca", "password", "closed_port"],
 )
 async def test_cloud_step_errors_and_recovery(
     hass: HomeAssistant,

@@ -175,6 +175,9 @@ def test_plant_ids(plant: str, valid: bool) -> None:
         ("mqtts://broker.example:8883", ("broker.example", 8883)),
         ("mqtts://broker.example", ("broker.example", 8883)),
         (" mqtts://10.0.0.2:1884/ ", ("10.0.0.2", 1884)),
+        ("mqtts://[::1]:8884", ("::1", 8884)),
+        ("mqtts://bücher.example", ("bücher.example", 8883)),  # a name in any script (IDNA)
+        (f"mqtts://{'a' * 63}.example", (f"{'a' * 63}.example", 8883)),
     ],
 )
 def test_broker_urls(url: str, address: tuple[str, int]) -> None:
@@ -192,6 +195,13 @@ def test_broker_urls(url: str, address: tuple[str, int]) -> None:
         "mqtts://broker.example?x=1",
         "mqtts://",
         "broker.example:8883",
+        "mqtts://broker.example:0",
+        # Not a host name: resolving it would fail in paho's thread (an uncaught error there), not here.
+        f"mqtts://{'a' * 64}.example",
+        f"mqtts://{'a.' * 127}example",
+        "mqtts://a\x00b",
+        "mqtts://bro ker.example",
+        "mqtts://a..b",
     ],
 )
 def test_bad_broker_urls(url: str) -> None:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import ipaddress
+import re
 import socket
 import ssl
 import tempfile
@@ -48,6 +50,7 @@ CONNECT_TIMEOUT: Final = 10.0
 DEFAULT_BACKOFF: Final = (1, 300)  # first and longest wait between connection attempts, seconds
 DEFAULT_INFLIGHT: Final = 100
 
+_HOST_LABEL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
 _AUTH_REFUSALS = frozenset({134, 135, 140})  # bad user name or password, not authorised, bad auth method
 _UNSUPPORTED_PROTOCOL = 132
 
@@ -84,7 +87,22 @@ def parse_broker_url(url: str) -> tuple[str, int]:
         raise UplinkConfigError("the broker URL must be mqtts://host or mqtts://host:port")
     if parts.query or parts.fragment:
         raise UplinkConfigError("the broker URL must be mqtts://host or mqtts://host:port")
+    if port == 0 or not _valid_host(parts.hostname):
+        raise UplinkConfigError("the broker URL does not name a host and port that can be connected to")
     return parts.hostname, port or DEFAULT_PORT
+
+
+def _valid_host(host: str) -> bool:
+    """An IP address or a DNS name (IDNA): what paho's thread could resolve without an uncaught error."""
+    with contextlib.suppress(ValueError):
+        ipaddress.ip_address(host)
+        return True
+    try:
+        name = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    labels = name.removesuffix(".").split(".")
+    return len(name) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in labels)
 
 
 def tls_context(settings: BrokerSettings) -> ssl.SSLContext:
