@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -662,3 +663,29 @@ def test_preview_of_nothing_is_nothing() -> None:
     messages = preview(samples_at(T0, 1), terms=terms, key=KEY)
     assert [m["seq"] for m in messages] == [1]
     assert messages[0]["values"]["pv_power"]["n"] == 1
+
+
+async def test_a_broker_that_never_answers_the_handshake_does_not_hold_stop(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """A host that accepts the connection but never answers TLS (a firewall, a dead proxy): paho waits
+    its keepalive (60 s) in the handshake. Stopping, and a probe cut short, must not wait for it."""
+    silent = socket.socket()
+    silent.bind((HOST, 0))
+    silent.listen(8)
+    url = f"mqtts://{HOST}:{silent.getsockname()[1]}"
+    try:
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(1):
+                await probe_broker(settings(broker, url=url), client_id=CLIENT_ID)
+        assert time.monotonic() - started < 5
+
+        uplink = Uplink(make_config(broker, tmp_path / "outbox", url=url))
+        await uplink.start()
+        await asyncio.sleep(0.5)  # in the handshake now
+        started = time.monotonic()
+        await uplink.stop()
+        assert time.monotonic() - started < 5
+    finally:
+        silent.close()

@@ -149,11 +149,13 @@ class DestinationListener(Protocol):
 
 
 class _Client(mqtt.Client):
-    """paho's client, remembering why the last connection attempt failed (paho reports no reason) and
-    whether the broker answered it (a broker that wants a client certificate may just hang up)."""
+    """paho's client, remembering why the last connection attempt failed (paho reports no reason),
+    whether the broker answered it (a broker that wants a client certificate may just hang up), and the
+    socket of the attempt under way (``abort_attempt``)."""
 
     last_failure: BaseException | None = None
     answered = False
+    _attempt: socket.socket | None = None
 
     def reconnect(self) -> MQTTErrorCode:
         self.answered = False
@@ -163,6 +165,24 @@ class _Client(mqtt.Client):
             self.last_failure = err
             _close_abandoned_sockets(err)
             raise
+        finally:
+            attempt, self._attempt = self._attempt, None
+            if attempt is not None:
+                attempt.close()
+
+    def _create_socket_connection(self) -> socket.socket:
+        connection = super()._create_socket_connection()
+        # A second handle of the connection: TLS takes the first one over (it detaches it).
+        self._attempt = connection.dup()
+        return connection
+
+    def abort_attempt(self) -> None:
+        """End a connection attempt under way (any thread): paho waits its keepalive (60 s) for a TLS
+        handshake the other end never answers, and stopping would wait as long for paho's thread."""
+        attempt = self._attempt
+        if attempt is not None:
+            with contextlib.suppress(OSError):
+                attempt.shutdown(socket.SHUT_RDWR)
 
 
 def _close_abandoned_sockets(err: BaseException) -> None:
@@ -268,6 +288,7 @@ class MqttDestination:
         if client is None:
             return
         client.disconnect()
+        client.abort_attempt()
         await asyncio.get_running_loop().run_in_executor(None, client.loop_stop)
 
     # --- paho's thread -----------------------------------------------------------------------------------
