@@ -328,7 +328,7 @@ async def test_sync_is_off_by_default_no_lookup_no_socket_no_file(
     assert state(hass, SYNC) == "off"
     assert state(hass, "sensor.goodwe_gw10k_et_plant_cloud_sync_sent") == "0"
     assert sockets.ports() <= {plant.port(GOODWE_ET_TCP.endpoint), 0}  # 0: loopback socket pairs
-    assert broker.port not in sockets.looked_up_ports()
+    assert sockets.lookups == []  # no name lookup at all (the plant is at a literal address)
     assert broker.port not in sockets.ports()
     assert files_under(config_dir) == []
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
@@ -687,6 +687,9 @@ async def test_stop_cloud_sync_purges_erases_and_then_nothing(
         await read_for(hass, entry, clock, 1)
         await drained(entry)
         sent = data_ids(receiver)
+        # The spy sees paho's thread: the lookup and the connection of a running sync are in the log.
+        assert broker.port in sockets.looked_up_ports()
+        assert broker.port in sockets.ports()
         broker.kill()
         await read_for(hass, entry, clock, 2)  # a backlog that must never leave
         assert sync_of(entry).stats.queued > 0
