@@ -648,3 +648,19 @@ def test_connection_failures_are_classified() -> None:
     assert "in time" in str(classify(TimeoutError(), "h"))
     assert "Connection refused" in str(classify(ConnectionRefusedError(111, "Connection refused"), "h"))
     assert str(classify(None, "h")) == "cannot connect to h"
+
+
+def test_the_readme_lists_every_field_of_every_category() -> None:
+    """README "What can be sent" is what the user reads before consenting: each category's row names
+    every quantity the category sends (the consent step lists them from the same table)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### What can be sent", 1)[1].split("###", 1)[0]
+    rows = {
+        line.split("|")[1].strip(" `"): line.split("|")[2]
+        for line in section.splitlines()
+        if line.startswith("| `")
+    }
+    assert set(rows) == {str(category) for category in Category}
+    for category, quantities in CATEGORY_QUANTITIES.items():
+        missing = [str(q) for q in quantities if f"`{q}`" not in rows[str(category)]]
+        assert not missing, (str(category), missing)
