@@ -664,3 +664,33 @@ def test_the_readme_lists_every_field_of_every_category() -> None:
     for category, quantities in CATEGORY_QUANTITIES.items():
         missing = [str(q) for q in quantities if f"`{q}`" not in rows[str(category)]]
         assert not missing, (str(category), missing)
+
+
+@pytest.mark.parametrize(
+    ("serial", "role", "instance"),
+    [
+        ("SN-INV-1", "inverter", None),
+        ("SN 12/345", "inverter", None),  # a SunSpec serial is free text (16 registers of ASCII)
+        ("7E-\ufffd\ufffd-01", "meter", None),  # a byte that is not ASCII decodes to U+FFFD
+        ("X" * 32, "meter", "grid"),  # the longest SunSpec serial, a role and an instance
+    ],
+)
+def test_a_message_naming_the_serial_is_valid_for_any_serial_a_device_reports(
+    serial: str, role: str, instance: str | None
+) -> None:
+    aggregator = PeriodAggregator(categories=(Category.POWER,), resolution=300)
+    aggregator.add(
+        UplinkSample(
+            device_serial=serial,
+            role=role,
+            manufacturer="SunSpec",
+            model="M",
+            at=T0,
+            values={"pv_power": 1.0},
+            instance=instance,
+        )
+    )
+    build = builder((Category.POWER,), DeviceRef.SERIAL)
+    [record] = build.build(aggregator.close_due(T0 + timedelta(hours=1)))
+    assert record.body["device"] == device_key(serial, role, instance)
+    assert not list(schema_validator("data").iter_errors({**record.body, "seq": 1, "resumed": False}))
