@@ -462,6 +462,42 @@ async def test_consent_in_the_options_flow_then_only_consented_data_arrives(
     assert files_under(config_dir)  # the outbox exists while sync runs
 
 
+async def test_every_category_is_valid_and_leaks_nothing(
+    hass: HomeAssistant,
+    broker: Broker,
+    plant: SimulatedPlant,
+    receiver: Subscriber,
+    clock: Clock,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """All seven categories at once (the flow test sends three): every message is valid and carries no
+    host, serial, MAC, location, Home Assistant name or id, or credential."""
+    entry = await add_plant(hass, plant, GOODWE_ET_TCP)
+    hass.config_entries.async_update_entry(entry, title=USER_TITLE)
+    everything = [str(category) for category in Category]
+    await enable_sync(hass, entry, broker, categories=everything)
+    await read_for(hass, entry, clock, 2)
+    await drained(entry)
+    await receiver.wait_for(lambda m: {x.json()["category"] for x in receiver.data()} == set(everything))
+    devices = dr.async_entries_for_config_entry(device_registry, entry.entry_id)
+    forbidden = [
+        USER_TITLE,
+        entry.entry_id,
+        PLANT_USER,
+        PLANT_PASSWORD,
+        HOST,
+        str(hass.config.latitude),
+        str(hass.config.longitude),
+        hass.config.location_name,
+        GOODWE_ET_TCP.unique_id,
+        *(device.id for device in devices),
+        *(device.name for device in devices if device.name),
+        *(mac for device in devices for _kind, mac in device.connections),
+        *(serial for device in devices if (serial := device.serial_number)),
+    ]
+    check_published(receiver.snapshot(), forbidden)
+
+
 @pytest.mark.parametrize(
     ("changes", "errors"),
     [
