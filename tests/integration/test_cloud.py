@@ -509,11 +509,12 @@ async def test_every_category_is_valid_and_leaks_nothing(
             {CONF_CA: "-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----"},
             {CONF_CA: "invalid_certificate"},
         ),
+        ({CONF_CA: "Chứng chỉ CA của tôi"}, {CONF_CA: "invalid_certificate"}),  # not ASCII
         ({"other_ca": True}, {"base": "tls_error"}),
         ({CONF_PASSWORD: "wrong"}, {"base": "invalid_auth"}),
         ({"closed_port": True}, {"base": "cloud_cannot_connect"}),
     ],
-    ids=["url", "host", "plant", "categories", "pem", "wrong_ca", "password", "closed_port"],
+    ids=["url", "host", "plant", "categories", "pem", "pem_text", "wrong_ca", "password", "closed_port"],
 )
 async def test_cloud_step_errors_and_recovery(
     hass: HomeAssistant,

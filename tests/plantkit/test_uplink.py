@@ -628,7 +628,9 @@ def test_tls_context_checks_by_default_and_only_on_request_not(pki: Pki) -> None
     [
         {"ca_pem": "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n"},
         {"ca_pem": "just text"},
+        {"ca_pem": "Our CA – paste below\n-----BEGIN CERTIFICATE-----"},  # not ASCII: a TypeError in ssl
         {"client_cert_pem": "cert only"},
+        {"client_cert_pem": "Mã khách hàng", "client_key_pem": "khóa"},
         {"client_cert_pem": "x", "client_key_pem": "y"},
     ],
 )

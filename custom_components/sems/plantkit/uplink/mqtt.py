@@ -113,7 +113,7 @@ def tls_context(settings: BrokerSettings) -> ssl.SSLContext:
     """
     try:
         context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cadata=settings.ca_pem or None)
-    except (ssl.SSLError, ValueError) as err:
+    except (ssl.SSLError, ValueError, TypeError) as err:  # TypeError: text that is not ASCII
         raise UplinkConfigError(f"the CA certificate is not a valid PEM certificate: {err}") from err
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     if not settings.verify:
