@@ -20,7 +20,7 @@ from unittest.mock import patch
 
 import pytest
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntry
-from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, CONF_VERIFY_SSL
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, CONF_VERIFY_SSL, EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
@@ -54,6 +54,7 @@ from custom_components.sems.plantkit.uplink import (
     Consent,
     DeviceRef,
     SyncTerms,
+    Uplink,
 )
 from custom_components.sems.plantkit.uplink.messages import device_reference, msg_id
 from simulator.plant import SimulatedPlant
@@ -638,6 +639,34 @@ async def test_broker_down_and_home_assistant_restart_lose_nothing(
     assert any(m.json()["resumed"] for m in receiver.data())
     await hass.async_block_till_done()
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_home_assistant_stopping_keeps_the_open_period(
+    hass: HomeAssistant, broker: Broker, plant: SimulatedPlant, receiver: Subscriber, clock: Clock
+) -> None:
+    """Home Assistant does not unload entries when it stops: the sync must keep its open period (and energy
+    references) on disk at EVENT_HOMEASSISTANT_STOP, or a restart loses up to a period of readings."""
+    entry = await add_plant(hass, plant, GOODWE_ET_TCP)
+    await enable_sync(hass, entry, broker, categories=["power"])
+    coordinator = entry.runtime_data
+    for second in (0, 20, 40):  # the period 10:00-10:01 stays open
+        clock.now = T0 + timedelta(seconds=second)
+        await coordinator.async_refresh()
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+
+    # The process ends here: nothing else is saved. The next start reads the disk.
+    with patch.object(Uplink, "stop", autospec=True):
+        assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    clock.now = T0 + timedelta(seconds=50)
+    await entry.runtime_data.async_refresh()
+    await sync_of(entry).async_tick(T0 + timedelta(minutes=1))
+    await drained(entry)
+    await receiver.wait_for(lambda m: len(receiver.data()) > 0)
+    power = next(m.json() for m in receiver.data() if m.topic.endswith("/power"))
+    assert power["period_start"] == "2026-06-21T10:00:00Z"
+    assert power["values"]["pv_power"]["n"] == 4  # three readings before the stop, one after
 
 
 async def test_wrong_password_starts_reauth_and_the_user_fixes_it(
