@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
@@ -27,6 +26,7 @@ from custom_components.sems.const import (
 from custom_components.sems.probe import serial_port_problem
 from simulator.plant import SimulatedPlant
 
+from .common import closed_port, open_polling_options
 from .conftest import (
     ALL_CASES,
     GOODWE_ET_TCP,
@@ -37,24 +37,6 @@ from .conftest import (
     PlantCase,
     add_plant,
 )
-
-
-def closed_port() -> int:
-    """A loopback TCP port nothing listens on."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-async def open_polling_options(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
-    """The options menu, then its polling form."""
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["polling", "cloud_sync"]
-    result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "polling"})
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "polling"
-    return dict(result)
 
 
 async def start_reconfigure_flow(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:

@@ -26,9 +26,8 @@ from custom_components.sems.plantkit.exceptions import (
 )
 from simulator.plant import SimulatedPlant
 
+from .common import closed_port, entry_for, poll
 from .conftest import ALL_CASES, EASTRON_GATEWAY, GOODWE_ET_TCP, HOST, PlantCase, add_plant
-from .test_config_flow import closed_port
-from .test_init import entry_for, poll
 
 # Every serial the simulated plant reports.
 SERIALS = {case.unique_id for case in ALL_CASES} | {"23456789", "SS-MTR-0001"}
