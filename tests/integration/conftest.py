@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,12 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
 
 from custom_components.sems.const import CONF_TRANSPORT, CONF_UNIT_IDS, DOMAIN
+from custom_components.sems.discovery import DISCOVERY_SETTINGS
+from custom_components.sems.plantkit.discovery import DEFAULT_SETTINGS
 from custom_components.sems.plantkit.model import Quantity
 from simulator.plant import SimulatedPlant
+
+from ..plantkit.lan import TEST_HOSTS, ContactLog, Sims
 
 # A fixed, sunny moment; the plant only moves when a test advances it, so values are stable.
 SIM_START = datetime(2026, 6, 21, 12, 0, 0)
@@ -173,6 +177,46 @@ async def plant(hass: HomeAssistant, socket_enabled: None) -> AsyncIterator[Simu
             if entry.state is ConfigEntryState.LOADED:
                 await hass.config_entries.async_unload(entry.entry_id)
         await sim.stop()
+
+
+# Discovery with shorter waits for silent devices, so its error paths take a second, not a minute.
+QUICK_DISCOVERY = replace(
+    DEFAULT_SETTINGS,
+    announced=replace(DEFAULT_SETTINGS.announced, timeout=0.3),
+    unit_scan=replace(DEFAULT_SETTINGS.unit_scan, timeout=0.2),
+)
+
+
+@pytest.fixture
+def quick_discovery(hass: HomeAssistant) -> None:
+    """The flows of the test discover with ``QUICK_DISCOVERY`` (``common.discovering_with`` changes it)."""
+    hass.data[DISCOVERY_SETTINGS] = QUICK_DISCOVERY
+
+
+@pytest.fixture
+def contacts(socket_enabled: None) -> Iterator[ContactLog]:
+    """Sockets may reach the 127.0.0.0/28 test hosts only (``plantkit.lan``); every contact is recorded."""
+    log = ContactLog()
+    log.allow(TEST_HOSTS)
+    try:
+        yield log
+    finally:
+        log.uninstall()
+
+
+@pytest.fixture
+async def sims(hass: HomeAssistant, contacts: ContactLog, quick_discovery: None) -> AsyncIterator[Sims]:
+    """Simulated servers on several loopback addresses (``plantkit.lan.Sims``), discovered with
+    ``QUICK_DISCOVERY``; at the end every entry is unloaded before they stop (no poll races the stop)."""
+    servers = Sims()
+    try:
+        yield servers
+    finally:
+        await hass.async_block_till_done(wait_background_tasks=True)
+        for entry in hass.config_entries.async_entries(DOMAIN):
+            if entry.state is ConfigEntryState.LOADED:
+                await hass.config_entries.async_unload(entry.entry_id)
+        await servers.stop()
 
 
 async def add_plant(hass: HomeAssistant, plant: SimulatedPlant, case: PlantCase) -> ConfigEntry:

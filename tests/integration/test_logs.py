@@ -90,7 +90,7 @@ async def test_an_unexpected_probe_error_is_logged_without_the_host(
     hass: HomeAssistant, caplog: pytest.LogCaptureFixture
 ) -> None:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
-    with patch("custom_components.sems.config_flow.async_probe", side_effect=RuntimeError("boom")):
+    with patch("custom_components.sems.config_flow.probe_host", side_effect=RuntimeError("boom")):
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {"host": HOST, "transport": "tcp", "port": 502}
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import datetime
 
 import pytest
@@ -11,6 +11,8 @@ from simulator.device import SimDevice
 from simulator.physics import PlantPhysics, PlantState
 from simulator.plant import SimulatedPlant
 from simulator.server import SimServer
+
+from .lan import TEST_HOSTS, ContactLog, Sims
 
 # A fixed, sunny moment: values are stable and every quantity is non-zero.
 SIM_START = datetime(2026, 6, 21, 12, 0, 0)
@@ -52,3 +54,24 @@ async def serve(socket_enabled: None, sim_state: PlantState) -> AsyncIterator[Se
     yield start
     for server in servers:
         await server.stop()
+
+
+@pytest.fixture
+def contacts(socket_enabled: None) -> Iterator[ContactLog]:
+    """Sockets may reach the 127.0.0.0/28 test hosts; every contact is recorded."""
+    log = ContactLog()
+    log.allow(TEST_HOSTS)
+    try:
+        yield log
+    finally:
+        log.uninstall()
+
+
+@pytest.fixture
+async def sims(contacts: ContactLog) -> AsyncIterator[Sims]:
+    """Simulated servers on several loopback addresses (``lan.Sims``); all are stopped after the test."""
+    servers = Sims()
+    try:
+        yield servers
+    finally:
+        await servers.stop()
