@@ -33,6 +33,7 @@ from simulator.devices.goodwe import GoodWeDtSim, GoodWeEtSim
 
 from ..plantkit.lan import OUTSIDE_HOST, TEST_NET, ContactLog, Sims, requests, serve_lan
 from .common import ET_SERIAL, SDM630_SERIAL, after_progress, discovering_with, manual_entry, settings_for
+from .conftest import answer_meter_locations
 
 
 async def test_search_lists_exactly_the_simulated_devices(
@@ -91,6 +92,7 @@ async def test_search_lists_exactly_the_simulated_devices(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_DEVICE: f"127.0.0.4:{tcp}/tcp"}
     )
+    result = await answer_meter_locations(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["result"].unique_id == "SS-INV-0001"
     assert result["data"][CONF_UNIT_IDS] == [1]
@@ -181,6 +183,7 @@ async def test_search_finds_nothing_then_again_then_by_hand(hass: HomeAssistant,
         other = await hass.config_entries.flow.async_configure(
             other["flow_id"], {CONF_HOST: "127.0.0.5", CONF_PORT: sims.tcp_port, CONF_TRANSPORT: "tcp"}
         )
+        other = await answer_meter_locations(hass, other)
         assert other["type"] is FlowResultType.CREATE_ENTRY
 
     result = await hass.config_entries.flow.async_configure(

@@ -1,6 +1,6 @@
 """The unit scan in the config flow ("scan" as unit IDs): one unit id after another behind one host, on
-loopback only. ``sims`` and ``contacts`` are as in ``test_discovery.py``; the unit ids asked are passed in
-the discovery settings."""
+loopback only. ``sims`` and ``contacts`` come from the integration conftest; the unit ids asked are passed
+in the discovery settings."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from simulator.devices.goodwe import GoodWeDtSim
 
 from ..plantkit.lan import Sims
 from .common import SDM630_SERIAL, after_progress, discovering_with, manual_entry
-from .conftest import QUICK_DISCOVERY
+from .conftest import QUICK_DISCOVERY, answer_meter_locations
 
 
 async def start_unit_scan(hass: HomeAssistant, user_input: dict[str, Any]) -> dict[str, Any]:
@@ -42,6 +42,7 @@ async def test_unit_scan_finds_every_meter_behind_a_gateway(hass: HomeAssistant,
         assert result["step_id"] == "unit_scan"
         assert result["description_placeholders"]["host"] == "127.0.0.2"
         result = await after_progress(hass, result)
+    result = await answer_meter_locations(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_UNIT_IDS] == [1, 2]
     assert result["data"][CONF_TRANSPORT] == "rtu-over-tcp"
@@ -62,6 +63,7 @@ async def test_unit_scan_auto_falls_back_to_udp(hass: HomeAssistant, sims: Sims)
             hass, {CONF_HOST: "127.0.0.3", CONF_PORT: sims.udp_port, CONF_TRANSPORT: "auto"}
         )
         result = await after_progress(hass, result)
+    result = await answer_meter_locations(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_TRANSPORT] == "udp"
     assert [device["serial"] for device in result["data"][CONF_DEVICES]] == [
@@ -77,7 +79,7 @@ async def test_unit_scan_lists_a_device_answering_on_every_id_once(hass: HomeAss
         result = await start_unit_scan(
             hass, {CONF_HOST: "127.0.0.5", CONF_PORT: sims.tcp_port, CONF_TRANSPORT: "auto"}
         )
-        result = await after_progress(hass, result)
+        result = await answer_meter_locations(hass, await after_progress(hass, result))
     assert result["data"][CONF_TRANSPORT] == "tcp"
     assert [device["unit_id"] for device in result["data"][CONF_DEVICES]] == [1]
     assert result["data"][CONF_UNIT_IDS] == [1]
@@ -110,6 +112,7 @@ async def test_unit_scan_errors_then_recovery(
             result["flow_id"], {**good, CONF_UNIT_IDS: "scan"}
         )
         result = await after_progress(hass, result)
+    result = await answer_meter_locations(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_UNIT_IDS] == [5]
 
