@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from awesomeversion import AwesomeVersion
@@ -28,7 +30,9 @@ from custom_components.sems.plantkit.discovery import DEFAULT_SETTINGS
 from custom_components.sems.plantkit.model import Quantity
 from simulator.plant import SimulatedPlant
 
+from ..broker import Broker, Subscriber
 from ..plantkit.lan import TEST_HOSTS, ContactLog, Sims
+from .cloud_common import Clock, SocketLog
 
 # A fixed, sunny moment; the plant only moves when a test advances it, so values are stable.
 SIM_START = datetime(2026, 6, 21, 12, 0, 0)
@@ -248,3 +252,63 @@ def quantity_of(entity: er.RegistryEntry) -> Quantity | None:
     translation key may name it otherwise on a battery or meter."""
     found = [q for q in Quantity if entity.unique_id.endswith(f"_{q}")]
     return max(found, key=len) if found else None
+
+
+# --- cloud sync (helpers in cloud_common.py) ---------------------------------------------------------------
+
+
+@pytest.fixture
+def config_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
+    """A config directory of this test's own, as Home Assistant has it (with .storage): the sync's files
+    land here, and nothing else may. Every cloud-sync test uses it (``pytestmark``)."""
+    path = tmp_path / "config"
+    (path / ".storage").mkdir(parents=True)
+    hass.config.config_dir = str(path)
+    return path
+
+
+@pytest.fixture
+def receiver(broker: Broker) -> Iterator[Subscriber]:
+    subscriber = Subscriber(broker, answer_erase=True)
+    subscriber.start()
+    try:
+        yield subscriber
+    finally:
+        subscriber.stop()
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    fake = Clock()
+    with patch("custom_components.sems.cloud._now", fake):
+        yield fake
+
+
+@pytest.fixture
+def sockets() -> Iterator[SocketLog]:
+    log = SocketLog()
+    real_getaddrinfo = socket.getaddrinfo
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        with log._lock:
+            log.lookups.append((host, port))
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    def connect(self: socket.socket, address: Any) -> Any:
+        with log._lock:
+            log.connects.append(address)
+        return real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> Any:
+        with log._lock:
+            log.connects.append(address)
+        return real_connect_ex(self, address)
+
+    with (
+        patch.object(socket, "getaddrinfo", getaddrinfo),
+        patch.object(socket.socket, "connect", connect),
+        patch.object(socket.socket, "connect_ex", connect_ex),
+    ):
+        yield log

@@ -1,8 +1,8 @@
 """Discovery in the config flow by DHCP, on loopback only: a lease matched against the vendor registry's
 hints is probed with that vendor's profiles, on the ports the settings say, before anything is offered.
 
-``sims``, ``contacts`` and the settings are as in ``test_discovery.py``; what the matchers match is tested
-without a network in ``tests/plantkit/test_discovery_hints.py``.
+``sims``, ``contacts`` (the integration conftest) and the settings are as ``test_discovery.py`` describes;
+what the matchers match is tested without a network in ``tests/plantkit/test_discovery_hints.py``.
 """
 
 from __future__ import annotations

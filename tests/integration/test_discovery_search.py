@@ -1,10 +1,11 @@
 """ "Search my network" in the config flow, on loopback only: the plan from Home Assistant's adapters,
 the search, the list to pick from, and what the search never touches.
 
-``sims`` and ``contacts`` are as in ``test_discovery.py``. What cannot run here is replaced, nothing else:
-Home Assistant's network adapters (the plan of a search is set to loopback networks) and broadcast
-delivery (loopback has none, so the dongle query goes to each responder's address). The scans, probes and
-entries are real, and ``contacts`` proves that nothing leaves the loopback test hosts.
+``sims`` and ``contacts`` come from the integration conftest (see ``test_discovery.py``). What cannot run
+here is replaced, nothing else: Home Assistant's network adapters (the plan of a search is set to loopback
+networks) and broadcast delivery (loopback has none, so the dongle query goes to each responder's
+address). The scans, probes and entries are real, and ``contacts`` proves that nothing leaves the loopback
+test hosts.
 """
 
 from __future__ import annotations

@@ -594,11 +594,6 @@ def test_corrupt_database_is_a_storage_error(tmp_path: Path) -> None:
 # --- TLS settings -------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    return Pki.create()
-
-
 def test_tls_context_checks_by_default_and_only_on_request_not(pki: Pki) -> None:
     context = tls_context(BrokerSettings(url="mqtts://b", ca_pem=pki.ca))
     assert context.verify_mode is ssl.CERT_REQUIRED

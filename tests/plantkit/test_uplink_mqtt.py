@@ -68,21 +68,6 @@ CONSENTED = (Category.ENERGY, Category.POWER, Category.GRID, Category.FAULTS)
 FORBIDDEN = [PLANT_PASSWORD, PLANT_USER, CLOUD_PASSWORD, "9010KETU", HOST, "52.52", "13.40"]
 
 
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    return Pki.create()
-
-
-@pytest.fixture
-def broker(tmp_path: Path, pki: Pki, socket_enabled: None) -> Iterator[Broker]:
-    server = Broker(tmp_path / "broker", pki)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture
 def receiver(broker: Broker) -> Iterator[Subscriber]:
     subscriber = Subscriber(broker)
