@@ -1,17 +1,20 @@
-"""Fixtures for library tests: simulated endpoints on loopback."""
+"""Fixtures for library tests: simulated endpoints on loopback, and uplinks against a real Mosquitto."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
+from custom_components.sems.plantkit.uplink import Uplink
 from simulator.device import SimDevice
 from simulator.physics import PlantPhysics, PlantState
 from simulator.plant import SimulatedPlant
 from simulator.server import SimServer
 
+from ..broker import Broker, Subscriber
 from .lan import TEST_HOSTS, ContactLog, Sims
 
 # A fixed, sunny moment: values are stable and every quantity is non-zero.
@@ -75,3 +78,25 @@ async def sims(contacts: ContactLog) -> AsyncIterator[Sims]:
         yield servers
     finally:
         await servers.stop()
+
+
+# --- the uplink against a real Mosquitto (helpers in mqtt_support.py) ---------------------------------------
+
+
+@pytest.fixture
+def receiver(broker: Broker) -> Iterator[Subscriber]:
+    subscriber = Subscriber(broker)
+    subscriber.start()
+    try:
+        yield subscriber
+    finally:
+        subscriber.stop()
+
+
+@pytest.fixture
+async def running(broker: Broker, tmp_path: Path) -> AsyncIterator[list[Uplink]]:
+    """Uplinks a test starts; every one is stopped at the end."""
+    uplinks: list[Uplink] = []
+    yield uplinks
+    for uplink in uplinks:
+        await uplink.stop()
