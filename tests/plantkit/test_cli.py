@@ -7,6 +7,7 @@ simulated devices are served by the test's loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -79,10 +80,10 @@ def run_main(capsys: pytest.CaptureFixture[str]) -> RunMain:
     return run
 
 
-async def run_script(*argv: str) -> Run:
-    """Run scripts/sems as a user would, with the interpreter that runs the tests (not .venv's, which
-    another stack, e.g. the library-alone or the newest-HA run, does not have)."""
-    started = time.monotonic()
+@contextlib.asynccontextmanager
+async def script(*argv: str) -> AsyncIterator[asyncio.subprocess.Process]:
+    """scripts/sems started as a user would, with the interpreter that runs the tests (not .venv's, which
+    another stack, e.g. the library-alone or the newest-HA run, does not have); killed if still running."""
     process = await asyncio.create_subprocess_exec(
         str(SEMS),
         *argv,
@@ -91,11 +92,18 @@ async def run_script(*argv: str) -> Run:
         env={**os.environ, "SEMS_CLI_PYTHON": sys.executable},
     )
     try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def run_script(*argv: str) -> Run:
+    """Run scripts/sems to its end."""
+    started = time.monotonic()
+    async with script(*argv) as process:
         out, err = await asyncio.wait_for(process.communicate(), 60)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
     assert process.returncode is not None
     return Run(process.returncode, out.decode(), err.decode(), time.monotonic() - started)
 
@@ -240,27 +248,15 @@ async def test_watch_holds_a_torn_counter_as_home_assistant_does(serve: Serve) -
     meter = Sdm630Sim(unit_id=1)
     server = await serve([meter])
     import_total = Point("import", 0x0048, DataType.F32, RegisterKind.INPUT)
-    process = await asyncio.create_subprocess_exec(
-        str(SEMS),
-        "watch",
-        *_target(server.port, "--json", "--unit", "1", "--interval", "0.5", "--count", "3"),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "SEMS_CLI_PYTHON": sys.executable},
-    )
-    assert process.stdout is not None
     shown: list[dict[str, Any]] = []
-    try:
-        async with asyncio.timeout(60):
-            for value in (STATE.grid_import_energy_total + 6553.6, STATE.grid_import_energy_total, None):
-                shown.append(json.loads(await process.stdout.readline()))
-                if value is not None:
-                    meter.image.set(import_total, value)  # what the next refresh reads
-            _, err = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+    target = _target(server.port, "--json", "--unit", "1", "--interval", "0.5", "--count", "3")
+    async with script("watch", *target) as process, asyncio.timeout(60):
+        assert process.stdout is not None
+        for value in (STATE.grid_import_energy_total + 6553.6, STATE.grid_import_energy_total, None):
+            shown.append(json.loads(await process.stdout.readline()))
+            if value is not None:
+                meter.image.set(import_total, value)  # what the next refresh reads
+        _, err = await process.communicate()
     assert (process.returncode, err) == (0, b"")
     devices = [refresh["devices"][0] for refresh in shown]
     totals = [device["values"]["grid_import_energy_total"] for device in devices]
@@ -273,25 +269,13 @@ async def test_watch_holds_a_torn_counter_as_home_assistant_does(serve: Serve) -
 async def test_watch_holds_through_two_failed_refreshes_then_reports(serve: Serve) -> None:
     """As in Home Assistant: two failed refreshes keep the last values (held), the third is reported."""
     server = await serve([Sdm630Sim(unit_id=1)])
-    process = await asyncio.create_subprocess_exec(
-        str(SEMS),
-        "watch",
-        *_target(server.port, "--json", "--unit", "1", "--interval", "0.2", "--count", "4"),
-        *("--timeout", "2"),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "SEMS_CLI_PYTHON": sys.executable},
-    )
-    assert process.stdout is not None
-    try:
-        async with asyncio.timeout(60):
-            first = json.loads(await process.stdout.readline())
-            server.faults.delay = 5.0  # the meter stops answering in time
-            out, err = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+    target = _target(server.port, "--json", "--unit", "1", "--interval", "0.2", "--count", "4")
+    target += ["--timeout", "2"]
+    async with script("watch", *target) as process, asyncio.timeout(60):
+        assert process.stdout is not None
+        first = json.loads(await process.stdout.readline())
+        server.faults.delay = 5.0  # the meter stops answering in time
+        out, err = await process.communicate()
     held = [json.loads(line) for line in out.decode().splitlines()]
     assert process.returncode == 0
     assert [len(refresh["devices"][0]["held"]) for refresh in [first, *held]] == [
