@@ -318,8 +318,6 @@ class CloudSync:
             self._debounce()
             self._debounce = None
         await self._async_stop_uplink()
-        self._delete_issue(ISSUE_UNREACHABLE)
-        self._unreachable_issue = False
 
     async def _async_start_uplink(self, consent: Consent, settings: CloudSettings) -> bool:
         config = UplinkConfig(
@@ -349,6 +347,9 @@ class CloudSync:
             unsubscribe()
         self._unsubscribers = []
         self._running_key = None
+        # "Unreachable" is about the uplink that ran: withdrawn, paused or restarted, it no longer holds.
+        self._delete_issue(ISSUE_UNREACHABLE)
+        self._unreachable_issue = False
         uplink, self.uplink = self.uplink, None
         if uplink is not None:
             self._last_status = uplink.status

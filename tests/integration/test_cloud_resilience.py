@@ -100,6 +100,37 @@ async def test_broker_down_and_home_assistant_restart_lose_nothing(
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
 
 
+@pytest.mark.parametrize("action", ["withdraw", "pause"])
+async def test_the_unreachable_issue_goes_when_sync_stops_or_pauses(
+    hass: HomeAssistant,
+    broker: Broker,
+    plant: SimulatedPlant,
+    issue_registry: ir.IssueRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+    action: str,
+) -> None:
+    """ "The broker is unreachable" is about a sync that runs: stopping it (or a change of terms pausing it)
+    ends what the issue asks the user to fix."""
+    monkeypatch.setattr(cloud, "WITHDRAWAL_WAIT", 0.5)
+    entry = await add_plant(hass, plant, GOODWE_ET_TCP)
+    settings = await enable_sync(hass, entry, broker)
+    broker.kill()
+    sync = sync_of(entry)
+    await sync.async_tick(dt_util.utcnow() + timedelta(minutes=61))
+    issue_id = f"cloud_unreachable_{entry.entry_id}"
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+
+    if action == "withdraw":
+        await cloud.async_withdraw(hass, entry, erase=False)
+    else:  # consent to other categories than the ones configured now
+        hass.config_entries.async_update_entry(
+            entry, options={**entry.options, CONF_CLOUD: {**settings.to_options(), "categories": ["faults"]}}
+        )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert sync.state.value == ("off" if action == "withdraw" else "paused")
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
 async def test_home_assistant_stopping_keeps_the_open_period(
     hass: HomeAssistant, broker: Broker, plant: SimulatedPlant, receiver: Subscriber, clock: Clock
 ) -> None:
