@@ -15,9 +15,8 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.sems.const import CONF_DEVICES, DOMAIN
 from simulator.plant import SimulatedPlant
 
+from .common import CLOUD_DATA, closed_port, entry_for
 from .conftest import EASTRON_GATEWAY, GOODWE_ET_TCP, HOST, add_plant, answer_meter_locations
-from .test_config_flow import closed_port
-from .test_init import CLOUD_DATA, entry_for
 
 
 async def test_diagnostics(

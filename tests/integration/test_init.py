@@ -4,52 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_HOST, CONF_PORT, STATE_UNAVAILABLE
+from homeassistant.const import CONF_PORT, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.sems import async_remove_config_entry_device
-from custom_components.sems.const import CONF_DEVICES, CONF_TRANSPORT, CONF_UNIT_IDS, DOMAIN
+from custom_components.sems.const import CONF_DEVICES, DOMAIN
 from custom_components.sems.plantkit.model import DeviceIdentity
 from custom_components.sems.plantkit.profiles.sunspec import models as sunspec_models
 from custom_components.sems.plantkit.profiles.sunspec.models import load_layouts
 from simulator.plant import SimulatedPlant
 
-from .conftest import GOODWE_ET_TCP, SUNSPEC_TCP, PlantCase, add_plant
-from .test_config_flow import closed_port
-
-CLOUD_DATA = {"username": "me@example.com", "password": "secret", "powerstation_id": "0123-abcd"}
-
-
-def entry_for(plant: SimulatedPlant, case: PlantCase, stored: list[dict[str, object]]) -> MockConfigEntry:
-    """An entry as the flow would store it, with the given stored devices."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=case.title,
-        unique_id=case.unique_id,
-        data={
-            CONF_HOST: "127.0.0.1",
-            CONF_PORT: plant.port(case.endpoint),
-            CONF_TRANSPORT: case.stored_transport,
-            CONF_UNIT_IDS: [1, 2] if case.unit_ids else [],
-            CONF_DEVICES: stored,
-        },
-    )
-
-
-async def poll(hass: HomeAssistant, seconds: float) -> None:
-    """Let ``seconds`` pass for Home Assistant's timers and wait for the refresh it triggers."""
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=seconds))
-    await hass.async_block_till_done(wait_background_tasks=True)
+from .common import CLOUD_DATA, closed_port, entry_for, poll
+from .conftest import GOODWE_ET_TCP, SUNSPEC_TCP, add_plant
 
 
 async def test_setup_reads_stored_devices_without_probing(hass: HomeAssistant, plant: SimulatedPlant) -> None:
