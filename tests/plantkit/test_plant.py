@@ -142,6 +142,23 @@ def test_status_is_the_worst_device(statuses: tuple[DeviceStatus, ...], worst: D
     assert PlantTotals.status(devices) is worst
 
 
+@pytest.mark.parametrize(
+    ("battery", "plant"),
+    [
+        (DeviceStatus.STANDBY, DeviceStatus.RUNNING),  # full and resting: the plant still produces
+        (DeviceStatus.OFF, DeviceStatus.RUNNING),
+        (DeviceStatus.FAULT, DeviceStatus.FAULT),  # any device's fault is the plant's
+    ],
+)
+def test_status_is_the_inverters_unless_a_device_faults(battery: DeviceStatus, plant: DeviceStatus) -> None:
+    devices = {
+        "inverter": _device(Role.INVERTER, {}, status=DeviceStatus.RUNNING),
+        "battery": _device(Role.BATTERY, {}, status=battery),
+        "meter": _device(Role.METER, {}, status=DeviceStatus.UNKNOWN),
+    }
+    assert PlantTotals.status(devices) is plant
+
+
 def test_held_values_stay_marked_held() -> None:
     devices = {"inv": _device(Role.INVERTER, {Q.PV_POWER: 1000}, source=Source.HELD)}
     assert PlantTotals(UTC).totals(devices, NOON)[Q.PV_POWER] == Sample(1000, Source.HELD)

@@ -11,7 +11,7 @@
   a day (a counter held by its guard while the other one moves on would make it dip, and Home Assistant
   takes a dip of a daily total for a new day);
 - ``installed_power``: the inverters' nameplate power, where they report one;
-- ``status``: the worst status of the plant's devices.
+- ``status``: the worst status of the plant's inverters, or a fault of any of its devices.
 Values without a source stay unknown rather than being guessed.
 """
 
@@ -120,9 +120,16 @@ class PlantTotals:
 
     @staticmethod
     def status(devices: Mapping[str, DeviceSnapshot]) -> DeviceStatus:
-        """The worst status of the plant's devices (unknown when none says)."""
+        """The worst status of the plant's inverters, or a fault of any device (unknown when none says).
+
+        A battery resting full (standby) or a meter says nothing about whether the plant produces; only
+        their faults count. A plant without inverters takes the worst of its devices.
+        """
         statuses = {d.status for d in devices.values()}
-        return next((s for s in STATUS_ORDER if s in statuses), DeviceStatus.UNKNOWN)
+        if DeviceStatus.FAULT in statuses:
+            return DeviceStatus.FAULT
+        inverters = {d.status for d in devices.values() if d.identity.role is Role.INVERTER}
+        return next((s for s in STATUS_ORDER if s in (inverters or statuses)), DeviceStatus.UNKNOWN)
 
     @staticmethod
     def _load(

@@ -126,7 +126,9 @@ class PlantSnapshot:
     asleep: bool = False  # the endpoint's PV-only inverter sleeps; values are night stand-ins
     totals: Mapping[Quantity, Sample] = field(default_factory=dict)  # the plant's values
     total_quantities: frozenset[Quantity] = frozenset()  # what the plant can give at all
-    status: DeviceStatus = DeviceStatus.UNKNOWN  # the worst of its devices
+    status: DeviceStatus = (
+        DeviceStatus.UNKNOWN
+    )  # the worst of its inverters, or any fault (plant.PlantTotals.status)
 
     def __getitem__(self, key: str) -> DeviceSnapshot:
         return self.devices[key]

@@ -190,17 +190,21 @@ class DeviceLedger:
             # A counter the device does not report now (a sentinel, a refused register) is unknown, as
             # every value is; its total stands in the guard for the next reading.
             decision = result.decision  # the reading was taken unless held or rejected
+            # Published at the unit's resolution: an offset carried across a wrap or a reset must not
+            # show as 6843.821863 kWh.
             out[quantity] = Entry(
-                None if raw is None else result.value,
+                None if raw is None else QUANTITY_INFO[quantity].tidy(result.value),
                 decision is not Decision.HELD and decision is not Decision.REJECTED,
             )
         if integrate:
             self.integrate(reading, when)
         for derived in self._derived:
             integrator = self._integrators[derived.power]
-            out[derived.positive] = Entry(round(integrator.positive_kwh, 6), True)
+            out[derived.positive] = Entry(QUANTITY_INFO[derived.positive].tidy(integrator.positive_kwh), True)
             if derived.negative is not None:
-                out[derived.negative] = Entry(round(integrator.negative_kwh, 6), True)
+                out[derived.negative] = Entry(
+                    QUANTITY_INFO[derived.negative].tidy(integrator.negative_kwh), True
+                )
         return out
 
     def set_poll_interval(self, interval: timedelta) -> None:
@@ -221,10 +225,11 @@ class DeviceLedger:
             out[quantity] = daily.update(None, when).value
         for derived in self._derived:
             integrator = self._integrators[derived.power]
-            out[derived.positive] = round(integrator.positive_kwh, 6)
+            out[derived.positive] = integrator.positive_kwh
             if derived.negative is not None:
-                out[derived.negative] = round(integrator.negative_kwh, 6)
-        return out
+                out[derived.negative] = integrator.negative_kwh
+        # As ``record`` publishes them: a stand-in must not dip below the value shown before it.
+        return {quantity: QUANTITY_INFO[quantity].tidy(value) for quantity, value in out.items()}
 
     def seed(self, quantity: Quantity, published: float) -> None:
         """Start a counter's guard from a value published before the guard kept state (an upgrade)."""
