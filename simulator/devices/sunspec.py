@@ -92,7 +92,12 @@ def new_model(model_id: int, address: int, repeats: int = 0, length: int | None 
     value, or from L (160): then L is computed from the fixed part and the group's length.
     """
     definition = sunspec_device.get_model_def(model_id)
-    groups = definition[mdef.GROUP].get(mdef.GROUPS, [])
+    # Groups of a fixed count (704's power-factor groups) are laid out by pysunspec2 itself.
+    groups = [
+        group
+        for group in definition[mdef.GROUP].get(mdef.GROUPS, [])
+        if group.get(mdef.COUNT) == 0 or isinstance(group.get(mdef.COUNT), str)
+    ]
     data: dict[str, int] | None = None
     if groups:
         if len(groups) != 1:

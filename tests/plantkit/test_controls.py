@@ -34,7 +34,11 @@ from custom_components.sems.plantkit.profiles.sunspec.chain import ModelInstance
 from custom_components.sems.plantkit.profiles.sunspec.models import ensure_models_loaded
 from custom_components.sems.plantkit.registers import DataType, Point, RegisterKind, Sentinel, encode
 from custom_components.sems.plantkit.transport import Endpoint, TransportType
+from simulator.device import SimDevice
+from simulator.devices.sunspec import SunSpecChain
+from simulator.physics import PlantState
 from simulator.plant import SimulatedPlant
+from simulator.server import SimServer
 
 NIGHT = datetime(2026, 6, 21, 2, 0, 0)  # no sun: the battery feeds the house
 NOON = datetime(2026, 6, 21, 12, 0, 0)  # plenty of sun: the plant exports
@@ -544,3 +548,60 @@ def test_encode_fits_or_refuses() -> None:
     with pytest.raises(ControlValueError):
         setting.encode(70_000.0, {})
     assert encode(point, 65535) == [0xFFFF]
+
+
+class _ChainDevice(SimDevice):
+    """A hand-built SunSpec chain with the models the plant simulator does not serve (704, 802 alone)."""
+
+    name = "sunspec_chain"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unit_id = 1
+        self.serial = "DER-1"
+        chain = self.chain = SunSpecChain(self.image)
+        chain.add(1)
+        chain.set_common("X", "DER", "1", "DER-1", 1)
+        chain.add(103)
+        chain.set_scaled(103, "W", 1000, 0)
+        chain.add(120)
+        chain.set_scaled(120, "WRtg", 8000, 0)
+        chain.add(704)
+        chain.set(704, "WMaxLimPctEna", 0)
+        chain.set_scaled(704, "WMaxLimPct", 100.0, -1)
+        chain.add(802)
+        chain.set_scaled(802, "SoC", 60.0, -1)
+        chain.set_scaled(802, "SoCMin", 5.0, -1)
+        chain.set_scaled(802, "SoCMax", 95.0, -1)
+        chain.set_scaled(802, "SoCRsvMin", 20.0, -1)
+        chain.end()
+
+    def render(self, state: PlantState) -> None:
+        """Static registers."""
+
+
+async def test_sunspec_704_limit_and_802_reserve_reach_their_registers(socket_enabled: None) -> None:
+    """Checked against pysunspec2's own reading of the registers written."""
+    device = _ChainDevice()
+    server = SimServer([device], "tcp")
+    await server.start()
+    try:
+        client = PlantClient(Endpoint("127.0.0.1", server.port, timeout=1.0, retries=0))
+        async with client:
+            client.devices = await client.probe([1])
+            controller = PlantController(client, budget=WriteBudget(min_interval=0))
+            controller.writes_allowed = True
+            states = await controller.read()
+            assert states["DER-1"][Control.EXPORT_LIMIT_POWER].value == 8000.0
+            reserve = states["DER-1_battery"][Control.MIN_SOC]
+            assert (reserve.value, reserve.spec.minimum, reserve.spec.maximum) == (20.0, 5.0, 95.0)
+            await controller.set("DER-1", Control.EXPORT_LIMIT_POWER, 4000)
+            await controller.set("DER-1", Control.EXPORT_LIMIT, True)
+            await controller.set("DER-1_battery", Control.MIN_SOC, 50)
+            with pytest.raises(ControlValueError):
+                await controller.set("DER-1_battery", Control.MIN_SOC, 96)  # above the battery's SoCMax
+    finally:
+        await server.stop()
+    limits = device.chain.refresh(704).points
+    assert (limits["WMaxLimPctEna"].value, limits["WMaxLimPct"].cvalue) == (1, 50.0)
+    assert device.chain.refresh(802).points["SoCRsvMin"].cvalue == 50.0
