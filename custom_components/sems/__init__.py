@@ -15,7 +15,7 @@ from . import cloud
 from .const import CLOUD_ENTRY_KEYS, CONF_DEVICES, DOMAIN, ISSUE_CLOUD_ENTRY, LOGGER, PLATFORMS
 from .coordinator import STORAGE_VERSION, SemsConfigEntry, SemsCoordinator, failure, storage_key
 from .entity import async_mark_unavailable, async_register_devices, plant_device_key
-from .entry_data import endpoint_from_data, probe_unit_ids, stored_devices
+from .entry_data import endpoint_from_data, meter_locations, probe_unit_ids, stored_devices
 from .plantkit.client import PlantClient
 from .plantkit.exceptions import PlantError
 
@@ -52,6 +52,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> bool
 async def _async_connect(hass: HomeAssistant, entry: SemsConfigEntry) -> SemsCoordinator:
     """The entry's coordinator after its first refresh; raises ``ConfigEntryNotReady``."""
     client = PlantClient(endpoint_from_data(entry.data))
+    client.place_meters(meter_locations(entry.options))
     client.devices = stored_devices(entry.data)
     if not client.devices:
         await _async_probe_and_store(hass, entry, client)
@@ -124,9 +125,13 @@ async def _async_options_updated(hass: HomeAssistant, entry: SemsConfigEntry) ->
     once at the new pace when the interval changed. The cloud sync follows its own options.
 
     Reconfiguration changes entry.data too, but its flow schedules a reload itself, so this listener
-    never reloads (a listener plus reloading flow helpers would reload twice).
+    reloads only for what no flow reloads for: a meter the user moved (``CONF_METER_LOCATIONS``).
     """
     coordinator = entry.runtime_data
+    if meter_locations(entry.options) != coordinator.client.placements:
+        # A moved meter's readings mean something else: new sensors, names and totals, set up afresh.
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+        return
     if coordinator.apply_options():
         await coordinator.async_request_refresh()
     if coordinator.cloud_sync is not None:

@@ -6,7 +6,7 @@ import asyncio
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import voluptuous as vol
@@ -66,6 +66,7 @@ from .cloud_flow import (
 )
 from .const import (
     CONF_DEVICES,
+    CONF_METER_LOCATIONS,
     CONF_POLL_PRESET,
     CONF_TRANSPORT,
     CONF_UNAVAILABLE_AFTER,
@@ -83,6 +84,12 @@ from .const import (
 from .coordinator import SemsConfigEntry, unavailable_after
 from .discovery import followed_data
 from .entry_data import default_poll_seconds, stored_devices
+from .location_flow import (
+    CONF_LOCATION,
+    location_schema,
+    meter_placeholders,
+    placeable_meters,
+)
 from .plantkit.discovery import Found
 from .plantkit.exceptions import (
     NoDeviceAtUnitError,
@@ -95,7 +102,7 @@ from .plantkit.exceptions import (
     UplinkError,
     UplinkTlsError,
 )
-from .plantkit.model import DeviceIdentity
+from .plantkit.model import DeviceIdentity, MeterLocation
 from .plantkit.naming import device_name, main_device, plant_title
 from .plantkit.transport import Endpoint, TransportType
 from .plantkit.transport.base import DEFAULT_PORTS
@@ -236,6 +243,16 @@ def _found_unit_ids(devices: Sequence[DeviceIdentity]) -> list[int]:
     return sorted({device.unit_id for device in devices})
 
 
+@dataclass(slots=True)
+class _PendingEntry:
+    """An entry the setup flow creates once the user said where its meters measure."""
+
+    title: str
+    data: dict[str, Any]
+    meters: list[DeviceIdentity]  # still to be asked about, in order
+    placements: dict[str, str] = field(default_factory=dict)  # device key -> MeterLocation
+
+
 def _choice_key(found: Found) -> str:
     return f"{found.host}:{found.port}/{found.transport}"
 
@@ -261,6 +278,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
         self._unit_scan_target: ConnectionInput | None = None
         self._unit_scan_task: asyncio.Task[ProbeResult] | None = None
         self._error_placeholders: dict[str, str] = {}  # what a form's error text names (the unit id)
+        self._pending: _PendingEntry | None = None  # an entry waiting for its meters' locations
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask where the devices are and probe there; an empty host searches the network instead."""
@@ -280,7 +298,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
                     main = main_device(probed.devices)
                     await self.async_set_unique_id(main.serial)
                     self._abort_if_unique_id_configured()
-                    return self.async_create_entry(title=plant_title(probed.devices), data=data)
+                    return await self._async_create_plant(probed.devices, data)
         return self._async_show_user_form(user_input, errors)
 
     @callback
@@ -416,10 +434,34 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
             main = main_device(probed.devices)
             await self.async_set_unique_id(main.serial)
             self._abort_if_unique_id_configured()
-            return self.async_create_entry(
-                title=plant_title(probed.devices), data=_entry_data(probed, _found_unit_ids(probed.devices))
+            return await self._async_create_plant(
+                probed.devices, _entry_data(probed, _found_unit_ids(probed.devices))
             )
         return self._async_show_user_form(self._user_input, errors)
+
+    # --- where each meter measures ----------------------------------------------------------------------
+
+    async def _async_create_plant(
+        self, devices: Sequence[DeviceIdentity], data: dict[str, Any]
+    ) -> ConfigFlowResult:
+        """Create the entry, after asking where each meter measures that does not say so itself."""
+        self._pending = _PendingEntry(plant_title(devices), data, placeable_meters(devices))
+        return await self.async_step_meter_location()
+
+    async def async_step_meter_location(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """One question per meter that does not say where it measures, then the entry."""
+        pending = self._pending
+        assert pending is not None
+        if user_input is not None:
+            pending.placements[pending.meters.pop(0).key] = str(user_input[CONF_LOCATION])
+        if not pending.meters:
+            options = {CONF_METER_LOCATIONS: pending.placements} if pending.placements else {}
+            return self.async_create_entry(title=pending.title, data=pending.data, options=options)
+        return self.async_show_form(
+            step_id="meter_location",
+            data_schema=location_schema(),
+            description_placeholders=meter_placeholders(pending.meters[0]),
+        )
 
     # --- search my network -----------------------------------------------------------------------------
 
@@ -498,8 +540,8 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
             await self.async_set_unique_id(main.serial)
             self._abort_if_unique_id_configured()
             probed = ProbeResult(found.endpoint, list(found.devices))
-            return self.async_create_entry(
-                title=plant_title(probed.devices), data=_entry_data(probed, _found_unit_ids(probed.devices))
+            return await self._async_create_plant(
+                probed.devices, _entry_data(probed, _found_unit_ids(probed.devices))
             )
         options = [
             SelectOptionDict(value=key, label=discovery.choice_label(found))
@@ -602,8 +644,8 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
         assert probed is not None
         main = main_device(probed.devices)
         if user_input is not None:
-            return self.async_create_entry(
-                title=plant_title(probed.devices), data=_entry_data(probed, _found_unit_ids(probed.devices))
+            return await self._async_create_plant(
+                probed.devices, _entry_data(probed, _found_unit_ids(probed.devices))
             )
         self._set_confirm_only()
         endpoint = probed.endpoint
@@ -685,18 +727,46 @@ class SemsOptionsFlow(OptionsFlow):
     """A menu: how often the endpoint is polled, and the opt-in cloud sync (set up, or stop)."""
 
     def __init__(self) -> None:
-        """No cloud settings entered yet."""
+        """No cloud settings entered yet, no meter placed yet."""
         self._cloud: CloudSettings | None = None
+        self._meters: list[DeviceIdentity] | None = None  # meters still to be asked about
+        self._placements: dict[str, str] = {}
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Polling, cloud sync, and stopping the cloud sync when it is set up (or still being withdrawn)."""
         if not stored_devices(self.config_entry.data):
             return self.async_abort(reason="not_local_entry")
         options = self.config_entry.options
-        menu = ["polling", "cloud_sync", "cloud_stop"]
+        menu = ["polling", "meters", "cloud_sync", "cloud_stop"]
+        if not placeable_meters(stored_devices(self.config_entry.data)):
+            menu.remove("meters")  # every meter says where it measures
         if CONF_CLOUD not in options and CONF_CLOUD_ERASE not in options:
             menu.remove("cloud_stop")  # offered while there is something to stop
         return self.async_show_menu(step_id="init", menu_options=menu)
+
+    async def async_step_meters(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Where each meter measures that does not say so itself, one question per meter.
+
+        The update listener reloads the entry when a meter moved: its readings mean something else now,
+        so it gets the sensors of its new place and its old ones are removed (their history stays).
+        """
+        entry = self.config_entry
+        if self._meters is None:
+            self._meters = placeable_meters(stored_devices(entry.data))
+            self._placements = dict(entry.options.get(CONF_METER_LOCATIONS) or {})
+        if user_input is not None:
+            self._placements[self._meters.pop(0).key] = str(user_input[CONF_LOCATION])
+        if self._meters:
+            meter = self._meters[0]
+            current = self._placements.get(meter.key, MeterLocation.GRID)
+            return self.async_show_form(
+                step_id="meters",
+                data_schema=self.add_suggested_values_to_schema(
+                    location_schema(), {CONF_LOCATION: str(current)}
+                ),
+                description_placeholders=meter_placeholders(meter),
+            )
+        return self.async_create_entry(data={**entry.options, CONF_METER_LOCATIONS: self._placements})
 
     async def async_step_polling(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """One preset choice and the failure threshold; the update listener applies both without a reload."""

@@ -18,6 +18,8 @@ PLATFORMS: Final = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
 CONF_TRANSPORT: Final = "transport"
 CONF_UNIT_IDS: Final = "unit_ids"  # ids to probe again when no devices are stored; [] = the usual ids
 CONF_DEVICES: Final = "devices"  # serialized DeviceIdentity dicts found by the last probe
+# Options: where the user placed meters that do not say where they measure, device key -> MeterLocation.
+CONF_METER_LOCATIONS: Final = "meter_locations"
 
 # entry.options keys
 CONF_POLL_PRESET: Final = "poll_preset"

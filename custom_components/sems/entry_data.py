@@ -11,8 +11,8 @@ from typing import Any
 
 from homeassistant.const import CONF_HOST, CONF_PORT
 
-from .const import CONF_DEVICES, CONF_TRANSPORT, CONF_UNIT_IDS, LOGGER
-from .plantkit.model import DeviceIdentity
+from .const import CONF_DEVICES, CONF_METER_LOCATIONS, CONF_TRANSPORT, CONF_UNIT_IDS, LOGGER
+from .plantkit.model import DeviceIdentity, MeterLocation
 from .plantkit.naming import main_device
 from .plantkit.profiles import identity_from_dict, profile_by_name
 from .plantkit.transport import Endpoint, TransportType
@@ -39,6 +39,18 @@ def endpoint_from_data(data: Mapping[str, Any]) -> Endpoint:
     return Endpoint(
         host=data[CONF_HOST], port=int(data[CONF_PORT]), transport=TransportType(data[CONF_TRANSPORT])
     )
+
+
+def meter_locations(options: Mapping[str, Any]) -> dict[str, MeterLocation]:
+    """Where the user placed meters, by device key (``CONF_METER_LOCATIONS``); unknown values are left out,
+    so such a meter counts as a grid meter until placed again."""
+    placements: dict[str, MeterLocation] = {}
+    for key, value in (options.get(CONF_METER_LOCATIONS) or {}).items():
+        try:
+            placements[str(key)] = MeterLocation(value)
+        except ValueError:
+            LOGGER.debug("Ignoring the stored location %r of meter %s", value, key)
+    return placements
 
 
 def probe_unit_ids(data: Mapping[str, Any]) -> list[int] | None:

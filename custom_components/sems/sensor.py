@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 
+from homeassistant.components.sensor import DOMAIN as SENSOR_DOMAIN
 from homeassistant.components.sensor import (
     SensorDeviceClass,
     SensorEntity,
@@ -25,7 +26,8 @@ from homeassistant.const import (
     UnitOfPower,
     UnitOfTemperature,
 )
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
@@ -46,6 +48,7 @@ from .plantkit.snapshot import DeviceSnapshot, Source
 
 # Read-only entities fed by a coordinator: no limit on parallel updates.
 PARALLEL_UPDATES = 0
+QUANTITY_VALUES = frozenset(str(quantity) for quantity in Quantity)
 
 # unit -> (HA unit, device class, display precision)
 _UNIT_MAP: dict[Unit, tuple[str, SensorDeviceClass | None, int]] = {
@@ -192,7 +195,12 @@ async def async_setup_entry(
         snapshot = coordinator.data.devices.get(identity.key)
         if snapshot is None:
             return None
-        return [SemsSensor(coordinator, identity, description) for description in descriptions_for(snapshot)]
+        sensors = [
+            SemsSensor(coordinator, identity, description) for description in descriptions_for(snapshot)
+        ]
+        if identity.placeable:
+            _async_remove_moved_sensors(hass, entry, identity, {str(sensor.unique_id) for sensor in sensors})
+        return list(sensors)
 
     async_add_device_entities(entry, async_add_entities, make)
     plant = coordinator.data.total_quantities
@@ -205,6 +213,25 @@ async def async_setup_entry(
     if coordinator.cloud_sync is not None:
         sync = coordinator.cloud_sync
         async_add_entities(SemsCloudSensor(entry, sync, description) for description in CLOUD_SENSORS)
+
+
+@callback
+def _async_remove_moved_sensors(
+    hass: HomeAssistant, entry: SemsConfigEntry, meter: DeviceIdentity, current: set[str]
+) -> None:
+    """Remove the sensors a meter had at its former place (the user moved it): what they showed means
+    something else now, and they would stay behind as "no longer provided". Their history stays."""
+    registry = er.async_get(hass)
+    prefix = f"{meter.key}_"
+    for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
+        suffix = entity.unique_id.removeprefix(prefix)
+        if (
+            entity.domain == SENSOR_DOMAIN
+            and suffix != entity.unique_id
+            and suffix in QUANTITY_VALUES
+            and entity.unique_id not in current
+        ):
+            registry.async_remove(entity.entity_id)
 
 
 class SemsSensor(SemsEntity, SensorEntity):

@@ -16,7 +16,7 @@ const USER = process.env.HA_USER ?? "dev";
 const PASSWORD = process.env.HA_PASSWORD ?? "sems-dev-2026";
 const STEP_TIMEOUT = 30_000;
 const PLANT = "GoodWe GW10K-ET";
-const DEVICES = [PLANT, `${PLANT} battery`, `${PLANT} grid meter`];
+const DEVICES = [PLANT, `${PLANT} battery`, `${PLANT} grid meter`, `${PLANT} plant`];
 
 const failures = [];
 let shots = 0;

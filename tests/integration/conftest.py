@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from awesomeversion import AwesomeVersion
-from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntryState
+from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntryState, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.const import __version__ as ha_version
 from homeassistant.core import HomeAssistant
@@ -179,11 +179,24 @@ async def add_plant(hass: HomeAssistant, plant: SimulatedPlant, case: PlantCase)
     """Add an endpoint through the config flow, as a user would; returns the loaded entry."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     result = await hass.config_entries.flow.async_configure(result["flow_id"], case.user_input(plant))
+    result = await answer_meter_locations(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
     await hass.async_block_till_done()
     entry: ConfigEntry = result["result"]
     assert entry.state is ConfigEntryState.LOADED
     return entry
+
+
+async def answer_meter_locations(
+    hass: HomeAssistant, result: ConfigFlowResult, *locations: str
+) -> ConfigFlowResult:
+    """Answer the setup flow's meter-location questions: ``locations`` in order, then the preselected grid."""
+    answers = list(locations)
+    while result["type"] is FlowResultType.FORM and result["step_id"] == "meter_location":
+        user_input = {"location": answers.pop(0)} if answers else {}
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+    assert not answers, f"{len(answers)} meter locations were not asked for"
+    return result
 
 
 def quantity_of(entity: er.RegistryEntry) -> Quantity | None:

@@ -19,6 +19,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.sems.config_flow import parse_port, parse_unit_ids, valid_host
 from custom_components.sems.const import (
     CONF_DEVICES,
+    CONF_METER_LOCATIONS,
     CONF_POLL_PRESET,
     CONF_TRANSPORT,
     CONF_UNIT_IDS,
@@ -36,6 +37,7 @@ from .conftest import (
     SUNSPEC_TCP,
     PlantCase,
     add_plant,
+    answer_meter_locations,
 )
 
 
@@ -50,7 +52,7 @@ async def open_polling_options(hass: HomeAssistant, entry: ConfigEntry) -> dict[
     """The options menu, then its polling form."""
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["polling", "cloud_sync"]
+    assert "polling" in result["menu_options"]
     result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "polling"})
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "polling"
@@ -78,11 +80,18 @@ async def test_user_flow_creates_entry(hass: HomeAssistant, plant: SimulatedPlan
     flow = await start_user_flow(hass)
     result = await hass.config_entries.flow.async_configure(flow["flow_id"], case.user_input(plant))
 
+    result = await answer_meter_locations(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     entry = result["result"]
     assert entry.unique_id == case.unique_id
     assert entry.title == case.title
-    assert entry.options == {}
+    # Meters that do not say where they measure were asked about; the preselected answer is the grid.
+    placed = entry.options.get(CONF_METER_LOCATIONS, {})
+    assert set(entry.options) <= {CONF_METER_LOCATIONS}
+    assert set(placed.values()) <= {"grid"}
+    assert len(placed) == sum(
+        device["role"] == "meter" and device["location"] is None for device in entry.data[CONF_DEVICES]
+    )
     assert entry.data[CONF_HOST] == HOST
     assert entry.data[CONF_PORT] == plant.port(case.endpoint)
     assert entry.data[CONF_TRANSPORT] == case.stored_transport
@@ -105,6 +114,7 @@ async def test_auto_transport(
     result = await hass.config_entries.flow.async_configure(
         flow["flow_id"], {**case.user_input(plant), CONF_TRANSPORT: "auto"}
     )
+    result = await answer_meter_locations(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_TRANSPORT] == stored_transport
     assert result["data"][CONF_PORT] == plant.port(case.endpoint)
@@ -156,6 +166,7 @@ async def test_invalid_input_then_recovery(
     assert plant.server(GOODWE_ET_TCP.endpoint).count() == requests_before
 
     result = await hass.config_entries.flow.async_configure(flow["flow_id"], good)
+    result = await answer_meter_locations(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
@@ -170,6 +181,7 @@ async def test_cannot_connect_then_recovery(hass: HomeAssistant, plant: Simulate
     assert result["errors"] == {"base": "cannot_connect"}
 
     result = await hass.config_entries.flow.async_configure(flow["flow_id"], good)
+    result = await answer_meter_locations(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
@@ -186,6 +198,7 @@ async def test_timeout_then_recovery(hass: HomeAssistant, plant: SimulatedPlant)
 
     server.faults.clear()
     result = await hass.config_entries.flow.async_configure(flow["flow_id"], user_input)
+    result = await answer_meter_locations(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
@@ -200,6 +213,7 @@ async def test_not_supported_then_recovery(hass: HomeAssistant, plant: Simulated
 
     server.faults.clear()
     result = await hass.config_entries.flow.async_configure(flow["flow_id"], SDM630_TCP.user_input(plant))
+    result = await answer_meter_locations(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
@@ -220,6 +234,7 @@ async def test_wrong_unit_is_no_device_at_unit_then_recovery(
     result = await hass.config_entries.flow.async_configure(
         flow["flow_id"], {**user_input, CONF_UNIT_IDS: "1"}
     )
+    result = await answer_meter_locations(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
@@ -231,6 +246,7 @@ async def test_automatic_search_behind_a_gateway_that_closes_on_unknown_units(
     server.faults.close_unknown_units = True
     flow = await start_user_flow(hass)
     result = await hass.config_entries.flow.async_configure(flow["flow_id"], GOODWE_ET_TCP.user_input(plant))
+    result = await answer_meter_locations(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["result"].unique_id == GOODWE_ET_TCP.unique_id
 
@@ -256,6 +272,7 @@ async def test_unexpected_error_then_recovery(
     assert "RuntimeError: boom" in caplog.text
 
     result = await hass.config_entries.flow.async_configure(flow["flow_id"], GOODWE_ET_TCP.user_input(plant))
+    result = await answer_meter_locations(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
@@ -302,10 +319,11 @@ async def test_options_set_poll_interval(
 
     result = await open_polling_options(hass, entry)
     result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_POLL_PRESET: preset})
+    result = await answer_meter_locations(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
 
-    assert entry.options == {CONF_POLL_PRESET: preset}
+    assert {k: v for k, v in entry.options.items() if k != CONF_METER_LOCATIONS} == {CONF_POLL_PRESET: preset}
     assert entry.runtime_data is coordinator  # not reloaded
     assert coordinator.update_interval == timedelta(seconds=seconds)
 

@@ -56,7 +56,7 @@ from simulator.discovery import MODBUS_SERVICE_TYPE, DongleResponder, loopback_z
 from simulator.plant import SimulatedPlant
 
 from ..plantkit.test_discovery import TEST_HOSTS, TEST_NET, ContactLog, Sims
-from .conftest import SIM_START
+from .conftest import SIM_START, answer_meter_locations
 
 OUTSIDE_HOST = "127.0.0.20"  # outside every plan: nothing may ever be sent there
 ET_SERIAL = "9010KETU000SIM01"
@@ -163,6 +163,7 @@ async def confirm(hass: HomeAssistant, result: dict[str, Any]) -> ConfigEntry:
     assert result["type"] is FlowResultType.FORM, result
     assert result["step_id"] == "discovery_confirm"
     done = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    done = await answer_meter_locations(hass, done)
     assert done["type"] is FlowResultType.CREATE_ENTRY, done
     await hass.async_block_till_done()
     entry: ConfigEntry = done["result"]
@@ -592,6 +593,7 @@ async def test_search_lists_exactly_the_simulated_devices(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_DEVICE: f"127.0.0.4:{tcp}/tcp"}
     )
+    result = await answer_meter_locations(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["result"].unique_id == "SS-INV-0001"
     assert result["data"][CONF_UNIT_IDS] == [1]
@@ -682,6 +684,7 @@ async def test_search_finds_nothing_then_again_then_by_hand(hass: HomeAssistant,
         other = await hass.config_entries.flow.async_configure(
             other["flow_id"], {CONF_HOST: "127.0.0.5", CONF_PORT: sims.tcp_port, CONF_TRANSPORT: "tcp"}
         )
+        other = await answer_meter_locations(hass, other)
         assert other["type"] is FlowResultType.CREATE_ENTRY
 
     result = await hass.config_entries.flow.async_configure(
@@ -749,6 +752,7 @@ async def test_unit_scan_finds_every_meter_behind_a_gateway(hass: HomeAssistant,
         assert result["step_id"] == "unit_scan"
         assert result["description_placeholders"]["host"] == "127.0.0.2"
         result = await after_progress(hass, result)
+    result = await answer_meter_locations(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_UNIT_IDS] == [1, 2]
     assert result["data"][CONF_TRANSPORT] == "rtu-over-tcp"
@@ -769,6 +773,7 @@ async def test_unit_scan_auto_falls_back_to_udp(hass: HomeAssistant, sims: Sims)
             hass, {CONF_HOST: "127.0.0.3", CONF_PORT: sims.udp_port, CONF_TRANSPORT: "auto"}
         )
         result = await after_progress(hass, result)
+    result = await answer_meter_locations(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_TRANSPORT] == "udp"
     assert [device["serial"] for device in result["data"][CONF_DEVICES]] == [
@@ -784,7 +789,7 @@ async def test_unit_scan_lists_a_device_answering_on_every_id_once(hass: HomeAss
         result = await start_unit_scan(
             hass, {CONF_HOST: "127.0.0.5", CONF_PORT: sims.tcp_port, CONF_TRANSPORT: "auto"}
         )
-        result = await after_progress(hass, result)
+        result = await answer_meter_locations(hass, await after_progress(hass, result))
     assert result["data"][CONF_TRANSPORT] == "tcp"
     assert [device["unit_id"] for device in result["data"][CONF_DEVICES]] == [1]
     assert result["data"][CONF_UNIT_IDS] == [1]
@@ -818,6 +823,7 @@ async def test_unit_scan_errors_then_recovery(
             result["flow_id"], {**good, CONF_UNIT_IDS: "scan"}
         )
         result = await after_progress(hass, result)
+    result = await answer_meter_locations(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_UNIT_IDS] == [5]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from .closing import AsyncClosing
 from .exceptions import (
@@ -20,13 +20,14 @@ from .exceptions import (
     UnsupportedDeviceError,
 )
 from .location import relocated
-from .model import DeviceIdentity, DeviceReading
+from .model import DeviceIdentity, DeviceReading, MeterLocation
 from .planner import PlanLimits, ReadRequest, Span, plan_reads
 from .profiles import PROFILES
 from .profiles.base import Profile, UnitSession
-from .registers import Point, RawValue, RegisterKind, decode
+from .registers import BlockDecoder, Point, RawValue, RegisterKind, decode
 from .transport import create_transport
 from .transport.base import Endpoint, Transport
+from .transport.pdu import Request, read_request
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class PlantClient(AsyncClosing):
         self.profiles: tuple[Profile, ...] = tuple(profiles) if profiles is not None else PROFILES
         self._by_name = {profile.name: profile for profile in self.profiles}
         self._devices: list[DeviceIdentity] = []
+        self._placements: dict[str, MeterLocation] = {}
         self._refused: dict[int, set[tuple[RegisterKind, int]]] = defaultdict(set)
         self._reads: dict[int, int] = defaultdict(int)
         self._plans: dict[int, _UnitPlan] = {}
@@ -90,7 +92,7 @@ class PlantClient(AsyncClosing):
 
     @devices.setter
     def devices(self, devices: list[DeviceIdentity]) -> None:
-        self._devices = list(devices)
+        self._devices = [self._placed(device) for device in devices]
         self._plans.clear()
         self._prepared = None
         # Young connections wait as long as the slowest of these devices needs after a connect.
@@ -98,6 +100,21 @@ class PlantClient(AsyncClosing):
         self.transport.connect_delay = max(
             (self.endpoint.connect_delay, *(profile.connect_delay for profile in profiles))
         )
+
+    @property
+    def placements(self) -> dict[str, MeterLocation]:
+        """Where the user placed meters, by device key (``place_meters``)."""
+        return dict(self._placements)
+
+    def place_meters(self, placements: Mapping[str, MeterLocation]) -> None:
+        """Where the user placed meters that do not say where they measure, by device key; applies to the
+        devices now and to any set later. A meter the device locates itself keeps its own location."""
+        self._placements = dict(placements)
+        self.devices = self._devices
+
+    def _placed(self, device: DeviceIdentity) -> DeviceIdentity:
+        placed = self._placements.get(device.key) if device.placeable else None
+        return device if device.placed is placed else replace(device, placed=placed)
 
     async def close(self) -> None:
         """Close the connection."""
@@ -212,7 +229,8 @@ class PlantClient(AsyncClosing):
         """
         if not self.devices:
             raise PlantError("no devices: probe first")
-        await self.prepare()
+        if self._prepared is None:
+            await self.prepare()
         async with self.lock:
             return await self._read_all()
 
@@ -230,20 +248,19 @@ class PlantClient(AsyncClosing):
                     raise
                 self.silent_units[unit_id] = err
                 continue
-            for device, slots in plan.devices:
-                raw: dict[str, RawValue] = {}
-                for slot in slots:
-                    words = blocks[slot.request] if slot.request >= 0 else None
-                    if words is not None:
-                        raw[slot.point.key] = decode(
-                            slot.point, words[slot.offset : slot.offset + slot.point.count]
-                        )
-                    else:
-                        alone = single.get(slot.point)
-                        raw[slot.point.key] = None if alone is None else decode(slot.point, alone)
+            shared: dict[str, RawValue] | None = None
+            came = [values for values in blocks if values is not None]
+            if plan.keys is not None and len(came) == len(blocks):
+                # The usual case: every block came. One mapping serves every device of the unit (their
+                # points' keys do not clash); a point that is not planned reads None.
+                shared = dict.fromkeys(plan.unplanned)
+                for keys, values in zip(plan.keys, came, strict=True):
+                    shared.update(zip(keys, values, strict=True))
+            for device, profile, slots in plan.devices:
+                raw = shared if shared is not None else _device_raw(slots, blocks, single)
                 # Every consumer gets values at their quantity's resolution and a meter's values at its
                 # location's quantities, decided here once.
-                readings.append(relocated(self.profile(device.profile).decode(device, raw).tidied()))
+                readings.append(relocated(profile.decode(device, raw).tidied()))
         if not readings and self.silent_units:
             raise next(iter(self.silent_units.values()))  # nothing answered: the endpoint failed
         return readings
@@ -262,27 +279,26 @@ class PlantClient(AsyncClosing):
         plan = self._plans.get(unit_id)
         if plan is None:
             devices = [(d, self.profile(d.profile)) for d in self.devices if d.unit_id == unit_id]
-            plan = self._plans[unit_id] = _UnitPlan.build(devices, self._refused[unit_id])
+            plan = self._plans[unit_id] = _UnitPlan.build(unit_id, devices, self._refused[unit_id])
         return plan
 
     async def _read_unit(
         self, unit_id: int
-    ) -> tuple[_UnitPlan, list[list[int] | None], dict[Point, list[int]]]:
-        """The plan used, the words of each of its requests (None where refused), and of the points
-        read one by one after a refusal."""
+    ) -> tuple[_UnitPlan, list[list[RawValue] | None], dict[Point, list[int]]]:
+        """The plan used, the decoded values of each of its requests (None where refused; in the order
+        of the request's decoder), and the words of the points read one by one after a refusal."""
         self._reads[unit_id] += 1
         if self._reads[unit_id] % RELEARN_REFUSALS_EVERY == 0 and self._refused[unit_id]:
             self._forget_refusals(unit_id)  # a firmware update may serve registers it refused before
         plan = self._unit_plan(unit_id)
         known_refusals = set(self._refused[unit_id])
-        blocks: list[list[int] | None] = []
+        blocks: list[list[RawValue] | None] = []
         single: dict[Point, list[int]] = {}
         refusal: ModbusExceptionError | None = None
-        for request in plan.requests:
+        transport = self.transport
+        for request, pdu, decoder in plan.reads:
             try:
-                words = await self.transport.read_registers(
-                    unit_id, request.kind, request.address, request.count
-                )
+                data = await transport.read_bytes(pdu)
             except ModbusExceptionError as err:
                 if not err.refuses_registers:
                     raise
@@ -290,10 +306,10 @@ class PlantClient(AsyncClosing):
                 blocks.append(None)
                 await self._learn_refusals(unit_id, request, plan.points, single)
                 continue
-            if len(words) != request.count:
-                raise PlantProtocolError(f"asked for {request.count} registers, got {len(words)}")
-            blocks.append(words)
-        if refusal is not None and not single and all(words is None for words in blocks):
+            if len(data) != 2 * request.count:
+                raise PlantProtocolError(f"asked for {request.count} registers, got {len(data) // 2}")
+            blocks.append(decoder.decode_bytes(data))
+        if refusal is not None and not single and all(values is None for values in blocks):
             # Refusing everything is a state (a gateway whose device is still booting), not the device's
             # register layout: forget what this pass learned and fail the read instead.
             self._refused[unit_id] = known_refusals
@@ -343,47 +359,89 @@ class PlantClient(AsyncClosing):
         _LOGGER.debug("unit %s refuses %d registers at %s", unit_id, len(refused), self.endpoint)
 
 
-@dataclass(frozen=True, slots=True)
-class _Slot:
-    """Where one point's words are in a unit's read: request index (-1: not planned) and offset."""
+type _Slot = tuple[str, int, int, Point]
+"""Where one point's value is in a unit's read: key, request index (-1: not planned), index in the
+request's decoded values, the point."""
 
-    point: Point
-    request: int
-    offset: int
+
+def _device_raw(
+    slots: Sequence[_Slot], blocks: Sequence[Sequence[RawValue] | None], single: Mapping[Point, list[int]]
+) -> dict[str, RawValue]:
+    """One device's raw values after a refusal: from the blocks that came, else from the points read one
+    by one, else None."""
+    raw: dict[str, RawValue] = {}
+    for key, request, index, point in slots:
+        block = blocks[request] if request >= 0 else None
+        if block is not None:
+            raw[key] = block[index]
+        else:
+            alone = single.get(point)
+            raw[key] = None if alone is None else decode(point, alone)
+    return raw
 
 
 @dataclass(frozen=True, slots=True)
 class _UnitPlan:
-    """One unit's reads, compiled: the requests, and for each device where its points lie in them."""
+    """One unit's reads, compiled: the requests with their decoders, and for each device where its
+    points' values lie in them. ``keys`` names each decoder's values, when no two points of the unit
+    share a key (None otherwise: each device then gets its own mapping); ``unplanned`` are the keys of
+    the points no request covers (refused registers)."""
 
-    requests: tuple[ReadRequest, ...]
-    devices: tuple[tuple[DeviceIdentity, tuple[_Slot, ...]], ...]
+    reads: tuple[tuple[ReadRequest, Request, BlockDecoder], ...]
+    devices: tuple[tuple[DeviceIdentity, Profile, tuple[_Slot, ...]], ...]
     points: tuple[Point, ...]  # every point of the unit (for learning refusals)
+    keys: tuple[tuple[str, ...], ...] | None
+    unplanned: tuple[str, ...]
+
+    @property
+    def requests(self) -> tuple[ReadRequest, ...]:
+        """The planned requests, in the order they are sent."""
+        return tuple(request for request, _, _ in self.reads)
 
     @classmethod
     def build(
-        cls, devices: Sequence[tuple[DeviceIdentity, Profile]], refused: Collection[tuple[RegisterKind, int]]
+        cls,
+        unit_id: int,
+        devices: Sequence[tuple[DeviceIdentity, Profile]],
+        refused: Collection[tuple[RegisterKind, int]],
     ) -> _UnitPlan:
         limits: PlanLimits | None = None
         spans: list[Span] = []
         points: list[Point] = []
+        device_points: list[Sequence[Point]] = []
         for device, profile in devices:
             limits = _tighter(limits, profile.limits)
-            device_points = profile.points(device)
-            points.extend(device_points)
-            spans.extend(Span(p.kind, p.address, p.count) for p in device_points)
+            own = profile.points(device)
+            device_points.append(own)
+            points.extend(own)
+            spans.extend(Span(p.kind, p.address, p.count) for p in own)
             spans.extend(profile.coherent_spans(device))
         requests = tuple(plan_reads(spans, limits or PlanLimits(), refused))
+        covered: list[list[Point]] = [[] for _ in requests]
+        where: dict[Point, int] = {}
+        for point in points:
+            span = Span(point.kind, point.address, point.count)
+            index = next((i for i, r in enumerate(requests) if r.covers(span)), -1)
+            where[point] = index
+            if index >= 0:
+                covered[index].append(point)
+        decoders = [BlockDecoder(r.address, block) for r, block in zip(requests, covered, strict=True)]
+        positions = [{p: i for i, p in enumerate(d.points)} for d in decoders]
         compiled = []
-        for device, profile in devices:
-            slots: list[_Slot] = []
-            for point in profile.points(device):
-                span = Span(point.kind, point.address, point.count)
-                index = next((i for i, r in enumerate(requests) if r.covers(span)), -1)
-                offset = point.address - requests[index].address if index >= 0 else 0
-                slots.append(_Slot(point, index, offset))
-            compiled.append((device, tuple(slots)))
-        return cls(requests, tuple(compiled), tuple(points))
+        for (device, profile), own in zip(devices, device_points, strict=True):
+            slots = tuple(
+                (point.key, where[point], positions[where[point]][point] if where[point] >= 0 else -1, point)
+                for point in own
+            )
+            compiled.append((device, profile, slots))
+        reads = tuple(
+            (r, read_request(unit_id, r.kind, r.address, r.count), d)
+            for r, d in zip(requests, decoders, strict=True)
+        )
+        unique = len({p.key for p in points}) == len(set(points))
+        keys = tuple(tuple(p.key for p in d.points) for d in decoders) if unique else None
+        unplanned = tuple(dict.fromkeys(p.key for p in points if where[p] < 0))
+        return cls(reads, tuple(compiled), tuple(points), keys, unplanned)
 
 
 def _tighter(a: PlanLimits | None, b: PlanLimits) -> PlanLimits:

@@ -237,6 +237,8 @@ class FaultSource:
             return frozenset()
         if self.by_value:
             return frozenset({self.fault(value)}) if value in self.bits else frozenset()
+        if not value:
+            return frozenset()  # no bit set: what a healthy device reports on every read
         return frozenset(self.fault(bit) for bit in range(value.bit_length()) if value >> bit & 1)
 
 
@@ -290,6 +292,8 @@ class ActiveFault:
 def merge(faults: Iterable[Fault]) -> tuple[ActiveFault, ...]:
     """A device's active faults, worst first (faults before warnings, then code); raw codes that mean the
     same thing are one fault."""
+    if not faults:
+        return ()  # the usual case, on every read of a healthy device
     merged: dict[str, list[Fault]] = {}
     for fault in resolve(faults):
         key = str(fault.raw) if fault.code in _UNSPECIFIC_CODES else fault.code

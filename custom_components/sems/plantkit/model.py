@@ -175,6 +175,9 @@ QUANTITY_INFO: dict[Quantity, QuantityInfo] = {
 }
 
 
+_DECIMALS: dict[Quantity, int] = {q: UNIT_DECIMALS[info.unit] for q, info in QUANTITY_INFO.items()}
+
+
 class DeviceStatus(StrEnum):
     """Canonical operating status of a device."""
 
@@ -284,6 +287,10 @@ class DeviceIdentity:
     location: MeterLocation | None = None
     # Tells apart devices of one role that share a serial (a SolarEdge meter presented twice).
     instance: str | None = None
+    # Where the user placed a meter that does not say where it measures (``PlantClient.place_meters``).
+    # The user's choice is kept by the caller (Home Assistant: the entry's options), so it is not stored
+    # with the identity (``to_dict``).
+    placed: MeterLocation | None = None
 
     @property
     def key(self) -> str:
@@ -295,7 +302,12 @@ class DeviceIdentity:
         """Where a meter measures (grid unless the device or the user said otherwise); None for others."""
         if self.role is not Role.METER:
             return None
-        return self.location or MeterLocation.GRID
+        return self.location or self.placed or MeterLocation.GRID
+
+    @property
+    def placeable(self) -> bool:
+        """A meter that does not say where it measures: the user places it (``placed``)."""
+        return self.role is Role.METER and self.location is None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (stored by Home Assistant, printed by the CLI)."""
@@ -345,7 +357,12 @@ class DeviceReading:
 
     def tidied(self) -> DeviceReading:
         """The reading with every value rounded to its quantity's resolution (see ``UNIT_DECIMALS``)."""
-        values = {q: QUANTITY_INFO[q].tidy(v) for q, v in self.values.items()}
+        # As QuantityInfo.tidy, without a call per value; a whole number rounds to itself (most powers do).
+        decimals = _DECIMALS
+        values = {
+            q: None if v is None else v + 0.0 if v.is_integer() else round(v, decimals[q]) + 0.0
+            for q, v in self.values.items()
+        }
         return DeviceReading(self.identity, values, self.status, self.faults)
 
     def to_json(self) -> dict[str, object]:

@@ -33,7 +33,7 @@ from .faults import merge
 from .model import QUANTITY_INFO, DeviceIdentity, DeviceReading, DeviceStatus, Quantity, Role, Unit
 from .naming import device_name
 from .plant import PlantTotals
-from .snapshot import DeviceSnapshot, PlantSnapshot, Sample, Source
+from .snapshot import DeviceSnapshot, PlantSnapshot, Sample, Samples, Source, held_samples
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -271,17 +271,16 @@ class PlantMonitor:
     ) -> DeviceSnapshot:
         ledger = self._ledger(reading)
         energy = ledger.record(reading, now, integrate=integrate)
-        values: dict[Quantity, Sample] = {
-            quantity: Sample(value, Source.FRESH)
-            for quantity, value in reading.values.items()
-            if quantity not in energy
-        }
+        values = {quantity: value for quantity, value in reading.values.items() if quantity not in energy}
+        held: dict[Quantity, Source] = {}
         for quantity, entry in energy.items():
-            values[quantity] = Sample(entry.value, Source.FRESH if entry.taken else Source.HELD)
+            values[quantity] = entry.value
+            if not entry.taken:
+                held[quantity] = Source.HELD
         return DeviceSnapshot(
             identity=reading.identity,
             quantities=frozenset(reading.values) | ledger.quantities,
-            values=values,
+            values=Samples(values, Source.FRESH, held),
             status=reading.status,
             faults=merge(reading.faults),
             source=Source.FRESH,
@@ -333,15 +332,15 @@ class PlantMonitor:
         key = identity.key
         is_inverter = identity.role is Role.INVERTER
         ledger = self._ledger(reading)
-        values = {quantity: Sample(value, Source.NIGHT) for quantity, value in ledger.standing(now).items()}
+        values = ledger.standing(now)
         for quantity in reading.values:
             if is_inverter and QUANTITY_INFO[quantity].unit is Unit.WATT:
-                values[quantity] = Sample(0.0, Source.NIGHT)
+                values[quantity] = 0.0
         fresh = key in self._fresh
         return DeviceSnapshot(
             identity=identity,
             quantities=frozenset(reading.values) | ledger.quantities,
-            values=values,
+            values=Samples(values, Source.NIGHT),
             status=DeviceStatus.SLEEPING if is_inverter else DeviceStatus.UNKNOWN,
             faults=merge(reading.faults) if fresh else None,
             source=Source.NIGHT,
@@ -391,7 +390,7 @@ def _held_device(device: DeviceSnapshot) -> DeviceSnapshot:
     return DeviceSnapshot(
         identity=device.identity,
         quantities=device.quantities,
-        values={q: Sample(s.value, Source.HELD) for q, s in device.values.items()},
+        values=held_samples(device.values),
         status=device.status,
         faults=device.faults,
         source=Source.HELD,

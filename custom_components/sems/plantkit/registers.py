@@ -6,7 +6,8 @@ import math
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
+from typing import Any, cast
 
 from .exceptions import PlantProtocolError
 
@@ -154,6 +155,124 @@ def _is_sentinel(point: Point, unsigned: int, bits: int) -> bool:
     return False
 
 
+# struct codes of the numeric types, big-endian word order (the bytes of a reply as they came).
+_STRUCT_CODES = {
+    DataType.U16: "H",
+    DataType.S16: "h",
+    DataType.SUNSSF: "h",
+    DataType.ENUM16: "H",
+    DataType.BITFIELD16: "H",
+    DataType.U32: "I",
+    DataType.S32: "i",
+    DataType.ACC32: "I",
+    DataType.BITFIELD32: "I",
+    DataType.U64: "Q",
+    DataType.S64: "q",
+    DataType.ACC64: "Q",
+    DataType.F32: "f",
+}
+
+
+class _Fix(Enum):
+    """What a block's raw struct value still needs to become what ``decode`` returns."""
+
+    SENTINEL = 1  # equal to the argument: None
+    FLOAT = 2  # float32: None when not finite, else its ~7 significant digits
+    TEXT = 3  # ASCII up to the first NUL, stripped; None when blank
+    WORDS = 4  # anything else (low word first): the words through ``decode``
+
+
+def _sentinel_as_unpacked(point: Point) -> int | None:
+    """The value struct unpacks for the point's "not available" marker (None: it has none)."""
+    bits = 16 * point.count
+    signed = point.dtype in _SIGNED
+    if point.sentinel is Sentinel.ALL_ONES:
+        return -1 if signed else (1 << bits) - 1
+    if point.sentinel is Sentinel.SUNSPEC:
+        if point.dtype in _ACCUMULATORS:
+            return 0
+        return -(1 << (bits - 1)) if signed else (1 << bits) - 1
+    return None
+
+
+class BlockDecoder:
+    """Decodes the points of one read straight from the reply's register bytes, as ``decode`` would.
+
+    Built once per planned request: every point becomes a field of one ``struct`` format (points that
+    overlap another go into a further format), so a read costs one C-level unpack per format plus a fix
+    per point that has a sentinel, a float, a string or the low word first. ``points`` lists the points in
+    the order ``decode_bytes`` returns their values.
+    """
+
+    def __init__(self, start: int, points: Sequence[Point]) -> None:
+        layers: list[list[Point]] = []
+        for point in sorted(dict.fromkeys(points), key=lambda p: (p.address, p.count)):
+            if point.address < start:
+                raise ValueError(f"point {point.key} starts before the block at {start}")
+            layer = next((lay for lay in layers if lay[-1].end <= point.address), None)
+            if layer is None:
+                layers.append([point])
+            else:
+                layer.append(point)
+        self.start = start
+        self.points: tuple[Point, ...] = tuple(p for layer in layers for p in layer)
+        self.size = 2 * (max((p.end for p in self.points), default=start) - start)  # bytes it needs
+        self._structs = tuple(struct.Struct(self._format(layer)) for layer in layers)
+        fixes: list[tuple[int, _Fix, object]] = []
+        for index, point in enumerate(self.points):
+            fix = self._fix(point)
+            if fix is not None:
+                fixes.append((index, *fix))
+        self._fixes = tuple(fixes)
+
+    def _format(self, layer: Sequence[Point]) -> str:
+        parts = [">"]
+        at = self.start
+        for point in layer:
+            if point.address > at:
+                parts.append(f"{2 * (point.address - at)}x")
+            simple = point.word_order is WordOrder.BIG or point.count == 1
+            code = _STRUCT_CODES.get(point.dtype) if simple else None
+            parts.append(code or f"{2 * point.count}s")
+            at = point.end
+        return "".join(parts)
+
+    @staticmethod
+    def _fix(point: Point) -> tuple[_Fix, object] | None:
+        if point.dtype is DataType.STRING:
+            return _Fix.TEXT, None
+        if point.word_order is WordOrder.LITTLE and point.count > 1:
+            return _Fix.WORDS, point
+        if point.dtype is DataType.F32:
+            return _Fix.FLOAT, None
+        sentinel = _sentinel_as_unpacked(point)
+        return None if sentinel is None else (_Fix.SENTINEL, sentinel)
+
+    def decode_bytes(self, data: bytes) -> list[RawValue]:
+        """The value of every point (in ``points`` order) from the block's register bytes (big-endian
+        words from ``start``). Raises ``PlantProtocolError`` when ``data`` is too short."""
+        if len(data) < self.size:
+            raise PlantProtocolError(f"block at {self.start}: {len(data)} bytes, need {self.size}")
+        structs = self._structs
+        values: list[Any] = list(structs[0].unpack_from(data)) if structs else []
+        for extra in structs[1:]:
+            values.extend(extra.unpack_from(data))
+        for index, fix, argument in self._fixes:
+            value = values[index]
+            if fix is _Fix.SENTINEL:
+                if value == argument:
+                    values[index] = None
+            elif fix is _Fix.FLOAT:
+                values[index] = None if math.isnan(value) or math.isinf(value) else float(f"{value:.7g}")
+            elif fix is _Fix.TEXT:
+                text = value.split(b"\x00", 1)[0].decode("ascii", errors="replace").strip()
+                values[index] = text or None
+            else:
+                point = cast(Point, argument)
+                values[index] = decode(point, struct.unpack(f">{point.count}H", value))
+        return values
+
+
 def encode(point: Point, value: int | float | str) -> list[int]:
     """Encode a value into the raw words of a point (inverse of ``decode``, no scaling).
 
@@ -178,6 +297,7 @@ def encode(point: Point, value: int | float | str) -> list[int]:
 
 
 SUNSSF_RANGE = range(-10, 11)
+_POWERS_OF_TEN = tuple(10.0**exponent for exponent in range(11))
 
 
 def scaled(point: Point, raw: RawValue, raw_values: Mapping[str, RawValue]) -> float | None:
@@ -190,5 +310,6 @@ def scaled(point: Point, raw: RawValue, raw_values: Mapping[str, RawValue]) -> f
         if not isinstance(exponent, int) or exponent not in SUNSSF_RANGE:
             return None
         # Divide for negative exponents: 493 / 10 is exactly 49.3, 493 * 0.1 is not.
-        number = number * 10.0**exponent if exponent >= 0 else number / 10.0**-exponent
-    return round(number, 9)  # 87 * 0.1 is 8.700000000000001; registers never carry 1e-9 resolution
+        number = number * _POWERS_OF_TEN[exponent] if exponent >= 0 else number / _POWERS_OF_TEN[-exponent]
+    # 87 * 0.1 is 8.700000000000001; registers never carry 1e-9 resolution. A whole number stays as it is.
+    return number if number.is_integer() else round(number, 9)

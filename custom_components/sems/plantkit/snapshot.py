@@ -7,7 +7,7 @@ was just read, kept from an earlier read or stands in for a sleeping inverter is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -32,6 +32,57 @@ class Sample:
     source: Source
 
 
+class Samples(Mapping[Quantity, Sample]):
+    """A device's values with their sources, as a read-only mapping of ``Sample``.
+
+    It keeps the plain values and one source for all of them (``sources`` names the exceptions), and
+    makes a ``Sample`` only when one is looked up: a refresh builds none that nobody reads. ``value``
+    gives a value without making one.
+    """
+
+    __slots__ = ("_source", "_sources", "_values")
+
+    def __init__(
+        self,
+        values: Mapping[Quantity, float | None],
+        source: Source,
+        sources: Mapping[Quantity, Source] | None = None,
+    ) -> None:
+        self._values = values
+        self._source = source
+        self._sources = sources or {}
+
+    def __getitem__(self, quantity: Quantity) -> Sample:
+        return Sample(self._values[quantity], self._sources.get(quantity, self._source))
+
+    def __contains__(self, quantity: object) -> bool:
+        return quantity in self._values
+
+    def __iter__(self) -> Iterator[Quantity]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Samples({dict(self.items())!r})"
+
+    def value(self, quantity: Quantity) -> float | None:
+        """The value of a quantity, None when it has none."""
+        return self._values.get(quantity)
+
+    def with_source(self, source: Source) -> Samples:
+        """The same values, all from ``source`` (a held copy of a snapshot)."""
+        return Samples(self._values, source)
+
+
+def held_samples(values: Mapping[Quantity, Sample]) -> Samples:
+    """The same values, every one held (a failed poll's copy of the last snapshot)."""
+    if isinstance(values, Samples):
+        return values.with_source(Source.HELD)
+    return Samples({quantity: sample.value for quantity, sample in values.items()}, Source.HELD)
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceSnapshot:
     """Everything a consumer shows of one device.
@@ -44,7 +95,7 @@ class DeviceSnapshot:
 
     identity: DeviceIdentity
     quantities: frozenset[Quantity]
-    values: Mapping[Quantity, Sample]
+    values: Mapping[Quantity, Sample]  # the monitor gives a Samples (no Sample made until looked up)
     status: DeviceStatus
     faults: tuple[ActiveFault, ...] | None
     source: Source  # of the reading behind this snapshot as a whole
@@ -53,7 +104,10 @@ class DeviceSnapshot:
 
     def value(self, quantity: Quantity) -> float | None:
         """The value of a quantity, None when unknown or unavailable."""
-        sample = self.values.get(quantity)
+        values = self.values
+        if isinstance(values, Samples):
+            return values.value(quantity)  # without making a Sample
+        sample = values.get(quantity)
         return None if sample is None else sample.value
 
     @property

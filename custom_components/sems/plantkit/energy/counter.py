@@ -62,10 +62,9 @@ published earlier (by a guard without state), so the published series never step
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from . import _state
 from ._state import State, StateError
@@ -110,8 +109,7 @@ class Reason(StrEnum):
     DAILY = "daily"  # RESET: a daily counter's expected reset after local midnight (DailyCounter)
 
 
-@dataclass(frozen=True, slots=True)
-class GuardResult:
+class GuardResult(NamedTuple):  # a named tuple: one is made per reading of every counter (cheap, immutable)
     """The outcome of one reading.
 
     ``value``: what to publish, kWh (None only before the first level is confirmed).
@@ -127,8 +125,9 @@ class GuardResult:
     rejected: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class _Mark:
+# The guard's own records are named tuples: immutable like frozen dataclasses, and several times cheaper to
+# make (a few of them are made on every reading of every counter).
+class _Mark(NamedTuple):
     """The power integral at one reading: cumulative kWh, its segment, whether this reading carried power."""
 
     kwh: float
@@ -136,20 +135,18 @@ class _Mark:
     valid: bool
 
 
-@dataclass(frozen=True, slots=True)
-class _Reading:
+class _Reading(NamedTuple):
     raw: float
     time: datetime
     mark: _Mark
 
 
-@dataclass(frozen=True, slots=True)
-class _Streak:
+class _Streak(NamedTuple):
     """Held readings that never went down: a candidate for the new level."""
 
     first: _Reading
     last: _Reading
-    count: int
+    held: int  # readings in the streak
     within: bool  # every step stayed within the allowance
 
 
@@ -192,7 +189,7 @@ class CounterGuard:
     @property
     def held(self) -> int:
         """Readings currently held off the accepted level (the pending streak)."""
-        return 0 if self._streak is None else self._streak.count
+        return 0 if self._streak is None else self._streak.held
 
     @property
     def learned_power_w(self) -> float:
@@ -225,6 +222,13 @@ class CounterGuard:
             return self._result(Decision.OUT_OF_ORDER)
         self._last_time = when
         mark = self._mark(power_w, when)
+        ref = self._ref
+        if ref is not None and raw == ref.raw and self._streak is None and self._since is not None:
+            # The usual case between two polls: the counter shows the accepted level again. This is what
+            # judging it would do (no growth always follows the level; the total and `since` stay).
+            self._ref = _Reading(ref.raw, when, mark)
+            self._episode = False
+            return self._result(Decision.ACCEPTED)
         if raw is None:
             return self._result(Decision.NO_VALUE)
         impossible = self._impossible(raw)
@@ -240,9 +244,10 @@ class CounterGuard:
 
     def _mark(self, power_w: float | None, when: datetime) -> _Mark:
         usable = power_w is not None and math.isfinite(power_w) and power_w <= self.power_w * self.spec.margin
-        decision = self._power.update(max(power_w, 0.0) if usable and power_w is not None else None, when)
-        valid = decision.decision in (IntegrationDecision.INTEGRATED, IntegrationDecision.STARTED)
-        return _Mark(self._power.positive_kwh, self._power.segment, valid)
+        power = self._power
+        decision = power.add(max(power_w, 0.0) if usable and power_w is not None else None, when, aware=True)
+        valid = decision is IntegrationDecision.INTEGRATED or decision is IntegrationDecision.STARTED
+        return _Mark(power.positive_kwh, power.segment, valid)
 
     def _impossible(self, raw: float) -> Reason | None:
         width = self.spec.width
@@ -284,11 +289,11 @@ class CounterGuard:
         probe = self._probe
         run = self._streak  # without a level, the streak is the run of readings that never went down
         if run is not None and reading.raw >= run.last.raw - EPSILON_KWH:
-            run = _Streak(run.first, reading, run.count + 1, within=False)
+            run = _Streak(run.first, reading, run.held + 1, within=False)
         else:
             run = _Streak(reading, reading, 1, within=True)
         agrees = probe is not None and self._follows(probe, reading)
-        if agrees or run.count >= self.spec.max_hold_samples:
+        if agrees or run.held >= self.spec.max_hold_samples:
             base = probe if probe is not None and agrees else run.first
             if not agrees:
                 self._learn(run)
@@ -303,6 +308,8 @@ class CounterGuard:
         return self._hold(Decision.HELD, Reason.UNCONFIRMED)
 
     def _judge(self, ref: _Reading, reading: _Reading) -> GuardResult:
+        if reading.raw == ref.raw:  # the usual case between two polls: no growth always follows the level
+            return self._accept(reading, Decision.ACCEPTED)
         credit = self._credit(ref)
         if self._follows(ref, reading, credit):
             return self._accept(reading, Decision.ACCEPTED)
@@ -328,10 +335,10 @@ class CounterGuard:
         streak = self._streak
         if streak is not None and reading.raw >= streak.last.raw - EPSILON_KWH:
             within = streak.within and self._follows(streak.last, reading)
-            streak = _Streak(streak.first, reading, streak.count + 1, within)
+            streak = _Streak(streak.first, reading, streak.held + 1, within)
         else:
             if streak is not None:
-                self._rejected += streak.count
+                self._rejected += streak.held
             streak = _Streak(reading, reading, 1, True)
         self._streak = streak
         rebase = self._rebase_reason(ref, streak)
@@ -340,9 +347,9 @@ class CounterGuard:
         return self._hold(Decision.HELD, reason)
 
     def _rebase_reason(self, ref: _Reading, streak: _Streak) -> Reason | None:
-        if streak.count >= self.spec.confirm_samples and streak.within and self._grows_consistently(streak):
+        if streak.held >= self.spec.confirm_samples and streak.within and self._grows_consistently(streak):
             return Reason.CONFIRMED
-        if streak.count >= self.spec.max_hold_samples:
+        if streak.held >= self.spec.max_hold_samples:
             return Reason.SUSTAINED
         return None
 
@@ -394,7 +401,7 @@ class CounterGuard:
         self, reading: _Reading, decision: Decision, reason: Reason | None = None, gap: float = 0.0
     ) -> GuardResult:
         if self._streak is not None:  # it never became the level: those readings were glitches
-            self._rejected += self._streak.count
+            self._rejected += self._streak.held
             self._streak = None
         ref = self._ref
         repeated = ref is not None and abs(reading.raw - ref.raw) <= EPSILON_KWH
@@ -419,13 +426,14 @@ class CounterGuard:
         episode_started: bool = False,
         gap_kwh: float = 0.0,
     ) -> GuardResult:
+        total = self._total
         return GuardResult(
-            value=self.value,
-            decision=decision,
-            reason=reason,
-            episode_started=episode_started,
-            gap_kwh=round(gap_kwh, PUBLISHED_DIGITS),
-            rejected=self._rejected,
+            None if total is None else round(total, PUBLISHED_DIGITS),  # self.value
+            decision,
+            reason,
+            episode_started,
+            gap_kwh if gap_kwh.is_integer() else round(gap_kwh, PUBLISHED_DIGITS),  # mostly 0.0
+            self._rejected,
         )
 
     # --- state ----------------------------------------------------------------------------------------------
@@ -444,7 +452,7 @@ class CounterGuard:
             else {
                 "first": _reading_state(self._streak.first),
                 "last": _reading_state(self._streak.last),
-                "count": self._streak.count,
+                "count": self._streak.held,
                 "within": self._streak.within,
             },
             "last_time": None if self._last_time is None else self._last_time.isoformat(),

@@ -28,7 +28,6 @@ State: ``to_state()`` / ``restore()`` as the guard's, plus the local day and the
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, datetime, time, tzinfo
 from typing import Final
 
@@ -174,7 +173,15 @@ class DailyCounter:
             and guard.total is not None
         ):  # yesterday's counter grew since we last read it, before midnight: yesterday's energy
             self._base += guard.total - total_before
-        return replace(result, value=self.value)
+        # The guard's result with today's value (built directly: dataclasses.replace is slow).
+        return GuardResult(
+            self.value,
+            result.decision,
+            result.reason,
+            result.episode_started,
+            result.gap_kwh,
+            result.rejected,
+        )
 
     def to_state(self) -> State:
         """A small JSON-safe dict for ``restore``."""

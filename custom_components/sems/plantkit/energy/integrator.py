@@ -121,11 +121,16 @@ class PowerIntegrator:
 
     def update(self, power_w: float | None, when: datetime) -> IntegratedEnergy:
         """Add the interval since the previous reading; ``when`` must be timezone-aware."""
-        _state.require_aware(when)
-        decision = self._update(power_w, when)
+        decision = self.add(power_w, when)
         return IntegratedEnergy(self._positive, self._negative, decision, self._rejected)
 
-    def _update(self, power_w: float | None, when: datetime) -> IntegrationDecision:
+    def add(self, power_w: float | None, when: datetime, *, aware: bool = False) -> IntegrationDecision:
+        """``update`` for callers that only need the decision (the totals are properties).
+
+        ``aware``: the caller has already checked that ``when`` is timezone-aware (a guard, per reading).
+        """
+        if not aware:
+            _state.require_aware(when)
         if self._last_time is not None and when <= self._last_time:
             return IntegrationDecision.OUT_OF_ORDER
         if power_w is None:
@@ -135,10 +140,14 @@ class PowerIntegrator:
             return IntegrationDecision.REJECTED
         last_w, last_time = self._last_w, self._last_time
         self._last_w, self._last_time = float(power_w), when
-        if last_w is None or last_time is None or when - last_time > self.max_gap:
+        if last_w is None or last_time is None:
             self._segment += 1
             return IntegrationDecision.STARTED
-        hours = (when - last_time).total_seconds() / _SECONDS_PER_HOUR
+        elapsed = when - last_time
+        if elapsed > self.max_gap:
+            self._segment += 1
+            return IntegrationDecision.STARTED
+        hours = elapsed.total_seconds() / _SECONDS_PER_HOUR
         positive, negative = trapezoid_kwh(last_w, power_w, hours)
         self._positive += positive
         self._negative += negative

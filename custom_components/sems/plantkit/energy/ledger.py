@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from ..model import QUANTITY_INFO, DeviceReading, Kind, Quantity
 from .counter import CounterGuard, Decision, GuardResult
@@ -104,8 +104,7 @@ def calculated(provides: frozenset[Quantity]) -> frozenset[Quantity]:
     return frozenset(found)
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """One published energy value and whether the reading behind it was taken (False: held)."""
 
     value: float | None
@@ -142,25 +141,34 @@ class DeviceLedger:
                 self._daily[quantity] = DailyCounter(spec, timezone)
         self._derived = derived_for(provides)
         self._calculated = calculated(provides)
+        self._quantities = frozenset({*self._guards, *self._daily}) | self._calculated
+        # Every counter with the power of its flow, in the order they are recorded.
+        counters: list[tuple[Quantity, CounterGuard | DailyCounter]] = [
+            *self._guards.items(),
+            *self._daily.items(),
+        ]
+        self._counters = tuple((q, counter, FLOW_POWER.get(q, _none)) for q, counter in counters)
         self.waiting = False  # a counter the device reports has no confirmed level yet
         max_gap = poll_interval * MAX_GAP_POLLS
         self._integrators = {
             d.power: PowerIntegrator(max_gap=max_gap, max_power_w=rated_power * 2) for d in self._derived
         }
+        # Everything that counts rejected readings (restore() refills these objects, never replaces them).
+        self._parts: tuple[CounterGuard | DailyCounter | PowerIntegrator, ...] = (
+            *self._guards.values(),
+            *self._daily.values(),
+            *self._integrators.values(),
+        )
 
     @property
     def quantities(self) -> frozenset[Quantity]:
         """The energy quantities these books publish (counters and calculated totals)."""
-        return frozenset({*self._guards, *self._daily}) | self._calculated
+        return self._quantities
 
     @property
     def rejected(self) -> int:
         """Readings rejected so far over all the device's counters and powers (lifetime)."""
-        return (
-            sum(g.rejected for g in self._guards.values())
-            + sum(d.rejected for d in self._daily.values())
-            + sum(i.rejected for i in self._integrators.values())
-        )
+        return sum([part.rejected for part in self._parts])
 
     def record(
         self, reading: DeviceReading, when: datetime, *, integrate: bool = True
@@ -172,19 +180,20 @@ class DeviceLedger:
         """
         values = reading.values
         out: dict[Quantity, Entry] = {}
-        counters: list[tuple[Quantity, CounterGuard | DailyCounter]] = [
-            *self._guards.items(),
-            *self._daily.items(),
-        ]
         self.waiting = False
-        for quantity, counter in counters:
+        for quantity, counter, flow_power in self._counters:
             raw = values.get(quantity)
-            result = counter.update(raw, when, FLOW_POWER.get(quantity, _none)(values))
-            self._log(quantity, result)
+            result = counter.update(raw, when, flow_power(values))
+            if result.episode_started or result.decision in _REBASES:
+                self._log(quantity, result)
             self.waiting |= raw is not None and result.value is None
             # A counter the device does not report now (a sentinel, a refused register) is unknown, as
             # every value is; its total stands in the guard for the next reading.
-            out[quantity] = Entry(None if raw is None else result.value, _taken(result))
+            decision = result.decision  # the reading was taken unless held or rejected
+            out[quantity] = Entry(
+                None if raw is None else result.value,
+                decision is not Decision.HELD and decision is not Decision.REJECTED,
+            )
         if integrate:
             self.integrate(reading, when)
         for derived in self._derived:
@@ -228,7 +237,7 @@ class DeviceLedger:
                 result.reason,
                 result.value,
             )
-        elif result.decision in (Decision.RESET, Decision.RELEVELED, Decision.WRAPPED):
+        elif result.decision in _REBASES:
             _LOGGER.info(
                 "%s %s: counter %s (%s); the total continues at %s, %.3f kWh counted for the gap",
                 self.name,
@@ -266,9 +275,8 @@ class DeviceLedger:
                     part.restore(stored[str(quantity)])
 
 
+_REBASES: Final = frozenset({Decision.RESET, Decision.RELEVELED, Decision.WRAPPED})
+
+
 def _none(values: Values) -> float | None:
     return None
-
-
-def _taken(result: GuardResult) -> bool:
-    return result.decision not in (Decision.HELD, Decision.REJECTED)

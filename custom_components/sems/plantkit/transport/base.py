@@ -88,6 +88,11 @@ class Transport(AsyncClosing):
         """Read ``count`` (1..125) registers; connects on demand. Raises ValueError for bad arguments."""
         return registers(await self._request(read_request(unit_id, kind, address, count)))
 
+    async def read_bytes(self, request: Request) -> bytes:
+        """The register bytes (big-endian words, as sent) that answer a read ``request`` (``read_request``):
+        what a decoder unpacks without making integers of words nobody reads."""
+        return (await self._request(request))[2:]
+
     async def write_register(self, unit_id: int, address: int, value: int) -> None:
         """Write one holding register (FC06); returns once the device echoed the write."""
         await self._request(write_single_request(unit_id, address, value))

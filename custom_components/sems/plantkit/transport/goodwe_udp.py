@@ -14,6 +14,7 @@ UDP is lossy, dongles split long replies over two datagrams, and a dongle shared
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 from typing import Final
@@ -25,6 +26,7 @@ from .rtu import crc_ok, rtu_frame
 
 PREFIX = b"\xaa\x55"
 UDP_RETRIES = 3  # GoodWe dongles drop packets now and then; three retries is what works in the field
+_MAX_DATAGRAM = 65536
 _HEAD = len(PREFIX) + 3  # AA55, unit, function, byte count (or exception code): enough to know the length
 
 
@@ -72,18 +74,35 @@ def take_reply(buffer: bytearray, request: Request) -> _Outcome:
     return None
 
 
-class _Exchange(asyncio.DatagramProtocol):
-    """One request's socket: reassembles datagrams and wakes the waiting attempt."""
+class _Exchange:
+    """One request's socket: reassembles datagrams and wakes the waiting attempt.
 
-    def __init__(self, request: Request, endpoint: Endpoint) -> None:
+    The socket is read straight from the event loop's reader callback (no asyncio transport around it:
+    making and closing one per request cost more than the whole exchange).
+    """
+
+    def __init__(self, request: Request, endpoint: Endpoint, sock: socket.socket) -> None:
         self.request = request
         self.endpoint = endpoint
+        self.sock = sock
         self.buffer = bytearray()
         self.waiter: asyncio.Future[_Outcome] | None = None
         self.reply: bytes | None = None
         self.corrupt = 0  # corrupted datagrams seen (for the error message)
 
-    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+    def readable(self) -> None:
+        """Take every datagram waiting on the socket."""
+        while True:
+            try:
+                data = self.sock.recv(_MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self.error_received(exc)
+                return
+            self.datagram_received(data)
+
+    def datagram_received(self, data: bytes) -> None:
         if self.reply is not None:
             return
         buffer = self.buffer
@@ -153,32 +172,39 @@ class GoodWeUdpTransport(Transport):
     async def _transact(self, request: Request) -> bytes:
         family, address = await self._resolve()
         loop = asyncio.get_running_loop()
-        exchange = _Exchange(request, self.endpoint)
         try:
-            udp, _ = await loop.create_datagram_endpoint(lambda: exchange, sock=self._socket(family, address))
+            sock = self._socket(family, address)
         except OSError as err:
             raise PlantConnectionError(f"cannot open UDP to {self.endpoint}: {err}") from err
+        exchange = _Exchange(request, self.endpoint, sock)
         frame = rtu_frame(request.unit_id, request.pdu)
         timeout = self.endpoint.timeout
         try:
-            for _ in range(1 + self.retries):
+            loop.add_reader(sock.fileno(), exchange.readable)
+            try:
+                for _ in range(1 + self.retries):
+                    if exchange.reply is not None:
+                        return exchange.reply
+                    with contextlib.suppress(OSError):
+                        # A send error (an ICMP report of an earlier attempt) fails nothing by itself:
+                        # the attempt times out, or the next receive reports it.
+                        sock.send(frame)
+                    waiter: asyncio.Future[_Outcome] = loop.create_future()
+                    exchange.waiter = waiter
+                    timer = loop.call_later(timeout, _expire, waiter)
+                    try:
+                        outcome = await waiter
+                    finally:
+                        timer.cancel()
+                        exchange.waiter = None
+                    if isinstance(outcome, bytes):
+                        return outcome
                 if exchange.reply is not None:
                     return exchange.reply
-                udp.sendto(frame)
-                waiter: asyncio.Future[_Outcome] = loop.create_future()
-                exchange.waiter = waiter
-                timer = loop.call_later(timeout, _expire, waiter)
-                try:
-                    outcome = await waiter
-                finally:
-                    timer.cancel()
-                    exchange.waiter = None
-                if isinstance(outcome, bytes):
-                    return outcome
-            if exchange.reply is not None:
-                return exchange.reply
+            finally:
+                loop.remove_reader(sock.fileno())
         finally:
-            udp.close()
+            sock.close()
         damaged = f", {exchange.corrupt} corrupted datagrams" if exchange.corrupt else ""
         raise PlantTimeoutError(f"no valid reply from {self.endpoint} (unit {request.unit_id}{damaged})")
 

@@ -220,6 +220,14 @@ class _Values:
             return None
         return scaled(point, self._raw.get(key), self._raw)
 
+    def first(self, *candidates: tuple[ModelInstance | None, str]) -> float | None:
+        """The first available of these (model, point name) values; later ones are not even scaled."""
+        for model, name in candidates:
+            value = self.get(model, name)
+            if value is not None:
+                return value
+        return None
+
 
 def _kwh(wh: float | None) -> float | None:
     return None if wh is None else wh / 1000.0
@@ -299,18 +307,18 @@ def decode_inverter(identity: DeviceIdentity, raw: Mapping[str, RawValue]) -> De
     der = models.get(DER_AC_MODEL)
     inv = table.first(INT_INVERTER_MODELS + FLOAT_INVERTER_MODELS)
     values: dict[Quantity, float | None] = {
-        Quantity.AC_POWER: first_of(v.get(der, "W"), v.get(inv, "W")),
+        Quantity.AC_POWER: v.first((der, "W"), (inv, "W")),
         Quantity.AC_ENERGY_TOTAL: _kwh(
-            first_of(v.get(der, "TotWhInj"), v.get(inv, "WH"), v.get(models.get(STATUS_MODEL), "ActWh"))
+            v.first((der, "TotWhInj"), (inv, "WH"), (models.get(STATUS_MODEL), "ActWh"))
         ),
-        Quantity.GRID_FREQUENCY: first_of(v.get(der, "Hz"), v.get(inv, "Hz")),
-        Quantity.INVERTER_TEMPERATURE: first_of(v.get(der, "TmpCab"), v.get(inv, "TmpCab")),
-        Quantity.GRID_VOLTAGE_L1: first_of(v.get(der, "VL1"), v.get(der, "LNV"), v.get(inv, "PhVphA")),
-        Quantity.GRID_VOLTAGE_L2: first_of(v.get(der, "VL2"), v.get(inv, "PhVphB")),
-        Quantity.GRID_VOLTAGE_L3: first_of(v.get(der, "VL3"), v.get(inv, "PhVphC")),
-        Quantity.GRID_CURRENT_L1: first_of(v.get(der, "AL1"), v.get(inv, "AphA")),
-        Quantity.GRID_CURRENT_L2: first_of(v.get(der, "AL2"), v.get(inv, "AphB")),
-        Quantity.GRID_CURRENT_L3: first_of(v.get(der, "AL3"), v.get(inv, "AphC")),
+        Quantity.GRID_FREQUENCY: v.first((der, "Hz"), (inv, "Hz")),
+        Quantity.INVERTER_TEMPERATURE: v.first((der, "TmpCab"), (inv, "TmpCab")),
+        Quantity.GRID_VOLTAGE_L1: v.first((der, "VL1"), (der, "LNV"), (inv, "PhVphA")),
+        Quantity.GRID_VOLTAGE_L2: v.first((der, "VL2"), (inv, "PhVphB")),
+        Quantity.GRID_VOLTAGE_L3: v.first((der, "VL3"), (inv, "PhVphC")),
+        Quantity.GRID_CURRENT_L1: v.first((der, "AL1"), (inv, "AphA")),
+        Quantity.GRID_CURRENT_L2: v.first((der, "AL2"), (inv, "AphB")),
+        Quantity.GRID_CURRENT_L3: v.first((der, "AL3"), (inv, "AphC")),
     }
     battery_labels = conventions_for(identity.manufacturer).battery_modules
     pv_inputs = _ports(v, models.get(DER_DC_MODEL), PORT_TYPE_PV) or _modules(
@@ -357,17 +365,15 @@ def decode_battery(identity: DeviceIdentity, raw: Mapping[str, RawValue]) -> Dev
         if charging is not None or discharging is not None:
             module_power = (discharging or 0.0) - (charging or 0.0)
     values: dict[Quantity, float | None] = {
-        Quantity.BATTERY_SOC: first_of(
-            v.get(battery, "SoC"), v.get(capacity, "SoC"), v.get(basic, "ChaState")
-        ),
+        Quantity.BATTERY_SOC: v.first((battery, "SoC"), (capacity, "SoC"), (basic, "ChaState")),
         Quantity.BATTERY_POWER: first_of(
             v.get(battery, "W"), sum_of(p.power for p in ess_ports) if ess_ports else None, module_power
         ),
     }
     if battery or capacity:
-        values[Quantity.BATTERY_SOH] = first_of(v.get(battery, "SoH"), v.get(capacity, "SoH"))
+        values[Quantity.BATTERY_SOH] = v.first((battery, "SoH"), (capacity, "SoH"))
     if battery or basic:
-        values[Quantity.BATTERY_VOLTAGE] = first_of(v.get(battery, "V"), v.get(basic, "InBatV"))
+        values[Quantity.BATTERY_VOLTAGE] = v.first((battery, "V"), (basic, "InBatV"))
     if battery:
         values[Quantity.BATTERY_CURRENT] = v.get(battery, "A")
     if ess_ports:
