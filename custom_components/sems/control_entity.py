@@ -3,7 +3,7 @@ entry's ``controls.SemsControls``, written through it (README "Battery and expor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Sequence
 
 from homeassistant.const import EntityCategory
 from homeassistant.core import callback
@@ -28,8 +28,8 @@ class SemsControlEntity(SemsEntity):
         self,
         coordinator: SemsCoordinator,
         identity: DeviceIdentity,
-        control: Control,
         description: EntityDescription,
+        control: Control,
     ) -> None:
         super().__init__(coordinator, identity)
         self.control = control
@@ -62,8 +62,8 @@ class SemsControlEntity(SemsEntity):
 def async_add_control_entities(
     entry: SemsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
-    descriptions: Mapping[Control, EntityDescription],
-    make: Callable[[SemsCoordinator, DeviceIdentity, Control, EntityDescription], Entity],
+    descriptions: Sequence[EntityDescription],
+    make: Callable[[SemsCoordinator, DeviceIdentity, EntityDescription, Control], Entity],
 ) -> None:
     """Add each device's controls of this platform, once they have been read, and only where control of
     the plant is allowed (with control off, no entity offers a write that would be refused)."""
@@ -77,9 +77,15 @@ def async_add_control_entities(
             return None  # not read yet: the next poll tries again
         offered = controls.states.get(identity.key, {})
         return [
-            make(coordinator, identity, control, description)
-            for control, description in descriptions.items()
-            if control in offered
+            make(coordinator, identity, description, control)
+            for description in descriptions
+            if (control := _control_of(description)) in offered
         ]
 
     async_add_device_entities(entry, async_add_entities, entities)
+
+
+def _control_of(description: EntityDescription) -> Control:
+    control = getattr(description, "control", None)
+    assert isinstance(control, Control), description
+    return control

@@ -323,7 +323,7 @@ class SemsControls:
         if value is None:
             return "-"
         if isinstance(value, bool):
-            return self._text(f"entity.switch.{control}.state.{'on' if value else 'off'}", str(value))
+            return "on" if value else "off"
         if isinstance(value, int | float):
             unit = {Control.MIN_SOC: " %"}.get(control, " W")
             return f"{value:g}{unit}"

@@ -3,6 +3,8 @@ export controls"). Their range is the device's own (rated power, the battery's l
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from homeassistant.components.number import (
     NumberDeviceClass,
     NumberEntity,
@@ -20,29 +22,40 @@ from .plantkit.control import Control
 # Writes go one at a time (each is read back before the next).
 PARALLEL_UPDATES = 1
 
-NUMBERS: dict[Control, NumberEntityDescription] = {
-    Control.FORCE_POWER: NumberEntityDescription(
+
+@dataclass(frozen=True, kw_only=True)
+class SemsNumberEntityDescription(NumberEntityDescription):
+    """A numeric control; its range and step are the device's (``ControlSpec``)."""
+
+    control: Control
+
+
+NUMBERS = (
+    SemsNumberEntityDescription(
         key=str(Control.FORCE_POWER),
         translation_key=str(Control.FORCE_POWER),
+        control=Control.FORCE_POWER,
         device_class=NumberDeviceClass.POWER,
         native_unit_of_measurement=UnitOfPower.WATT,
         mode=NumberMode.BOX,
     ),
-    Control.MIN_SOC: NumberEntityDescription(
+    SemsNumberEntityDescription(
         key=str(Control.MIN_SOC),
         translation_key=str(Control.MIN_SOC),
+        control=Control.MIN_SOC,
         device_class=NumberDeviceClass.BATTERY,
         native_unit_of_measurement=PERCENTAGE,
         mode=NumberMode.BOX,
     ),
-    Control.EXPORT_LIMIT_POWER: NumberEntityDescription(
+    SemsNumberEntityDescription(
         key=str(Control.EXPORT_LIMIT_POWER),
         translation_key=str(Control.EXPORT_LIMIT_POWER),
+        control=Control.EXPORT_LIMIT_POWER,
         device_class=NumberDeviceClass.POWER,
         native_unit_of_measurement=UnitOfPower.WATT,
         mode=NumberMode.BOX,
     ),
-}
+)
 
 
 async def async_setup_entry(

@@ -4,6 +4,8 @@ use the ``sems.set_battery_mode`` action."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -15,13 +17,22 @@ from .plantkit.control import BatteryMode, Control
 # Writes go one at a time (each is read back before the next).
 PARALLEL_UPDATES = 1
 
-SELECTS: dict[Control, SelectEntityDescription] = {
-    Control.BATTERY_MODE: SelectEntityDescription(
+
+@dataclass(frozen=True, kw_only=True)
+class SemsSelectEntityDescription(SelectEntityDescription):
+    """A choice control (the options listed are every mode; each device offers its own subset)."""
+
+    control: Control
+
+
+SELECTS = (
+    SemsSelectEntityDescription(
         key=str(Control.BATTERY_MODE),
         translation_key=str(Control.BATTERY_MODE),
+        control=Control.BATTERY_MODE,
         options=[str(mode) for mode in BatteryMode],
     ),
-}
+)
 
 
 async def async_setup_entry(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
@@ -15,11 +16,19 @@ from .plantkit.control import Control
 # Writes go one at a time (each is read back before the next).
 PARALLEL_UPDATES = 1
 
-SWITCHES: dict[Control, SwitchEntityDescription] = {
-    Control.EXPORT_LIMIT: SwitchEntityDescription(
-        key=str(Control.EXPORT_LIMIT), translation_key=str(Control.EXPORT_LIMIT)
+
+@dataclass(frozen=True, kw_only=True)
+class SemsSwitchEntityDescription(SwitchEntityDescription):
+    """An on/off control."""
+
+    control: Control
+
+
+SWITCHES = (
+    SemsSwitchEntityDescription(
+        key=str(Control.EXPORT_LIMIT), translation_key=str(Control.EXPORT_LIMIT), control=Control.EXPORT_LIMIT
     ),
-}
+)
 
 
 async def async_setup_entry(
