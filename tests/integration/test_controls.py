@@ -229,7 +229,7 @@ async def test_logbook_describes_a_change(hass: HomeAssistant, plant: SimulatedP
     logbook.async_describe_events(hass, register_description)
     [event] = events
     entry_text = described[EVENT_CONTROL_CHANGED](event)
-    assert entry_text["message"] == "changed Battery mode from Self-use to Hold (no charge or discharge)"
+    assert entry_text["message"] == "changed Mode from Self-use to Hold (no charge or discharge)"
     assert entry_text["name"]
 
 
