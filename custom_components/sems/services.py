@@ -9,7 +9,6 @@ request and ``HomeAssistantError`` when the device fails.
 from __future__ import annotations
 
 import voluptuous as vol
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import HomeAssistant, ServiceCall, callback
 from homeassistant.exceptions import ServiceValidationError
@@ -18,7 +17,7 @@ from homeassistant.helpers import device_registry as dr
 
 from .const import DOMAIN, SERVICE_SET_BATTERY_MODE, SERVICE_SET_EXPORT_LIMIT
 from .controls import SemsControls
-from .coordinator import SemsConfigEntry
+from .coordinator import SemsCoordinator
 from .plantkit.control import Control
 
 ATTR_MODE = "mode"
@@ -73,14 +72,15 @@ def _target(call: ServiceCall, control: Control) -> tuple[SemsControls, str]:
     (the device itself, or the one device of its plant that does: a battery mode asked of the inverter or
     of the plant is its battery's)."""
     hass = call.hass
-    device = dr.async_get(hass).async_get(call.data[ATTR_DEVICE_ID])
-    if device is not None:
-        for entry_id in device.config_entries:
-            entry: SemsConfigEntry | None = hass.config_entries.async_get_entry(entry_id)
-            if entry is None or entry.domain != DOMAIN or entry.state is not ConfigEntryState.LOADED:
-                continue
-            controls = entry.runtime_data.controls
-            if controls is None:
+    registry = dr.async_get(hass)
+    wanted = call.data[ATTR_DEVICE_ID]
+    # Looked up through the loaded entries' own devices (2026.x deprecates DeviceEntry.config_entries).
+    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+        controls = entry.runtime_data.controls if isinstance(entry.runtime_data, SemsCoordinator) else None
+        if controls is None:
+            continue
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+            if device.id != wanted:
                 continue
             key = next((key for domain, key in device.identifiers if domain == DOMAIN), None)
             if key is not None:
