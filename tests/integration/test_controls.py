@@ -432,3 +432,33 @@ async def test_sunspec_controls(hass: HomeAssistant, plant: SimulatedPlant) -> N
         "number", SERVICE_SET_VALUE, {ATTR_ENTITY_ID: soc, ATTR_VALUE: 30}, blocking=True
     )
     assert state_of(hass, soc) == "30.0"
+
+
+@pytest.mark.freeze_time(tick=True)
+async def test_an_end_that_cannot_be_written_is_tried_again(
+    hass: HomeAssistant,
+    plant: SimulatedPlant,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The device refuses the write that ends a temporary mode: a warning (no error), and a minute later
+    it is ended."""
+    entry = await controlled_plant(hass, plant)
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_SET_BATTERY_MODE,
+        {"device_id": device_id(hass, entry, ET_BATTERY), "mode": "hold", "duration": {"minutes": 5}},
+        blocking=True,
+    )
+    plant.server(ET).faults.refuse_writes = ModbusExceptionError.DEVICE_BUSY
+    freezer.tick(timedelta(minutes=5, seconds=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert register(plant, EMS_MODE) == 8
+    assert "trying again" in caplog.text
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    plant.server(ET).faults.refuse_writes = None
+    freezer.tick(timedelta(minutes=1, seconds=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert register(plant, EMS_MODE) == SELF_USE
