@@ -26,12 +26,10 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from custom_components.sems.plantkit.client import PlantClient
-from custom_components.sems.plantkit.discovery import DONGLE_DISCOVERY_PORT
+from custom_components.sems.plantkit.discovery import DONGLE_DISCOVERY_PORT, ProbeLimits, probe_once
 from custom_components.sems.plantkit.model import DeviceIdentity, Role
 from custom_components.sems.plantkit.transport import Endpoint, TransportType
 
@@ -47,6 +45,8 @@ from .faults import DEVICE_FAULTS
 from .field_case import FieldCase, field_case_server
 from .plant import ENDPOINTS, SimulatedPlant
 
+# How the simulator asks its own endpoints what to announce (loopback: patient, one retry).
+ANNOUNCEMENT_PROBE = ProbeLimits(timeout=2.0, budget=30.0, retries=1)
 DEFAULT_PORTS = {
     "goodwe_et_tcp": 15020,
     "goodwe_et_udp": 18899,
@@ -215,8 +215,7 @@ class DiscoveryServices:
     async def _announcement(self, name: str) -> AnnouncedDevice:
         units = [self.plant.devices[device].unit_id for device in self.plant.specs[name].devices]
         endpoint = Endpoint(self.plant.host, self.plant.port(name), TransportType.TCP)
-        async with PlantClient(replace(endpoint, timeout=2.0)) as client:
-            main = main_device(await client.probe(units))
+        main = main_device(await probe_once(endpoint, ANNOUNCEMENT_PROBE, unit_ids=units, within=None))
         return AnnouncedDevice(
             endpoint.host, endpoint.port, main.manufacturer, main.model, main.serial, main.unit_id
         )
@@ -279,8 +278,8 @@ def _call(control_file: Path, path: str, body: dict[str, object] | None = None) 
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0].startswith("-"):
-        argv.insert(0, "serve")
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv.insert(0, "serve")  # --help stays with the top parser: it lists every command
     args = _parser().parse_args(argv)
     if args.command == "case" and not args.host.startswith("127."):
         _parser().error("the simulator only binds loopback addresses (127.0.0.0/8)")

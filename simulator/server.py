@@ -281,6 +281,8 @@ class SimServer:
                 )
                 if not pdu:
                     continue  # not for us (protocol id, CRC): a real device stays silent
+                if self.faults.silent:
+                    continue  # switched off (or asleep) while a client stays connected: no answer
                 if loop.time() < deaf_until:
                     self.dropped_early += 1  # still setting up behind the connect: dropped, no answer
                     continue

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from unittest.mock import patch
 
 import pytest
+
+from .broker import Broker, Pki
 
 
 @pytest.fixture
@@ -13,3 +16,21 @@ def entity_registry_enabled_by_default() -> Iterator[None]:
     """Enable entities that are disabled by default (phcc 0.13.236 lacks this core fixture)."""
     with patch("homeassistant.helpers.entity.Entity.entity_registry_enabled_default", True):
         yield
+
+
+# --- a real Mosquitto (tests/broker.py), for the uplink and the cloud-sync tests ---------------------------
+
+
+@pytest.fixture(scope="module")
+def pki() -> Pki:
+    return Pki.create()
+
+
+@pytest.fixture
+def broker(tmp_path: Path, pki: Pki, socket_enabled: None) -> Iterator[Broker]:
+    server = Broker(tmp_path / "broker", pki)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

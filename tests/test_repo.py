@@ -165,6 +165,64 @@ def test_simulator_profile_import_check_finds_every_way_in(tmp_path: Path) -> No
         assert any(culprit in problem for problem in problems), culprit
 
 
+# --- test modules share helpers through helper modules, never through each other ------------------------
+
+
+def imports_of_test_modules(tests_dir: Path = REPO_ROOT / "tests") -> list[str]:
+    """Imports of a test module (``test_*.py``) anywhere under ``tests_dir``, relative or absolute, by
+    ``from ... import``, ``import`` or ``importlib``: shared helpers belong in helper modules
+    (``common.py``, ``lan.py``, ``conftest.py`` fixtures)."""
+    root = tests_dir.parent
+    problems: list[str] = []
+    for path in sorted(tests_dir.rglob("*.py")):
+        package = path.relative_to(root).parts[:-1]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            targets = [target for target, _ in validator._imported_names(node)]
+            if isinstance(node, ast.ImportFrom):
+                base = package[: len(package) - node.level + 1] if node.level else ()
+                module = ".".join((*base, *([node.module] if node.module else [])))
+                # "from . import test_x" and "from tests.x import test_y" name the module as an attribute
+                targets = [module, *(f"{module}.{alias.name}" for alias in node.names)]
+            for target in targets:
+                file = root.joinpath(*target.split(".")).with_suffix(".py")
+                if file.name.startswith("test_") and file.is_file():
+                    problems.append(f"{path.relative_to(root)}:{node.lineno} imports {target}")
+                    break
+    return problems
+
+
+def test_test_modules_import_no_other_test_module() -> None:
+    assert imports_of_test_modules() == []
+
+
+def test_test_module_import_check_finds_every_way_in(tmp_path: Path) -> None:
+    tests = _write(
+        tmp_path / "tests",
+        {
+            "__init__.py": "",
+            "a/__init__.py": "",
+            "a/test_one.py": "def helper() -> None: ...\n",
+            "a/common.py": "def test_like_name() -> None: ...\n",
+            "a/test_relative.py": "from .test_one import helper\n",
+            "a/test_package.py": "from . import test_one\n",
+            "b/__init__.py": "",
+            "b/test_up.py": "from ..a.test_one import helper\n",
+            "b/test_absolute.py": "from tests.a.test_one import helper\n",
+            "b/test_plain.py": "import tests.a.test_one\n",
+            "b/test_attribute.py": "from tests.a import test_one\n",
+            "b/test_dynamic.py": "import importlib\nimportlib.import_module('tests.a.test_one')\n",
+            "b/test_fine.py": (
+                "from ..a.common import test_like_name\nfrom tests.a import common\nimport pytest\n"
+            ),
+        },
+    )
+    problems = imports_of_test_modules(tests)
+    culprits = ("relative", "package", "up", "absolute", "plain", "attribute", "dynamic")
+    assert len(problems) == len(culprits), problems
+    for culprit in culprits:
+        assert any(f"test_{culprit}.py" in problem for problem in problems), culprit
+
+
 # --- (b) manifest.json ------------------------------------------------------------------------------------
 
 
@@ -461,7 +519,7 @@ def test_brand_images(tmp_path: Path) -> None:
     for name, image in brand.images().items():
         with Image.open(COMPONENT_DIR / "brand" / name) as shipped:
             assert shipped.size == image.size, name
-            assert list(shipped.convert("RGBA").getdata()) == list(image.getdata()), name
+            assert shipped.convert("RGBA").tobytes() == image.convert("RGBA").tobytes(), name
 
     component = tmp_path / "sems"
     assert validator.brand_problems(component)  # no brand folder at all

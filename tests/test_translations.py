@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from custom_components.sems.plantkit.profiles import VENDORS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = REPO_ROOT / "custom_components" / "sems" / "translations"
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -88,3 +90,12 @@ def test_the_check_catches_a_missing_key_and_a_lost_placeholder() -> None:
         "abort.extra",
     ):
         assert any(expected in problem for problem in problems), expected
+
+
+@pytest.mark.parametrize("language", ["en", *LANGUAGES])
+def test_not_supported_names_every_vendor(language: str) -> None:
+    """The "not supported" texts name every vendor the integration reads (Huawei was missing)."""
+    config = load(language)["config"]
+    for text in (config["error"]["not_supported"], config["abort"]["not_supported"]):
+        missing = [vendor.name for vendor in VENDORS if vendor.name not in text.casefold()]
+        assert missing == [], f"{language}: {text}"

@@ -28,6 +28,7 @@ from .entity import async_mark_unavailable, async_register_devices, plant_device
 from .entry_data import endpoint_from_data, meter_locations, probe_unit_ids, stored_devices
 from .plantkit.client import PlantClient
 from .plantkit.exceptions import PlantError
+from .plantkit.profiles import prepare_stored
 
 __all__ = ["SemsConfigEntry"]
 
@@ -77,6 +78,7 @@ async def _async_connect(hass: HomeAssistant, entry: SemsConfigEntry) -> SemsCoo
     """The entry's coordinator after its first refresh; raises ``ConfigEntryNotReady``."""
     client = PlantClient(endpoint_from_data(entry.data))
     client.place_meters(meter_locations(entry.options))
+    await prepare_stored(entry.data.get(CONF_DEVICES) or ())
     client.devices = stored_devices(entry.data)
     if not client.devices:
         await _async_probe_and_store(hass, entry, client)

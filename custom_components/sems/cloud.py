@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, CONF_VERIFY_SSL
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, CONF_VERIFY_SSL, EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later, async_track_time_interval
 from homeassistant.helpers.storage import STORAGE_DIR
@@ -260,12 +260,20 @@ class CloudSync:
         self._acknowledged: set[str] = set()
         self._last_status: UplinkStatus | None = None
         self._lock = asyncio.Lock()  # one change at a time (a flow step and the update listener)
+        self._on_hass_stop: CALLBACK_TYPE | None = None
 
     # --- lifecycle -------------------------------------------------------------------------------------
 
     async def async_start(self) -> None:
         """Apply the entry's options (at setup)."""
+        # Home Assistant does not unload entries when it stops: without this the open periods and energy
+        # references would never reach the disk, and a restart would lose up to a period of readings.
+        self._on_hass_stop = self.hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._async_hass_stop)
         await self.async_apply()
+
+    async def _async_hass_stop(self, _event: Event) -> None:
+        self._on_hass_stop = None  # fired: a once-listener removes itself
+        await self.async_stop()
 
     async def async_apply(self) -> None:
         """Bring the sync in line with the entry's options (at setup and after every options change)."""
@@ -298,7 +306,11 @@ class CloudSync:
         self._notify()
 
     async def async_stop(self) -> None:
-        """Unload: stop sending (what is queued stays on disk), cancel timers."""
+        """Unload or Home Assistant stopping: stop sending (what is queued and the open periods stay on
+        disk), cancel timers."""
+        if self._on_hass_stop is not None:
+            self._on_hass_stop()
+            self._on_hass_stop = None
         if self._retry is not None:
             self._retry()
             self._retry = None
@@ -306,8 +318,6 @@ class CloudSync:
             self._debounce()
             self._debounce = None
         await self._async_stop_uplink()
-        self._delete_issue(ISSUE_UNREACHABLE)
-        self._unreachable_issue = False
 
     async def _async_start_uplink(self, consent: Consent, settings: CloudSettings) -> bool:
         config = UplinkConfig(
@@ -337,6 +347,9 @@ class CloudSync:
             unsubscribe()
         self._unsubscribers = []
         self._running_key = None
+        # "Unreachable" is about the uplink that ran: withdrawn, paused or restarted, it no longer holds.
+        self._delete_issue(ISSUE_UNREACHABLE)
+        self._unreachable_issue = False
         uplink, self.uplink = self.uplink, None
         if uplink is not None:
             self._last_status = uplink.status

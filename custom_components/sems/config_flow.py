@@ -78,13 +78,11 @@ from .const import (
     MAX_UNAVAILABLE_AFTER,
     POLL_PRESET_SECONDS,
     TRANSPORT_AUTO,
-    UNIT_SCAN_BUDGET,
-    UNIT_SCAN_IDS,
     UNIT_SCAN_KEYWORD,
     PollPreset,
 )
 from .coordinator import SemsConfigEntry, unavailable_after
-from .discovery import followed_data
+from .discovery import discovery_settings, followed_data, transport_choice
 from .entry_data import default_poll_seconds, stored_devices
 from .location_flow import (
     CONF_LOCATION,
@@ -92,7 +90,23 @@ from .location_flow import (
     meter_placeholders,
     placeable_meters,
 )
-from .plantkit.discovery import Found
+from .plantkit.discovery import (
+    DiscoverySettings,
+    Found,
+    ProbeCandidate,
+    SearchResult,
+    choice_label,
+    dhcp_candidates,
+    distinct_choices,
+    is_serial_path,
+    probe_candidates,
+    probe_host,
+    search,
+    serial_port_problem,
+    unit_scan,
+    unit_scan_endpoint,
+    zeroconf_announcement,
+)
 from .plantkit.exceptions import (
     NoDeviceAtUnitError,
     PlantError,
@@ -107,10 +121,8 @@ from .plantkit.exceptions import (
 from .plantkit.model import DeviceIdentity, MeterLocation
 from .plantkit.naming import device_name, main_device, plant_title
 from .plantkit.transport import Endpoint, TransportType
-from .plantkit.transport.base import DEFAULT_PORTS
 from .plantkit.uplink import Consent, parse_broker_url, probe_broker, valid_plant_id
 from .plantkit.uplink.mqtt import tls_context
-from .probe import ProbeCandidate, ProbeResult, async_probe, is_serial_path, serial_port_problem
 
 TRANSPORT_CHOICES = [TRANSPORT_AUTO, *(str(kind) for kind in TransportType)]
 MAX_UNIT_ID = 247
@@ -228,7 +240,7 @@ class ConnectionInput:
     port: int | None
 
 
-def _entry_data(probed: ProbeResult, unit_ids: Sequence[int]) -> dict[str, Any]:
+def _entry_data(probed: Found, unit_ids: Sequence[int]) -> dict[str, Any]:
     """What an entry stores: where the devices answered, the unit ids to probe again, the devices."""
     endpoint = probed.endpoint
     return {
@@ -272,15 +284,19 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
     def __init__(self) -> None:
         """Nothing found yet."""
         self._user_input: dict[str, Any] = {}
-        self._discovered: ProbeResult | None = None
-        self._search_task: asyncio.Task[discovery.SearchResult] | None = None
+        self._discovered: Found | None = None
+        self._search_task: asyncio.Task[SearchResult] | None = None
         self._searched = ""  # the networks searched, for the user
         self._choices: dict[str, Found] = {}
         self._already_configured = 0  # devices the search found that are set up already
         self._unit_scan_target: ConnectionInput | None = None
-        self._unit_scan_task: asyncio.Task[ProbeResult] | None = None
+        self._unit_scan_task: asyncio.Task[Found] | None = None
         self._error_placeholders: dict[str, str] = {}  # what a form's error text names (the unit id)
         self._pending: _PendingEntry | None = None  # an entry waiting for its meters' locations
+
+    @property
+    def _settings(self) -> DiscoverySettings:
+        return discovery_settings(self.hass)
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask where the devices are and probe there; an empty host searches the network instead."""
@@ -369,14 +385,16 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def _async_probe_input(
         self, user_input: dict[str, Any]
-    ) -> tuple[ProbeResult | None, dict[str, Any], dict[str, str]]:
+    ) -> tuple[Found | None, dict[str, Any], dict[str, str]]:
         """Validate the form, then probe. Returns the probe result and entry data, or errors by field."""
         self._error_placeholders = {}
         target, unit_ids, errors = await self._async_parse_connection(user_input)
         if target is None:
             return None, {}, errors
         try:
-            probed = await async_probe(target.host, target.transport, target.port, unit_ids or None)
+            probed = await probe_host(
+                target.host, transport_choice(target.transport), target.port, unit_ids, self._settings
+            )
         except (UnsupportedDeviceError, PlantProtocolError):
             errors["base"] = "not_supported"
         except NoDeviceAtUnitError as err:
@@ -408,15 +426,17 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
                 progress_task=self._unit_scan_task,
                 description_placeholders={
                     "host": target.host,
-                    "count": str(len(UNIT_SCAN_IDS)),
-                    "seconds": str(round(UNIT_SCAN_BUDGET)),
+                    "count": str(len(self._settings.unit_scan_ids)),
+                    "seconds": str(round(self._settings.unit_scan.budget)),
                 },
             )
         return self.async_show_progress_done(next_step_id="unit_scan_done")
 
-    async def _async_unit_scan(self, target: ConnectionInput) -> ProbeResult:
-        endpoint = await discovery.async_unit_scan_endpoint(target.host, target.transport, target.port)
-        return await discovery.async_scan_units(endpoint, progress=self._async_report_progress)
+    async def _async_unit_scan(self, target: ConnectionInput) -> Found:
+        settings = self._settings
+        transport = transport_choice(target.transport)
+        endpoint = await unit_scan_endpoint(target.host, transport, target.port, settings)
+        return await unit_scan(endpoint, settings, self._async_report_progress)
 
     async def async_step_unit_scan_done(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Create the entry with every unit that answered, or back to the form with the reason."""
@@ -469,19 +489,22 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_search(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Search the networks Home Assistant is attached to; the result is listed next."""
-        settings = discovery.DEFAULT_SEARCH_SETTINGS
+        settings = self._settings
         if self._search_task is None:
-            plan = await discovery.async_scan_plan(self.hass)
+            plan = await discovery.async_scan_plan(self.hass, settings)
             self._searched = plan.describe()
             self._search_task = self.hass.async_create_task(
-                discovery.async_search(plan, settings, self._async_report_progress)
+                search(plan, settings, self._async_report_progress)
             )
         if not self._search_task.done():
             return self.async_show_progress(
                 step_id="search",  # needed: the step is entered from the user step
                 progress_action="search",
                 progress_task=self._search_task,
-                description_placeholders={"networks": self._searched, "seconds": str(round(settings.budget))},
+                description_placeholders={
+                    "networks": self._searched,
+                    "seconds": str(round(settings.search.budget)),
+                },
             )
         task, self._search_task = self._search_task, None
         found: tuple[Found, ...] = ()
@@ -501,7 +524,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
             )
             await self._async_follow_found(found)
         configured = self._configured_serials()
-        choices = discovery.distinct_choices(found, configured)
+        choices = distinct_choices(found, configured)
         self._already_configured = len({main_device(f.devices).serial for f in found} & configured)
         self._choices = {_choice_key(choice): choice for choice in choices}
         return self.async_show_progress_done(next_step_id="pick" if self._choices else "nothing_found")
@@ -541,13 +564,11 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
             main = main_device(found.devices)
             await self.async_set_unique_id(main.serial)
             self._abort_if_unique_id_configured()
-            probed = ProbeResult(found.endpoint, list(found.devices))
             return await self._async_create_plant(
-                probed.devices, _entry_data(probed, _found_unit_ids(probed.devices))
+                found.devices, _entry_data(found, _found_unit_ids(found.devices))
             )
         options = [
-            SelectOptionDict(value=key, label=discovery.choice_label(found))
-            for key, found in self._choices.items()
+            SelectOptionDict(value=key, label=choice_label(found)) for key, found in self._choices.items()
         ]
         schema = vol.Schema(
             {
@@ -581,30 +602,23 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_zeroconf(self, discovery_info: ZeroconfServiceInfo) -> ConfigFlowResult:
         """A ``_modbus._tcp`` announcement: TXT manufacturer, model, serial, port, unit."""
-        properties = discovery_info.properties
-        port = (
-            discovery.txt_number(properties, "port", 1, 65535)
-            or discovery_info.port
-            or DEFAULT_PORTS[TransportType.TCP]
-        )
-        unit_id = discovery.txt_number(properties, "unit", 1, 255)
-        endpoint = Endpoint(discovery_info.host, port, TransportType.TCP)
-        if serial := str(properties.get("serial") or "").strip():
+        announced = zeroconf_announcement(discovery_info.host, discovery_info.port, discovery_info.properties)
+        if announced.serial:
             # Known at this very address (or ignored): nothing needs to be sent to find that out.
-            entry = await self.async_set_unique_id(serial)
-            if entry is None or entry.source == SOURCE_IGNORE or followed_data(entry.data, endpoint) is None:
+            entry = await self.async_set_unique_id(announced.serial)
+            if (
+                entry is None
+                or entry.source == SOURCE_IGNORE
+                or followed_data(entry.data, announced.endpoint) is None
+            ):
                 self._abort_if_unique_id_configured()
-        candidate = ProbeCandidate(endpoint, (unit_id,) if unit_id else None)
-        return await self._async_probe_discovered([candidate], announced=True)
+        return await self._async_probe_discovered([announced.candidate()], announced=True)
 
     async def async_step_dhcp(self, discovery_info: DhcpServiceInfo) -> ConfigFlowResult:
         """A DHCP match (SunSpec vendors, Hi-Flying modules of GoodWe dongles): probe before offering."""
         self._async_abort_entries_match({CONF_HOST: discovery_info.ip})
-        candidates = discovery.dhcp_candidates(
-            discovery_info.ip,
-            discovery_info.macaddress,
-            discovery_info.hostname,
-            discovery.DEFAULT_SEARCH_SETTINGS,
+        candidates = dhcp_candidates(
+            discovery_info.ip, discovery_info.macaddress, discovery_info.hostname, self._settings
         )
         return await self._async_probe_discovered(candidates, announced=False)
 
@@ -617,7 +631,7 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
         not one of ours.
         """
         try:
-            probed = await discovery.async_probe_candidates(candidates)
+            probed = await probe_candidates(candidates, self._settings.announced)
         except (UnsupportedDeviceError, PlantProtocolError):
             return self.async_abort(reason="not_supported")
         except PlantError:
@@ -669,7 +683,9 @@ class SemsConfigFlow(ConfigFlow, domain=DOMAIN):
         replace the one the user chose).
         """
         new_data = followed_data(entry.data, endpoint)
-        if new_data is None or await discovery.async_answers_at(entry.data, str(entry.unique_id)):
+        if new_data is None or await discovery.async_answers_at(
+            entry.data, str(entry.unique_id), self._settings
+        ):
             return False
         LOGGER.info("%s answers at another address; its entry follows it", entry.title)
         self.hass.config_entries.async_update_entry(entry, data=new_data)

@@ -42,12 +42,6 @@ MAX_UNAVAILABLE_AFTER: Final = 20
 # The transport choice "auto" is not a plantkit transport: the config flow resolves it to one.
 TRANSPORT_AUTO: Final = "auto"
 
-# How long the config flow waits for a device per transport candidate. Kept short: the user is waiting,
-# and the runtime endpoint (plantkit's default timeout) is more patient than the probe.
-PROBE_TIMEOUT: Final = 2.0
-# Upper bound for a whole probe of one candidate (several unit ids and profiles may each time out).
-PROBE_BUDGET: Final = 30.0
-
 
 class PollPreset(StrEnum):
     """Polling interval presets offered in the options flow."""
@@ -104,31 +98,9 @@ CLOUD_ENTRY_KEYS: Final = frozenset({"username", "password", "powerstation_id"})
 ISSUE_CLOUD_ENTRY: Final = "cloud_entry"
 
 # --- Discovery (config flow) ------------------------------------------------------------------------
-# README.md ("Discovery") lists exactly what each path sends. Every destination comes from Home
-# Assistant's enabled network adapters, a zeroconf/DHCP announcement, or the user.
+# Every tunable (ports, waits, sizes, unit ids) is in plantkit.discovery.DiscoverySettings; README.md
+# ("Discovery") lists exactly what each path sends.
 
-# "Search my network": every host of each adapter network (narrowed to the /24 around Home Assistant's own
-# address) gets a TCP connect on each of these ports and a GoodWe UDP read; what answers is identified.
-SEARCH_TCP_PORTS: Final = (502, 1502)  # Modbus TCP; 1502 is SolarEdge's default
-SEARCH_UDP_PORT: Final = 8899  # GoodWe Wi-Fi/LAN dongles
-SEARCH_CONCURRENCY: Final = 32  # endpoints checked at once
-SEARCH_BUDGET: Final = 60.0  # seconds for the whole search; what was found by then is listed
-SEARCH_CONNECT_TIMEOUT: Final = 0.5  # per TCP connect / UDP round trip of the reachability check
-SEARCH_PROBE_TIMEOUT: Final = 1.0  # per request while identifying an endpoint that answered
-SEARCH_MAX_ADDRESSES: Final = 1024  # networks beyond this many addresses in all are left out
-# The GoodWe/Hi-Flying query "WIFIKIT-214028-READ" goes to UDP 48899 at the broadcast address of each
-# adapter network; replies are collected for this long.
-DONGLE_QUERY_WINDOW: Final = 2.0
-# Part of SEARCH_BUDGET kept to identify dongles that answered the query from outside the scanned hosts.
-RESPONDER_BUDGET: Final = 10.0
-
-# A device announced by zeroconf or matched by DHCP is probed before a flow is offered.
-DISCOVERY_PROBE_TIMEOUT: Final = 1.5  # per request
-DISCOVERY_PROBE_BUDGET: Final = 20.0  # for all the ports and unit ids tried for one announcement
-
-# "scan" in the unit ID field: ask these unit ids one after another behind one host (RS485 gateways,
-# parallel inverters). 126: SMA's SunSpec id; 127/247: GoodWe DT/ET; 240: Fronius' meter.
+# "scan" in the unit ID field: ask one unit id after another behind one host (RS485 gateways, parallel
+# inverters).
 UNIT_SCAN_KEYWORD: Final = "scan"
-UNIT_SCAN_IDS: Final = (*range(1, 33), 126, 127, 240, 247)
-UNIT_SCAN_TIMEOUT: Final = 0.5  # a silent unit costs about this long
-UNIT_SCAN_BUDGET: Final = 60.0

@@ -15,7 +15,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 
 from .cloud import SECRETS
-from .const import CLOUD_ENTRY_KEYS
+from .const import CLOUD_ENTRY_KEYS, CONF_METER_LOCATIONS
 from .coordinator import SemsConfigEntry, SemsCoordinator
 from .entry_data import stored_devices
 from .plantkit.model import DeviceIdentity
@@ -37,7 +37,7 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: SemsCon
             "title": entry.title,
             "unique_id": entry.unique_id,
             "data": dict(entry.data),
-            "options": dict(entry.options),
+            "options": _options(entry),
         },
     }
     coordinator: SemsCoordinator | None = (
@@ -48,6 +48,22 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: SemsCon
     else:
         diagnostics |= _loaded(coordinator)
     return async_redact_data(diagnostics, TO_REDACT)
+
+
+def _options(entry: SemsConfigEntry) -> dict[str, Any]:
+    """The entry's options; the meter locations by unit ID and role, as their keys start with the serial."""
+    options = dict(entry.options)
+    if placements := options.get(CONF_METER_LOCATIONS):
+        devices = {device.key: device for device in stored_devices(entry.data)}
+        options[CONF_METER_LOCATIONS] = [
+            {
+                "unit_id": devices[key].unit_id if key in devices else None,
+                "instance": devices[key].instance if key in devices else None,
+                "location": location,
+            }
+            for key, location in placements.items()
+        ]
+    return options
 
 
 def _loaded(coordinator: SemsCoordinator) -> dict[str, Any]:

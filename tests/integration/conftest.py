@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from awesomeversion import AwesomeVersion
@@ -23,8 +25,14 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
 
 from custom_components.sems.const import CONF_TRANSPORT, CONF_UNIT_IDS, DOMAIN
+from custom_components.sems.discovery import DISCOVERY_SETTINGS
+from custom_components.sems.plantkit.discovery import DEFAULT_SETTINGS
 from custom_components.sems.plantkit.model import Quantity
 from simulator.plant import SimulatedPlant
+
+from ..broker import Broker, Subscriber
+from ..plantkit.lan import TEST_HOSTS, ContactLog, Sims
+from .cloud_common import Clock, SocketLog
 
 # A fixed, sunny moment; the plant only moves when a test advances it, so values are stable.
 SIM_START = datetime(2026, 6, 21, 12, 0, 0)
@@ -175,6 +183,46 @@ async def plant(hass: HomeAssistant, socket_enabled: None) -> AsyncIterator[Simu
         await sim.stop()
 
 
+# Discovery with shorter waits for silent devices, so its error paths take a second, not a minute.
+QUICK_DISCOVERY = replace(
+    DEFAULT_SETTINGS,
+    announced=replace(DEFAULT_SETTINGS.announced, timeout=0.3),
+    unit_scan=replace(DEFAULT_SETTINGS.unit_scan, timeout=0.2),
+)
+
+
+@pytest.fixture
+def quick_discovery(hass: HomeAssistant) -> None:
+    """The flows of the test discover with ``QUICK_DISCOVERY`` (``common.discovering_with`` changes it)."""
+    hass.data[DISCOVERY_SETTINGS] = QUICK_DISCOVERY
+
+
+@pytest.fixture
+def contacts(socket_enabled: None) -> Iterator[ContactLog]:
+    """Sockets may reach the 127.0.0.0/28 test hosts only (``plantkit.lan``); every contact is recorded."""
+    log = ContactLog()
+    log.allow(TEST_HOSTS)
+    try:
+        yield log
+    finally:
+        log.uninstall()
+
+
+@pytest.fixture
+async def sims(hass: HomeAssistant, contacts: ContactLog, quick_discovery: None) -> AsyncIterator[Sims]:
+    """Simulated servers on several loopback addresses (``plantkit.lan.Sims``), discovered with
+    ``QUICK_DISCOVERY``; at the end every entry is unloaded before they stop (no poll races the stop)."""
+    servers = Sims()
+    try:
+        yield servers
+    finally:
+        await hass.async_block_till_done(wait_background_tasks=True)
+        for entry in hass.config_entries.async_entries(DOMAIN):
+            if entry.state is ConfigEntryState.LOADED:
+                await hass.config_entries.async_unload(entry.entry_id)
+        await servers.stop()
+
+
 async def add_plant(hass: HomeAssistant, plant: SimulatedPlant, case: PlantCase) -> ConfigEntry:
     """Add an endpoint through the config flow, as a user would; returns the loaded entry."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
@@ -204,3 +252,63 @@ def quantity_of(entity: er.RegistryEntry) -> Quantity | None:
     translation key may name it otherwise on a battery or meter."""
     found = [q for q in Quantity if entity.unique_id.endswith(f"_{q}")]
     return max(found, key=len) if found else None
+
+
+# --- cloud sync (helpers in cloud_common.py) ---------------------------------------------------------------
+
+
+@pytest.fixture
+def config_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
+    """A config directory of this test's own, as Home Assistant has it (with .storage): the sync's files
+    land here, and nothing else may. Every cloud-sync test uses it (``pytestmark``)."""
+    path = tmp_path / "config"
+    (path / ".storage").mkdir(parents=True)
+    hass.config.config_dir = str(path)
+    return path
+
+
+@pytest.fixture
+def receiver(broker: Broker) -> Iterator[Subscriber]:
+    subscriber = Subscriber(broker, answer_erase=True)
+    subscriber.start()
+    try:
+        yield subscriber
+    finally:
+        subscriber.stop()
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    fake = Clock()
+    with patch("custom_components.sems.cloud._now", fake):
+        yield fake
+
+
+@pytest.fixture
+def sockets() -> Iterator[SocketLog]:
+    log = SocketLog()
+    real_getaddrinfo = socket.getaddrinfo
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        with log._lock:
+            log.lookups.append((host, port))
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    def connect(self: socket.socket, address: Any) -> Any:
+        with log._lock:
+            log.connects.append(address)
+        return real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> Any:
+        with log._lock:
+            log.connects.append(address)
+        return real_connect_ex(self, address)
+
+    with (
+        patch.object(socket, "getaddrinfo", getaddrinfo),
+        patch.object(socket.socket, "connect", connect),
+        patch.object(socket.socket, "connect_ex", connect_ex),
+    ):
+        yield log

@@ -31,6 +31,7 @@ from custom_components.sems.plantkit.profiles.goodwe.registers import ET_INVERTE
 from simulator.plant import SimulatedPlant
 from simulator.server import SimServer
 
+from .common import open_polling_options, poll
 from .conftest import (
     EASTRON_GATEWAY,
     GOODWE_DT_UDP,
@@ -42,8 +43,6 @@ from .conftest import (
     add_plant,
     quantity_of,
 )
-from .test_config_flow import open_polling_options
-from .test_init import poll
 
 # Home Assistant's test location is San Diego (UTC-7 in June): 19:00 UTC is noon, 09:00 UTC 2 a.m.
 NOON = "2026-06-21 19:00:00+00:00"

@@ -4,23 +4,19 @@ Each privacy-policy clause the README names has its test here: off by default wi
 or file (§1.1, §3.1); consent per category in the options flow (§1.1, §1.5, §1.6); TLS with verification
 (§4.3); diagnostics show the consent record and the last message (§5.1); withdrawal stops, purges and
 asks for erasure until acknowledged (§5.4, §5.3); removing the entry deletes everything (§5.3, §5.5);
-no IP, MAC, location, names or credentials in any message (retention of IP addresses).
+no IP, MAC, location, names or credentials in any message (retention of IP addresses). Outages,
+restarts, reauthentication and the rarer paths are in ``test_cloud_resilience.py``.
 """
 
 from __future__ import annotations
 
 import json
-import socket
-import threading
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from unittest.mock import patch
 
 import pytest
-from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntry
-from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, CONF_VERIFY_SSL
+from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
@@ -39,23 +35,11 @@ from custom_components.sems.cloud import (
     CONF_CLOUD,
     CONF_CLOUD_CONSENT,
     CONF_CLOUD_ERASE,
-    CONF_DEVICE_REF,
     CONF_PLANT,
-    CONF_RESOLUTION,
     CONF_URL,
-    CloudSettings,
-    CloudSync,
 )
 from custom_components.sems.const import DOMAIN
-from custom_components.sems.plantkit.uplink import (
-    CATEGORY_QUANTITIES,
-    BrokerSettings,
-    Category,
-    Consent,
-    DeviceRef,
-    SyncTerms,
-)
-from custom_components.sems.plantkit.uplink.messages import device_reference, msg_id
+from custom_components.sems.plantkit.uplink import Category
 from simulator.plant import SimulatedPlant
 from tests.broker import (
     HOST,
@@ -63,246 +47,34 @@ from tests.broker import (
     PLANT_PASSWORD,
     PLANT_USER,
     Broker,
-    Pki,
     Subscriber,
     check_published,
     free_port,
 )
 
+from .cloud_common import (
+    CONSENTED,
+    SYNC,
+    USER_TITLE,
+    Clock,
+    SocketLog,
+    asyncio_timeout,
+    data_ids,
+    drained,
+    enable_sync,
+    expected_ids,
+    files_under,
+    form,
+    open_cloud_step,
+    read_for,
+    state,
+    sync_of,
+)
 from .common import entry_device
 from .conftest import GOODWE_ET_TCP, add_plant
 
-T0 = datetime(2026, 6, 21, 10, 0, tzinfo=UTC)
-CONSENTED = ["energy", "grid", "power"]
-USER_TITLE = "Nguyen family roof"  # an entry name a user gave: must never leave the LAN
-
-
-# --- fixtures and helpers -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def config_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
-    """A config directory of this test's own, as Home Assistant has it (with .storage): the sync's files
-    land here, and nothing else may."""
-    path = tmp_path / "config"
-    (path / ".storage").mkdir(parents=True)
-    hass.config.config_dir = str(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    return Pki.create()
-
-
-@pytest.fixture
-def broker(tmp_path: Path, pki: Pki, socket_enabled: None) -> Iterator[Broker]:
-    server = Broker(tmp_path / "broker", pki)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def receiver(broker: Broker) -> Iterator[Subscriber]:
-    subscriber = Subscriber(broker, answer_erase=True)
-    subscriber.start()
-    try:
-        yield subscriber
-    finally:
-        subscriber.stop()
-
-
-class Clock:
-    """The time the sync stamps readings with (the plant's simulator is frozen anyway)."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Iterator[Clock]:
-    fake = Clock()
-    with patch("custom_components.sems.cloud._now", fake):
-        yield fake
-
-
-class SocketLog:
-    """Every name lookup and every connection this process makes, from any thread."""
-
-    def __init__(self) -> None:
-        self.lookups: list[tuple[Any, Any]] = []
-        self.connects: list[Any] = []
-        self._lock = threading.Lock()
-
-    def ports(self) -> set[int]:
-        with self._lock:
-            return {address[1] for address in self.connects if isinstance(address, tuple)}
-
-    def looked_up_ports(self) -> set[Any]:
-        with self._lock:
-            return {port for _host, port in self.lookups}
-
-
-@pytest.fixture
-def sockets() -> Iterator[SocketLog]:
-    log = SocketLog()
-    real_getaddrinfo = socket.getaddrinfo
-    real_connect = socket.socket.connect
-    real_connect_ex = socket.socket.connect_ex
-
-    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
-        with log._lock:
-            log.lookups.append((host, port))
-        return real_getaddrinfo(host, port, *args, **kwargs)
-
-    def connect(self: socket.socket, address: Any) -> Any:
-        with log._lock:
-            log.connects.append(address)
-        return real_connect(self, address)
-
-    def connect_ex(self: socket.socket, address: Any) -> Any:
-        with log._lock:
-            log.connects.append(address)
-        return real_connect_ex(self, address)
-
-    with (
-        patch.object(socket, "getaddrinfo", getaddrinfo),
-        patch.object(socket.socket, "connect", connect),
-        patch.object(socket.socket, "connect_ex", connect_ex),
-    ):
-        yield log
-
-
-def sync_of(entry: ConfigEntry) -> CloudSync:
-    sync = entry.runtime_data.cloud_sync
-    assert sync is not None
-    return sync
-
-
-def files_under(path: Path) -> list[str]:
-    """Everything in the config directory besides Home Assistant's own (empty) .storage."""
-    return sorted(str(p.relative_to(path)) for p in path.rglob("*") if p != path / ".storage")
-
-
-def form(broker: Broker, **changes: Any) -> dict[str, Any]:
-    """The "Cloud sync" form as a user fills it in."""
-    values: dict[str, Any] = {
-        CONF_URL: broker.url,
-        CONF_PLANT: PLANT,
-        CONF_USERNAME: PLANT_USER,
-        CONF_PASSWORD: PLANT_PASSWORD,
-        CONF_CA: broker.pki.ca,
-        CONF_VERIFY_SSL: True,
-        CONF_CATEGORIES: CONSENTED,
-        CONF_RESOLUTION: "60",
-        CONF_DEVICE_REF: "pseudonym",
-    }
-    return values | changes
-
-
-async def enable_sync(
-    hass: HomeAssistant,
-    entry: ConfigEntry,
-    broker: Broker,
-    *,
-    password: str = PLANT_PASSWORD,
-    ca: str | None = None,
-    verify: bool = True,
-    categories: list[str] = CONSENTED,
-) -> CloudSettings:
-    """Consent given (as the options flow stores it), without going through the flow."""
-    settings = CloudSettings.create(
-        BrokerSettings(
-            url=broker.url,
-            username=PLANT_USER,
-            password=password,
-            ca_pem=broker.pki.ca if ca is None else ca,
-            verify=verify,
-        ),
-        SyncTerms.create(destination=broker.url, plant=PLANT, categories=categories, resolution=60),
-        None,
-    )
-    consent = Consent.grant(settings.terms, at=dt_util.utcnow(), user_id="u-123", user_name="Tester")
-    hass.config_entries.async_update_entry(
-        entry,
-        options={**entry.options, CONF_CLOUD: settings.to_options(), CONF_CLOUD_CONSENT: consent.to_dict()},
-    )
-    await hass.async_block_till_done()
-    return settings
-
-
-async def read_for(
-    hass: HomeAssistant, entry: ConfigEntry, clock: Clock, minutes: int, step: int = 20
-) -> None:
-    """Poll the plant every ``step`` seconds of the fake clock for ``minutes`` minutes, then close the
-    periods that ended."""
-    coordinator = entry.runtime_data
-    start = clock.now
-    for second in range(0, minutes * 60, step):
-        clock.now = start + timedelta(seconds=second)
-        await coordinator.async_refresh()
-    clock.now = start + timedelta(minutes=minutes)
-    await sync_of(entry).async_tick(clock.now)
-    await hass.async_block_till_done()
-
-
-async def drained(entry: ConfigEntry) -> None:
-    uplink = sync_of(entry).uplink
-    assert uplink is not None
-    async with asyncio_timeout(20):
-        await uplink.drain()
-
-
-def asyncio_timeout(seconds: float) -> Any:
-    import asyncio
-
-    return asyncio.timeout(seconds)
-
-
-def expected_ids(entry: ConfigEntry, minutes: range, categories: list[str]) -> set[str]:
-    """The msg_id of every message the simulated GoodWe ET must produce, from what each device reports."""
-    settings = cloud.cloud_settings(entry.options)
-    assert settings is not None
-    ids = set()
-    for snapshot in entry.runtime_data.data.devices.values():
-        device = device_reference(snapshot.identity.key, DeviceRef.PSEUDONYM, settings.device_key)
-        reported = {str(q) for q, sample in snapshot.values.items() if sample.value is not None}
-        for category in categories:
-            if reported & {str(q) for q in CATEGORY_QUANTITIES[Category(category)]}:
-                for minute in minutes:
-                    ids.add(msg_id(PLANT, device, category, T0 + timedelta(minutes=minute + 1)))
-    return ids
-
-
-def data_ids(receiver: Subscriber) -> set[str]:
-    return {m.json()["msg_id"] for m in receiver.data()}
-
-
-def state(hass: HomeAssistant, entity_id: str) -> str:
-    found = hass.states.get(entity_id)
-    assert found is not None, entity_id
-    return found.state
-
-
-SYNC = "sensor.goodwe_gw10k_et_plant_cloud_sync"
-
-
-async def open_cloud_step(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert result["type"] is FlowResultType.MENU
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"next_step_id": "cloud_sync"}
-    )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "cloud_sync"
-    return dict(result)
-
+# Each test has a config directory of its own: the sync's files land there, and nothing else may.
+pytestmark = pytest.mark.usefixtures("config_dir")
 
 # --- off by default -----------------------------------------------------------------------------------------
 
@@ -328,7 +100,7 @@ async def test_sync_is_off_by_default_no_lookup_no_socket_no_file(
     assert state(hass, SYNC) == "off"
     assert state(hass, "sensor.goodwe_gw10k_et_plant_cloud_sync_sent") == "0"
     assert sockets.ports() <= {plant.port(GOODWE_ET_TCP.endpoint), 0}  # 0: loopback socket pairs
-    assert broker.port not in sockets.looked_up_ports()
+    assert sockets.lookups == []  # no name lookup at all (the plant is at a literal address)
     assert broker.port not in sockets.ports()
     assert files_under(config_dir) == []
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
@@ -462,21 +234,59 @@ async def test_consent_in_the_options_flow_then_only_consented_data_arrives(
     assert files_under(config_dir)  # the outbox exists while sync runs
 
 
+async def test_every_category_is_valid_and_leaks_nothing(
+    hass: HomeAssistant,
+    broker: Broker,
+    plant: SimulatedPlant,
+    receiver: Subscriber,
+    clock: Clock,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """All seven categories at once (the flow test sends three): every message is valid and carries no
+    host, serial, MAC, location, Home Assistant name or id, or credential."""
+    entry = await add_plant(hass, plant, GOODWE_ET_TCP)
+    hass.config_entries.async_update_entry(entry, title=USER_TITLE)
+    everything = [str(category) for category in Category]
+    await enable_sync(hass, entry, broker, categories=everything)
+    await read_for(hass, entry, clock, 2)
+    await drained(entry)
+    await receiver.wait_for(lambda m: {x.json()["category"] for x in receiver.data()} == set(everything))
+    devices = dr.async_entries_for_config_entry(device_registry, entry.entry_id)
+    forbidden = [
+        USER_TITLE,
+        entry.entry_id,
+        PLANT_USER,
+        PLANT_PASSWORD,
+        HOST,
+        str(hass.config.latitude),
+        str(hass.config.longitude),
+        hass.config.location_name,
+        GOODWE_ET_TCP.unique_id,
+        *(device.id for device in devices),
+        *(device.name for device in devices if device.name),
+        *(mac for device in devices for _kind, mac in device.connections),
+        *(serial for device in devices if (serial := device.serial_number)),
+    ]
+    check_published(receiver.snapshot(), forbidden)
+
+
 @pytest.mark.parametrize(
     ("changes", "errors"),
     [
         ({CONF_URL: "mqtt://127.0.0.1:1883"}, {CONF_URL: "invalid_url"}),
+        ({CONF_URL: f"mqtts://{'a' * 64}.example"}, {CONF_URL: "invalid_url"}),  # no host name
         ({CONF_PLANT: "plant/7"}, {CONF_PLANT: "invalid_plant"}),
         ({CONF_CATEGORIES: []}, {CONF_CATEGORIES: "no_categories"}),
         (
             {CONF_CA: "-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----"},
             {CONF_CA: "invalid_certificate"},
         ),
+        ({CONF_CA: "Chứng chỉ CA của tôi"}, {CONF_CA: "invalid_certificate"}),  # not ASCII
         ({"other_ca": True}, {"base": "tls_error"}),
         ({CONF_PASSWORD: "wrong"}, {"base": "invalid_auth"}),
         ({"closed_port": True}, {"base": "cloud_cannot_connect"}),
     ],
-    ids=["url", "plant", "categories", "pem", "wrong_ca", "password", "closed_port"],
+    ids=["url", "host", "plant", "categories", "pem", "pem_text", "wrong_ca", "password", "closed_port"],
 )
 async def test_cloud_step_errors_and_recovery(
     hass: HomeAssistant,
@@ -560,85 +370,7 @@ async def test_changing_what_is_sent_pauses_until_confirmed_again(
     assert state(hass, SYNC) == "active"
 
 
-# --- outages and restarts -----------------------------------------------------------------------------------
-
-
-async def test_broker_down_and_home_assistant_restart_lose_nothing(
-    hass: HomeAssistant,
-    broker: Broker,
-    plant: SimulatedPlant,
-    receiver: Subscriber,
-    clock: Clock,
-    issue_registry: ir.IssueRegistry,
-) -> None:
-    """The broker dies mid-stream; Home Assistant restarts (the entry reloads) during the outage; an hour
-    later a repair issue says so; when the broker is back everything arrives and the issue goes."""
-    entry = await add_plant(hass, plant, GOODWE_ET_TCP)
-    await enable_sync(hass, entry, broker)
-    await read_for(hass, entry, clock, 2)
-    await receiver.wait_for(lambda m: len(data_ids(receiver)) > 0)
-    broker.kill()
-    await read_for(hass, entry, clock, 2)
-    assert sync_of(entry).stats.queued > 0
-
-    assert await hass.config_entries.async_reload(entry.entry_id)  # a restart: only the disk survives
-    await hass.async_block_till_done()
-    await read_for(hass, entry, clock, 2)
-    sync = sync_of(entry)
-    await sync.async_tick(dt_util.utcnow() + timedelta(minutes=61))
-    issue_id = f"cloud_unreachable_{entry.entry_id}"
-    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
-    assert issue is not None
-    assert int(issue.translation_placeholders["queued"]) > 0
-
-    broker.start()
-    await drained(entry)
-    expected = expected_ids(entry, range(6), CONSENTED)
-    await receiver.wait_for(lambda m: data_ids(receiver) >= expected, 30)
-    check_published(receiver.snapshot(), [PLANT_PASSWORD])
-    assert data_ids(receiver) == expected
-    assert any(m.json()["resumed"] for m in receiver.data())
-    await hass.async_block_till_done()
-    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
-
-
-async def test_wrong_password_starts_reauth_and_the_user_fixes_it(
-    hass: HomeAssistant, broker: Broker, plant: SimulatedPlant, receiver: Subscriber, clock: Clock
-) -> None:
-    entry = await add_plant(hass, plant, GOODWE_ET_TCP)
-    await enable_sync(hass, entry, broker, password="changed-on-the-server")
-    async with asyncio_timeout(10):
-        while not hass.config_entries.flow.async_progress_by_handler(DOMAIN):
-            await hass.async_block_till_done()
-    flow = hass.config_entries.flow.async_progress_by_handler(DOMAIN)[0]
-    assert flow["context"]["source"] == "reauth"
-    assert sync_of(entry).state.value == "error"
-    await read_for(hass, entry, clock, 1)  # readings still wait in the outbox
-    assert sync_of(entry).stats.queued > 0
-
-    result = await hass.config_entries.flow.async_configure(
-        flow["flow_id"], {CONF_USERNAME: PLANT_USER, CONF_PASSWORD: "still wrong"}
-    )
-    assert result["errors"] == {"base": "invalid_auth"}
-    result = await hass.config_entries.flow.async_configure(
-        flow["flow_id"], {CONF_USERNAME: PLANT_USER, CONF_PASSWORD: PLANT_PASSWORD}
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reauth_successful"
-    await hass.async_block_till_done()
-    assert entry.options[CONF_CLOUD][CONF_PASSWORD] == PLANT_PASSWORD
-    await drained(entry)
-    await receiver.wait_for(lambda m: data_ids(receiver) >= expected_ids(entry, range(1), CONSENTED))
-    assert sync_of(entry).state.value == "active"
-
-
-async def test_reauth_without_cloud_settings_aborts(hass: HomeAssistant, plant: SimulatedPlant) -> None:
-    entry = await add_plant(hass, plant, GOODWE_ET_TCP)
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_REAUTH, "entry_id": entry.entry_id}, data=dict(entry.data)
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "cloud_not_configured"
+# --- TLS --------------------------------------------------------------------------------------------------
 
 
 async def test_unverified_tls_works_but_raises_a_warning(
@@ -686,6 +418,9 @@ async def test_stop_cloud_sync_purges_erases_and_then_nothing(
         await read_for(hass, entry, clock, 1)
         await drained(entry)
         sent = data_ids(receiver)
+        # The spy sees paho's thread: the lookup and the connection of a running sync are in the log.
+        assert broker.port in sockets.looked_up_ports()
+        assert broker.port in sockets.ports()
         broker.kill()
         await read_for(hass, entry, clock, 2)  # a backlog that must never leave
         assert sync_of(entry).stats.queued > 0
@@ -781,149 +516,3 @@ async def test_removing_the_entry_deletes_every_file_and_asks_to_erase(
     assert receiver.on("/erase")
     assert receiver.on("/erase/ack")
     assert json.loads(receiver.on("/status")[-1].payload)["state"] == "withdrawn"
-
-
-# --- what is a reading, and the rarer paths -----------------------------------------------------------------
-
-
-async def test_only_fresh_readings_count(
-    hass: HomeAssistant, broker: Broker, plant: SimulatedPlant, receiver: Subscriber, clock: Clock
-) -> None:
-    """A poll that fails keeps the last reading on screen, but that is no new reading: the period's power
-    mean is made of the polls that answered (n counts them)."""
-    entry = await add_plant(hass, plant, GOODWE_ET_TCP)
-    await enable_sync(hass, entry, broker, categories=["power"])
-    server = plant.server(GOODWE_ET_TCP.endpoint)
-    coordinator = entry.runtime_data
-    for second, fails in ((0, False), (20, True), (40, False)):
-        clock.now = T0 + timedelta(seconds=second)
-        server.faults.exception_code = 4 if fails else None  # "device failure": a failed poll
-        await coordinator.async_refresh()
-    server.faults.clear()
-    assert coordinator.monitor.failed_polls == 0
-    await sync_of(entry).async_tick(T0 + timedelta(minutes=1))
-    await drained(entry)
-    await receiver.wait_for(lambda m: len(receiver.data()) > 0)
-    power = next(m.json() for m in receiver.data() if m.topic.endswith("/power"))
-    assert power["values"]["pv_power"]["n"] == 2
-
-
-async def test_unusable_options_leave_sync_off(
-    hass: HomeAssistant, broker: Broker, plant: SimulatedPlant, caplog: pytest.LogCaptureFixture
-) -> None:
-    entry = await add_plant(hass, plant, GOODWE_ET_TCP)
-    hass.config_entries.async_update_entry(
-        entry, options={CONF_CLOUD: {CONF_URL: "mqtts://x"}, CONF_CLOUD_CONSENT: {"consent_id": 1}}
-    )
-    await hass.async_block_till_done()
-    assert state(hass, SYNC) == "off"
-    assert "Ignoring unusable cloud sync settings" in caplog.text
-    settings = await enable_sync(hass, entry, broker)
-    hass.config_entries.async_update_entry(
-        entry, options={CONF_CLOUD: settings.to_options(), CONF_CLOUD_CONSENT: {"consent_id": 1}}
-    )
-    await hass.async_block_till_done()
-    assert state(hass, SYNC) == "off"
-    assert "unreadable cloud sync consent record" in caplog.text
-    assert not [r for r in caplog.records if r.levelname == "ERROR"]
-
-
-async def test_an_outbox_that_cannot_be_opened_is_an_error_state(
-    hass: HomeAssistant, broker: Broker, plant: SimulatedPlant, config_dir: Path
-) -> None:
-    entry = await add_plant(hass, plant, GOODWE_ET_TCP)
-    blocked = cloud.sync_directory(hass, entry.entry_id)
-    blocked.parent.mkdir(parents=True)
-    blocked.write_text("not a directory")
-    await enable_sync(hass, entry, broker)
-    assert sync_of(entry).state.value == "error"
-    assert state(hass, SYNC) == "error"
-
-
-async def test_cloud_steps_while_the_plant_is_down(
-    hass: HomeAssistant, broker: Broker, plant: SimulatedPlant, receiver: Subscriber, config_dir: Path
-) -> None:
-    """An entry that is not loaded can still be given consent (no example yet) and have it withdrawn; the
-    withdrawal is sent when the entry loads."""
-    entry = await add_plant(hass, plant, GOODWE_ET_TCP)
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    result = await open_cloud_step(hass, entry)
-    result = await hass.config_entries.options.async_configure(result["flow_id"], form(broker))
-    assert result["description_placeholders"]["example"] == "-"
-    await hass.config_entries.options.async_configure(result["flow_id"], {"agree": True})
-    assert entry.options[CONF_CLOUD_CONSENT]
-
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"next_step_id": "cloud_stop"}
-    )
-    result = await hass.config_entries.options.async_configure(result["flow_id"], {"erase": True})
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert CONF_CLOUD not in entry.options
-    assert entry.options[CONF_CLOUD_ERASE]["erase"] is True
-    assert files_under(config_dir) == []
-
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert CONF_CLOUD_ERASE not in entry.options  # sent at setup, acknowledged
-    assert receiver.on("/erase/ack")
-
-
-async def test_waiting_for_an_erase_can_be_retried_now_or_given_up(
-    hass: HomeAssistant,
-    broker: Broker,
-    plant: SimulatedPlant,
-    issue_registry: ir.IssueRegistry,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(cloud, "WITHDRAWAL_WAIT", 0.5)
-    entry = await add_plant(hass, plant, GOODWE_ET_TCP)
-    await enable_sync(hass, entry, broker)
-    broker.stop()
-    options = await cloud.async_withdraw(hass, entry, erase=True)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    issue_id = f"cloud_erase_pending_{entry.entry_id}"
-    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
-    assert entry.options == options
-
-    # "Stop cloud sync" again, erase ticked: send now rather than in an hour.
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert result["menu_options"] == ["polling", "cloud_sync", "cloud_stop"]
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"next_step_id": "cloud_stop"}
-    )
-    assert result["description_placeholders"] == {"destination": "-", "plant": "-"}
-    await hass.config_entries.options.async_configure(result["flow_id"], {"erase": True})
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert entry.options[CONF_CLOUD_ERASE]["request_id"] == options[CONF_CLOUD_ERASE]["request_id"]
-
-    # ...or give up waiting: credentials and issue go.
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"next_step_id": "cloud_stop"}
-    )
-    await hass.config_entries.options.async_configure(result["flow_id"], {"erase": False})
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert CONF_CLOUD_ERASE not in entry.options
-    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
-
-    # An unreadable pending record is dropped, not retried for ever.
-    hass.config_entries.async_update_entry(entry, options={CONF_CLOUD_ERASE: {"request_id": "r1"}})
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert CONF_CLOUD_ERASE not in entry.options
-
-
-async def test_removing_an_entry_whose_broker_refuses_says_so(
-    hass: HomeAssistant,
-    broker: Broker,
-    plant: SimulatedPlant,
-    caplog: pytest.LogCaptureFixture,
-    config_dir: Path,
-) -> None:
-    entry = await add_plant(hass, plant, GOODWE_ET_TCP)
-    await enable_sync(hass, entry, broker, password="revoked")
-    await hass.config_entries.async_remove(entry.entry_id)
-    await hass.async_block_till_done()
-    assert files_under(config_dir) == []
-    assert "erase request" in caplog.text
-    assert "was not acknowledged" in caplog.text

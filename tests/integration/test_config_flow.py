@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
@@ -25,9 +25,10 @@ from custom_components.sems.const import (
     CONF_UNIT_IDS,
     DOMAIN,
 )
-from custom_components.sems.probe import serial_port_problem
+from custom_components.sems.plantkit.discovery import DEFAULT_SETTINGS, DiscoverySettings, serial_port_problem
 from simulator.plant import SimulatedPlant
 
+from .common import closed_port, discovering_with, open_polling_options
 from .conftest import (
     ALL_CASES,
     GOODWE_ET_TCP,
@@ -41,22 +42,9 @@ from .conftest import (
 )
 
 
-def closed_port() -> int:
-    """A loopback TCP port nothing listens on."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-async def open_polling_options(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
-    """The options menu, then its polling form."""
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert result["type"] is FlowResultType.MENU
-    assert "polling" in result["menu_options"]
-    result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "polling"})
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "polling"
-    return dict(result)
+def probing(**limits: float) -> DiscoverySettings:
+    """The default settings with the probe of an address the user typed changed (timeout, budget)."""
+    return replace(DEFAULT_SETTINGS, probe=replace(DEFAULT_SETTINGS.probe, **limits))
 
 
 async def start_reconfigure_flow(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
@@ -191,7 +179,7 @@ async def test_timeout_then_recovery(hass: HomeAssistant, plant: SimulatedPlant)
     server.faults.offline = True  # UDP datagrams are ignored, as by a dongle that is switched off
     flow = await start_user_flow(hass)
     user_input = {**GOODWE_ET_UDP.user_input(plant), CONF_UNIT_IDS: "247"}
-    with patch("custom_components.sems.probe.PROBE_TIMEOUT", 0.2):
+    with discovering_with(hass, probing(timeout=0.2)):
         result = await hass.config_entries.flow.async_configure(flow["flow_id"], user_input)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "timeout"}
@@ -262,7 +250,7 @@ async def test_unexpected_error_then_recovery(
 ) -> None:
     """A bug in the probe shows "unknown" and is logged with its traceback."""
     flow = await start_user_flow(hass)
-    with patch("custom_components.sems.config_flow.async_probe", side_effect=RuntimeError("boom")):
+    with patch("custom_components.sems.config_flow.probe_host", side_effect=RuntimeError("boom")):
         result = await hass.config_entries.flow.async_configure(
             flow["flow_id"], GOODWE_ET_TCP.user_input(plant)
         )
@@ -450,7 +438,7 @@ async def test_probe_budget_ends_a_slow_probe(hass: HomeAssistant, plant: Simula
     """However many unit ids and profiles stay silent, the user waits at most the probe budget."""
     plant.server(GOODWE_ET_UDP.endpoint).faults.offline = True
     flow = await start_user_flow(hass)
-    with patch("custom_components.sems.probe.PROBE_BUDGET", 0.3):
+    with discovering_with(hass, probing(budget=0.3)):
         result = await hass.config_entries.flow.async_configure(
             flow["flow_id"], GOODWE_ET_UDP.user_input(plant)
         )
@@ -476,7 +464,7 @@ async def test_a_pseudo_terminal_is_a_serial_port(hass: HomeAssistant) -> None:
         path = os.ttyname(terminal)
         assert serial_port_problem(path) is None
         flow = await start_user_flow(hass)
-        with patch("custom_components.sems.probe.PROBE_BUDGET", 0.5):
+        with discovering_with(hass, probing(budget=0.5)):
             result = await hass.config_entries.flow.async_configure(
                 flow["flow_id"], {CONF_HOST: path, CONF_TRANSPORT: "serial", CONF_UNIT_IDS: "1"}
             )

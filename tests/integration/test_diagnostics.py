@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_PORT
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -15,9 +15,8 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.sems.const import CONF_DEVICES, DOMAIN
 from simulator.plant import SimulatedPlant
 
-from .conftest import GOODWE_ET_TCP, HOST, add_plant
-from .test_config_flow import closed_port
-from .test_init import CLOUD_DATA, entry_for
+from .common import CLOUD_DATA, closed_port, entry_for
+from .conftest import EASTRON_GATEWAY, GOODWE_ET_TCP, HOST, add_plant, answer_meter_locations
 
 
 async def test_diagnostics(
@@ -37,6 +36,30 @@ async def test_diagnostics(
     assert port == plant.port(GOODWE_ET_TCP.endpoint)
     diagnostics["endpoint"]["port"] = diagnostics["entry"]["data"]["port"] = "<free port>"
     assert diagnostics == snapshot
+
+
+async def test_diagnostics_name_placed_meters_by_unit_not_serial(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, plant: SimulatedPlant
+) -> None:
+    """Meters the user placed are stored by a key that starts with their serial: diagnostics show them by
+    unit ID instead, so no serial leaks through the options."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], EASTRON_GATEWAY.user_input(plant)
+    )
+    result = await answer_meter_locations(hass, result, "grid", "consumption")
+    entry = result["result"]
+    await hass.async_block_till_done()
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+
+    text = json.dumps(diagnostics)
+    for device in entry.data[CONF_DEVICES]:
+        assert device["serial"] not in text
+    assert HOST not in text
+    assert sorted(
+        (p["unit_id"], p["location"]) for p in diagnostics["entry"]["options"]["meter_locations"]
+    ) == [(1, "grid"), (2, "consumption")]
 
 
 async def test_diagnostics_of_an_entry_retrying_setup(

@@ -20,8 +20,8 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 
 from simulator.plant import SimulatedPlant
 
+from .common import poll
 from .conftest import ALL_CASES, GOODWE_ET_TCP, PlantCase, add_plant
-from .test_init import poll
 
 
 @pytest.fixture(autouse=True)

@@ -31,8 +31,8 @@ from custom_components.sems.plantkit.profiles import FAULT_SOURCES
 from simulator.faults import DEVICE_FAULTS
 from simulator.plant import SimulatedPlant
 
+from .common import poll
 from .conftest import ALL_CASES, GOODWE_DT_UDP, GOODWE_ET_TCP, SUNSPEC_TCP, PlantCase, add_plant
-from .test_init import poll
 
 COMPONENT = Path(__file__).parents[2] / "custom_components" / "sems"
 ET = "goodwe_gw10k_et"

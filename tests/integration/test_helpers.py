@@ -1,4 +1,4 @@
-"""The integration's own small decisions: transport order, main device, names, poll interval, probe errors."""
+"""The integration's own small decisions: transport order, main device, names, poll interval."""
 
 from __future__ import annotations
 
@@ -10,16 +10,10 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.sems.const import CONF_POLL_PRESET, DOMAIN
 from custom_components.sems.coordinator import poll_interval
-from custom_components.sems.plantkit.exceptions import (
-    PlantConnectionError,
-    PlantError,
-    PlantProtocolError,
-    PlantTimeoutError,
-    UnsupportedDeviceError,
-)
+from custom_components.sems.discovery import transport_choice
+from custom_components.sems.plantkit.discovery import transport_candidates
 from custom_components.sems.plantkit.model import DeviceIdentity, Role
 from custom_components.sems.plantkit.transport import TransportType
-from custom_components.sems.probe import _most_telling, transport_candidates
 
 INVERTER = DeviceIdentity(Role.INVERTER, "goodwe_et", 247, "GoodWe", "GW10K-ET", "S1", "1.0")
 
@@ -33,24 +27,16 @@ INVERTER = DeviceIdentity(Role.INVERTER, "goodwe_et", 247, "GoodWe", "GW10K-ET",
         ("/dev/ttyUSB0", "serial", 502, [(TransportType.SERIAL, 0)]),
         ("10.0.0.5", "udp", None, [(TransportType.UDP, 8899)]),
         ("10.0.0.5", "rtu-over-tcp", 4196, [(TransportType.RTU_OVER_TCP, 4196)]),
+        ("gw.lan", "rtu-over-tcp", None, [(TransportType.RTU_OVER_TCP, 502)]),
     ],
 )
 def test_transport_candidates(
     host: str, transport: str, port: int | None, expected: list[tuple[TransportType, int]]
 ) -> None:
-    assert [(e.transport, e.port) for e in transport_candidates(host, transport, port)] == expected
-
-
-def test_most_telling_failure() -> None:
-    """An answer from an unknown device says more than a timeout, which says more than a refusal."""
-    refused, silent = PlantConnectionError("refused"), PlantTimeoutError("silent")
-    garbage, unknown = PlantProtocolError("garbage"), UnsupportedDeviceError("unknown")
-    assert _most_telling([refused, silent, garbage, unknown]) is unknown
-    assert _most_telling([refused, garbage, silent]) is garbage
-    assert _most_telling([refused, silent]) is silent
-    assert _most_telling([refused]) is refused
-    other = PlantError("something else")
-    assert _most_telling([other]) is other
+    """The form's transport ("auto" is plantkit's None) and port: the endpoints the probe tries, in order."""
+    candidates = transport_candidates(host, transport_choice(transport), port)
+    assert [(e.transport, e.port) for e in candidates] == expected
+    assert {e.host for e in candidates} == {host}
 
 
 @pytest.mark.parametrize(("options", "seconds"), [({}, 30), ({CONF_POLL_PRESET: "retired"}, 30)])

@@ -4,49 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from typing import Any
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_HOST, CONF_PORT, STATE_UNAVAILABLE
+from homeassistant.const import CONF_PORT, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.sems import async_remove_config_entry_device
-from custom_components.sems.const import CONF_DEVICES, CONF_TRANSPORT, CONF_UNIT_IDS, DOMAIN
+from custom_components.sems.const import CONF_DEVICES, DOMAIN
 from custom_components.sems.plantkit.model import DeviceIdentity
+from custom_components.sems.plantkit.profiles.sunspec import models as sunspec_models
+from custom_components.sems.plantkit.profiles.sunspec.models import load_layouts
 from simulator.plant import SimulatedPlant
 
-from .conftest import GOODWE_ET_TCP, SUNSPEC_TCP, PlantCase, add_plant
-from .test_config_flow import closed_port
-
-CLOUD_DATA = {"username": "me@example.com", "password": "secret", "powerstation_id": "0123-abcd"}
-
-
-def entry_for(plant: SimulatedPlant, case: PlantCase, stored: list[dict[str, object]]) -> MockConfigEntry:
-    """An entry as the flow would store it, with the given stored devices."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=case.title,
-        unique_id=case.unique_id,
-        data={
-            CONF_HOST: "127.0.0.1",
-            CONF_PORT: plant.port(case.endpoint),
-            CONF_TRANSPORT: case.stored_transport,
-            CONF_UNIT_IDS: [1, 2] if case.unit_ids else [],
-            CONF_DEVICES: stored,
-        },
-    )
-
-
-async def poll(hass: HomeAssistant, seconds: float) -> None:
-    """Let ``seconds`` pass for Home Assistant's timers and wait for the refresh it triggers."""
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=seconds))
-    await hass.async_block_till_done(wait_background_tasks=True)
+from .common import CLOUD_DATA, closed_port, entry_for, poll
+from .conftest import GOODWE_ET_TCP, SUNSPEC_TCP, add_plant
 
 
 async def test_setup_reads_stored_devices_without_probing(hass: HomeAssistant, plant: SimulatedPlant) -> None:
@@ -72,6 +49,39 @@ async def test_setup_reads_stored_devices_without_probing(hass: HomeAssistant, p
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     assert server.count() == planned
+
+
+async def test_setup_from_stored_sunspec_devices_reads_no_file_in_the_event_loop(
+    hass: HomeAssistant, plant: SimulatedPlant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a restart the stored SunSpec devices are restored before anything is probed: the model
+    definitions they need are read from disk in a worker thread then, not in the event loop (Home
+    Assistant logged "Detected blocking call to import_module/open" at every start)."""
+    first = await add_plant(hass, plant, SUNSPEC_TCP)
+    stored = list(first.data[CONF_DEVICES])
+    await hass.config_entries.async_remove(first.entry_id)
+    load_layouts.cache_clear()  # a fresh Home Assistant process: nothing loaded yet
+    in_event_loop: list[bool] = []
+
+    def parse_model(definition: Any) -> Any:  # runs once per model file read
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            in_event_loop.append(False)  # a worker thread
+        else:
+            in_event_loop.append(True)
+        return real_parse_model(definition)
+
+    real_parse_model = sunspec_models.parse_model
+    monkeypatch.setattr(sunspec_models, "parse_model", parse_model)
+    entry = entry_for(plant, SUNSPEC_TCP, stored)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert entry.state is ConfigEntryState.LOADED
+    assert in_event_loop
+    assert not any(in_event_loop)
 
 
 @pytest.mark.parametrize(

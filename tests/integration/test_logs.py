@@ -26,9 +26,8 @@ from custom_components.sems.plantkit.exceptions import (
 )
 from simulator.plant import SimulatedPlant
 
+from .common import closed_port, entry_for, poll
 from .conftest import ALL_CASES, EASTRON_GATEWAY, GOODWE_ET_TCP, HOST, PlantCase, add_plant
-from .test_config_flow import closed_port
-from .test_init import entry_for, poll
 
 # Every serial the simulated plant reports.
 SERIALS = {case.unique_id for case in ALL_CASES} | {"23456789", "SS-MTR-0001"}
@@ -91,7 +90,7 @@ async def test_an_unexpected_probe_error_is_logged_without_the_host(
     hass: HomeAssistant, caplog: pytest.LogCaptureFixture
 ) -> None:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
-    with patch("custom_components.sems.config_flow.async_probe", side_effect=RuntimeError("boom")):
+    with patch("custom_components.sems.config_flow.probe_host", side_effect=RuntimeError("boom")):
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {"host": HOST, "transport": "tcp", "port": 502}
         )

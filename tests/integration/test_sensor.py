@@ -17,6 +17,7 @@ from custom_components.sems.const import DOMAIN
 from custom_components.sems.plantkit.model import QUANTITY_INFO, Quantity
 from simulator.plant import SimulatedPlant
 
+from .common import poll
 from .conftest import (
     ALL_CASES,
     EASTRON_GATEWAY,
@@ -27,7 +28,6 @@ from .conftest import (
     add_plant,
     quantity_of,
 )
-from .test_init import poll
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")

@@ -1,16 +1,21 @@
-"""Fixtures for library tests: simulated endpoints on loopback."""
+"""Fixtures for library tests: simulated endpoints on loopback, and uplinks against a real Mosquitto."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
+from custom_components.sems.plantkit.uplink import Uplink
 from simulator.device import SimDevice
 from simulator.physics import PlantPhysics, PlantState
 from simulator.plant import SimulatedPlant
 from simulator.server import SimServer
+
+from ..broker import Broker, Subscriber
+from .lan import TEST_HOSTS, ContactLog, Sims
 
 # A fixed, sunny moment: values are stable and every quantity is non-zero.
 SIM_START = datetime(2026, 6, 21, 12, 0, 0)
@@ -52,3 +57,46 @@ async def serve(socket_enabled: None, sim_state: PlantState) -> AsyncIterator[Se
     yield start
     for server in servers:
         await server.stop()
+
+
+@pytest.fixture
+def contacts(socket_enabled: None) -> Iterator[ContactLog]:
+    """Sockets may reach the 127.0.0.0/28 test hosts; every contact is recorded."""
+    log = ContactLog()
+    log.allow(TEST_HOSTS)
+    try:
+        yield log
+    finally:
+        log.uninstall()
+
+
+@pytest.fixture
+async def sims(contacts: ContactLog) -> AsyncIterator[Sims]:
+    """Simulated servers on several loopback addresses (``lan.Sims``); all are stopped after the test."""
+    servers = Sims()
+    try:
+        yield servers
+    finally:
+        await servers.stop()
+
+
+# --- the uplink against a real Mosquitto (helpers in mqtt_support.py) ---------------------------------------
+
+
+@pytest.fixture
+def receiver(broker: Broker) -> Iterator[Subscriber]:
+    subscriber = Subscriber(broker)
+    subscriber.start()
+    try:
+        yield subscriber
+    finally:
+        subscriber.stop()
+
+
+@pytest.fixture
+async def running(broker: Broker, tmp_path: Path) -> AsyncIterator[list[Uplink]]:
+    """Uplinks a test starts; every one is stopped at the end."""
+    uplinks: list[Uplink] = []
+    yield uplinks
+    for uplink in uplinks:
+        await uplink.stop()

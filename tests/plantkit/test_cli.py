@@ -7,6 +7,7 @@ simulated devices are served by the test's loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -15,12 +16,14 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from custom_components.sems.plantkit import cli
 from custom_components.sems.plantkit.exceptions import ModbusExceptionError
 from custom_components.sems.plantkit.model import Quantity
+from custom_components.sems.plantkit.registers import DataType, Point, RegisterKind
 from custom_components.sems.plantkit.transport import Endpoint, TransportType
 from simulator.devices.eastron import Sdm120Sim, Sdm630Sim
 from simulator.physics import PlantState
@@ -77,10 +80,10 @@ def run_main(capsys: pytest.CaptureFixture[str]) -> RunMain:
     return run
 
 
-async def run_script(*argv: str) -> Run:
-    """Run scripts/sems as a user would, with the interpreter that runs the tests (not .venv's, which
-    another stack, e.g. the library-alone or the newest-HA run, does not have)."""
-    started = time.monotonic()
+@contextlib.asynccontextmanager
+async def script(*argv: str) -> AsyncIterator[asyncio.subprocess.Process]:
+    """scripts/sems started as a user would, with the interpreter that runs the tests (not .venv's, which
+    another stack, e.g. the library-alone or the newest-HA run, does not have); killed if still running."""
     process = await asyncio.create_subprocess_exec(
         str(SEMS),
         *argv,
@@ -89,11 +92,18 @@ async def run_script(*argv: str) -> Run:
         env={**os.environ, "SEMS_CLI_PYTHON": sys.executable},
     )
     try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def run_script(*argv: str) -> Run:
+    """Run scripts/sems to its end."""
+    started = time.monotonic()
+    async with script(*argv) as process:
         out, err = await asyncio.wait_for(process.communicate(), 60)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
     assert process.returncode is not None
     return Run(process.returncode, out.decode(), err.decode(), time.monotonic() - started)
 
@@ -210,12 +220,72 @@ async def test_read_table_shows_values_with_units(serve: Serve, run_main: RunMai
     server = await serve([Sdm120Sim(unit_id=1)])
     run = await run_main("read", *_target(server.port))
     assert run.status == 0
-    lines = run.out.splitlines()
-    assert lines[0] == "meter Eastron SDM120 (serial 23456789, unit 1, profile eastron_sdm120): running"
-    rows = {line.split()[0]: line.split()[1:] for line in lines[1:]}
+    device, plant = (block.splitlines() for block in run.out.split("\n\n"))
+    assert device[0] == "meter Eastron SDM120 (serial 23456789, unit 1, profile eastron_sdm120): running"
+    rows = {line.split()[0]: line.split()[1:] for line in device[1:]}
     assert rows["grid_power"] == ["-1054.3", "W"]
     assert rows["grid_export_energy_total"] == ["6789.5", "kWh"]
     assert rows["grid_frequency"] == ["50.01", "Hz"]
+    # The plant's totals follow, from the same snapshot Home Assistant shows.
+    assert plant[0] == "plant: running"
+    totals = {line.split()[0]: line.split()[1:] for line in plant[1:]}
+    assert totals["grid_power"] == ["-1054.3", "W"]
+
+
+async def test_read_json_includes_the_plant_and_what_was_held(serve: Serve, run_main: RunMain) -> None:
+    server = await serve([Sdm630Sim(unit_id=1)])
+    run = await run_main("read", *_target(server.port, "--json", "--unit", "1"))
+    shown = json.loads(run.out)
+    (device,) = shown["devices"]
+    assert (device["held"], device["rejected"]) == ([], 0)
+    assert shown["plant"]["status"] == "running"
+    assert shown["plant"]["values"]["grid_power"] == -1054.3
+
+
+async def test_watch_holds_a_torn_counter_as_home_assistant_does(serve: Serve) -> None:
+    """A torn 32-bit read (+6,553.6 kWh for one poll) is refused by the same guard Home Assistant uses:
+    the CLI shows the last good total, marked held, and takes the counter again once it is sane."""
+    meter = Sdm630Sim(unit_id=1)
+    server = await serve([meter])
+    import_total = Point("import", 0x0048, DataType.F32, RegisterKind.INPUT)
+    shown: list[dict[str, Any]] = []
+    target = _target(server.port, "--json", "--unit", "1", "--interval", "0.5", "--count", "3")
+    async with script("watch", *target) as process, asyncio.timeout(60):
+        assert process.stdout is not None
+        for value in (STATE.grid_import_energy_total + 6553.6, STATE.grid_import_energy_total, None):
+            shown.append(json.loads(await process.stdout.readline()))
+            if value is not None:
+                meter.image.set(import_total, value)  # what the next refresh reads
+        _, err = await process.communicate()
+    assert (process.returncode, err) == (0, b"")
+    devices = [refresh["devices"][0] for refresh in shown]
+    totals = [device["values"]["grid_import_energy_total"] for device in devices]
+    assert totals == [4321.25, 4321.25, 4321.25]
+    assert [device["held"] for device in devices] == [[], ["grid_import_energy_total"], []]
+    # The spike is held while it might still be a new level; the next reading shows it was a glitch.
+    assert [device["rejected"] for device in devices] == [0, 0, 1]
+
+
+async def test_watch_holds_through_two_failed_refreshes_then_reports(serve: Serve) -> None:
+    """As in Home Assistant: two failed refreshes keep the last values (held), the third is reported."""
+    server = await serve([Sdm630Sim(unit_id=1)])
+    target = _target(server.port, "--json", "--unit", "1", "--interval", "0.2", "--count", "4")
+    target += ["--timeout", "2"]
+    async with script("watch", *target) as process, asyncio.timeout(60):
+        assert process.stdout is not None
+        first = json.loads(await process.stdout.readline())
+        server.faults.delay = 5.0  # the meter stops answering in time
+        out, err = await process.communicate()
+    held = [json.loads(line) for line in out.decode().splitlines()]
+    assert process.returncode == 0
+    assert [len(refresh["devices"][0]["held"]) for refresh in [first, *held]] == [
+        0,
+        len(first["devices"][0]["values"]),
+        len(first["devices"][0]["values"]),
+    ]
+    assert [refresh["devices"][0]["values"] for refresh in held] == [first["devices"][0]["values"]] * 2
+    (line,) = err.decode().splitlines()
+    assert line == f"sems: unavailable: no valid reply from tcp://127.0.0.1:{server.port} (unit 1) (timeout)"
 
 
 @pytest.mark.parametrize(

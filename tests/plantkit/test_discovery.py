@@ -1,30 +1,27 @@
-"""Discovery against simulated devices on several loopback addresses (127.0.0.2 and up).
+"""Discovery's scanning engine against simulated devices on several loopback addresses (127.0.0.2 and up):
+the dongle query, the scope of a scan, network scans, unit scans, the simulator's announcers.
 
-pytest-socket, as set up by the Home Assistant test plugin, lets sockets connect to the literal 127.0.0.1
-only, and its ``allow_hosts`` marker is overridden by the plugin. The ``contacts`` fixture therefore calls
-``pytest_socket.socket_allow_hosts`` itself (after ``socket_enabled``), which widens the list to the
-127.0.0.0/28 test hosts for one test; pytest-socket resets it after the test. On top of that guard the
-fixture records the destination of every ``connect()`` and ``sendto()``, so tests can prove what was
-contacted, independently of the scanner's own bookkeeping.
+``contacts`` (``lan.ContactLog``) lets sockets reach the 127.0.0.0/28 test hosts only and records every
+contact, so tests prove what was contacted independently of the scanner's own bookkeeping.
 """
 
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any
 from unittest.mock import patch
 
 import pytest
-import pytest_socket  # type: ignore[import-untyped]
 from zeroconf import Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo
 
 from custom_components.sems.plantkit.discovery import (
+    DEFAULT_SETTINGS,
     DongleReply,
+    ProbeLimits,
     ScanScope,
     ScanScopeError,
     discover_goodwe_dongles,
@@ -38,7 +35,6 @@ from custom_components.sems.plantkit.discovery import (
 from custom_components.sems.plantkit.discovery.broadcast import QUERY_SENDS
 from custom_components.sems.plantkit.model import Role
 from custom_components.sems.plantkit.transport import Endpoint, TransportType
-from simulator.device import SimDevice
 from simulator.devices.eastron import Sdm120Sim, Sdm630Sim
 from simulator.devices.goodwe import GoodWeDtSim, GoodWeEtSim
 from simulator.devices.sunspec import SunSpecInverterSim, SunSpecMeterSim
@@ -52,121 +48,12 @@ from simulator.discovery import (
     fake_mac,
     loopback_zeroconf,
 )
-from simulator.physics import PlantPhysics
-from simulator.server import SimServer
 
-TEST_NET = IPv4Network("127.0.0.0/28")
-TEST_HOSTS = [str(host) for host in TEST_NET.hosts()]  # 127.0.0.1 .. 127.0.0.14
-OUTSIDE_HOST = "127.0.0.20"  # a device lives here too: no scan of TEST_NET may touch it
+from .lan import OUTSIDE_HOST, TEST_HOSTS, TEST_NET, ContactLog, Sims
 
-
-class ContactLog:
-    """Records where every Python socket connects and sends to, on top of pytest-socket's guard."""
-
-    def __init__(self) -> None:
-        self.connects: list[str] = []
-        self.sends: list[tuple[str, str]] = []  # (bound address, destination)
-        self._restore: Callable[[], None] | None = None
-
-    def allow(self, hosts: Sequence[str]) -> None:
-        """Let sockets connect to exactly ``hosts`` (everything else raises) and record every contact."""
-        self.uninstall()
-        pytest_socket.socket_allow_hosts(list(hosts))
-        guarded_connect = socket.socket.connect
-        plain_sendto = socket.socket.sendto  # inherited from _socket.socket: removed again, not reassigned
-        log = self
-
-        def connect(sock: socket.socket, address: Any) -> Any:
-            if sock.family == socket.AF_INET:
-                log.connects.append(address[0])
-            return guarded_connect(sock, address)
-
-        def sendto(sock: socket.socket, data: Any, *args: Any) -> Any:
-            if sock.family == socket.AF_INET:
-                log.sends.append((sock.getsockname()[0], args[-1][0]))
-            return plain_sendto(sock, data, *args)
-
-        assert "sendto" not in socket.socket.__dict__
-        socket.socket.connect = connect  # type: ignore[method-assign,assignment]
-        socket.socket.sendto = sendto  # type: ignore[method-assign,assignment]
-
-        def restore() -> None:
-            # pytest-socket may already have put its own connect back after the test: keep that one.
-            if socket.socket.connect is connect:
-                socket.socket.connect = guarded_connect  # type: ignore[method-assign]
-            if socket.socket.__dict__.get("sendto") is sendto:
-                del socket.socket.sendto
-
-        self._restore = restore
-
-    def uninstall(self) -> None:
-        """Remove the recorders (pytest-socket resets its own guard after the test)."""
-        if self._restore is not None:
-            self._restore()
-            self._restore = None
-
-    @property
-    def destinations(self) -> set[str]:
-        """Every address connected or sent to."""
-        return set(self.connects) | {destination for _, destination in self.sends}
-
-
-@pytest.fixture
-def contacts(socket_enabled: None) -> Iterator[ContactLog]:
-    """Sockets may reach the 127.0.0.0/28 test hosts; every contact is recorded."""
-    log = ContactLog()
-    log.allow(TEST_HOSTS)
-    try:
-        yield log
-    finally:
-        log.uninstall()
-
-
-class Sims:
-    """Simulated servers on several loopback addresses, sharing one TCP and one UDP port."""
-
-    def __init__(self) -> None:
-        self.servers: list[SimServer] = []
-        self.tcp_port = 0
-        self.udp_port = 0
-        self.state = PlantPhysics().state
-        self.reserved: socket.socket | None = None
-
-    async def serve(self, host: str, framing: str, *devices: SimDevice, port: int | None = None) -> SimServer:
-        for device in devices:
-            device.render(self.state)
-        shared = self.udp_port if framing == "udp" else self.tcp_port
-        if port is None and not shared and framing != "udp":
-            shared = self.tcp_port = self._reserve_tcp_port()
-        server = SimServer(list(devices), framing, host, shared if port is None else port)
-        await server.start()
-        self.servers.append(server)
-        if port is None and not shared:  # the first server of its kind picks the port the others share
-            self.udp_port = server.port
-        return server
-
-    def _reserve_tcp_port(self) -> int:
-        """Pick the shared TCP port on 127.0.0.1 and hold it there (bound, not listening): scans of the test
-        network include 127.0.0.1, and no other process may listen there while the test expects connection
-        refused. Picked there first, so another process using 127.0.0.1 can never collide with it."""
-        self.reserved = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.reserved.bind(("127.0.0.1", 0))
-        return int(self.reserved.getsockname()[1])
-
-    async def stop(self) -> None:
-        for server in self.servers:
-            await server.stop()
-        if self.reserved is not None:
-            self.reserved.close()
-
-
-@pytest.fixture
-async def sims(contacts: ContactLog) -> AsyncIterator[Sims]:
-    servers = Sims()
-    try:
-        yield servers
-    finally:
-        await servers.stop()
+QUICK_SEARCH = ProbeLimits(timeout=0.3, budget=60.0)  # identifying what answered: loopback answers at once
+QUICK_UNITS = ProbeLimits(timeout=0.3, budget=60.0, retries=1)
+QUICK_UNIT_SCAN = replace(DEFAULT_SETTINGS, unit_scan=QUICK_UNITS)
 
 
 async def _devices_on_test_net(sims: Sims) -> None:
@@ -270,10 +157,7 @@ async def test_discovered_dongles_are_identified(contacts: ContactLog, sims: Sim
         )
         started = time.monotonic()
         identified = await identify_responders(
-            [reply.source for reply in replies],
-            udp_port=sims.udp_port,
-            tcp_port=sims.tcp_port,
-            probe_timeout=0.3,
+            [reply.source for reply in replies], settings=sims.settings(search=QUICK_SEARCH), budget=30.0
         )
         elapsed = time.monotonic() - started
     finally:
@@ -368,9 +252,7 @@ async def test_network_scan_finds_exactly_the_simulated_devices(contacts: Contac
     started = time.monotonic()
     report = await scan_network(
         [TEST_NET],
-        ports=(sims.tcp_port,),
-        udp_port=sims.udp_port,
-        probe_timeout=0.3,
+        settings=sims.settings(search=QUICK_SEARCH),
         progress=lambda done, total: progress.append((done, total)),
     )
     elapsed = time.monotonic() - started
@@ -411,9 +293,7 @@ async def test_network_scan_never_contacts_outside_the_range(contacts: ContactLo
 
     report = await scan_network(
         [narrow],
-        ports=(sims.tcp_port, sims.tcp_port + 1),
-        udp_port=sims.udp_port,
-        probe_timeout=0.3,
+        settings=sims.settings(tcp_ports=(sims.tcp_port, sims.tcp_port + 1), search=QUICK_SEARCH),
         allowed=[TEST_NET],
         connector=recording_connector,
     )
@@ -434,7 +314,7 @@ async def test_refused_scans_contact_nothing(contacts: ContactLog) -> None:
     with pytest.raises(ScanScopeError):
         await scan_network([TEST_NET], allowed=[IPv4Network("127.0.0.0/30")])
     with pytest.raises(ValueError, match="invalid port"):
-        await scan_network([TEST_NET], ports=(0,))
+        await scan_network([TEST_NET], settings=replace(DEFAULT_SETTINGS, tcp_ports=(0,)))
     assert contacts.destinations == set()
 
 
@@ -443,9 +323,8 @@ async def test_budget_exhaustion_returns_partial_results(contacts: ContactLog, s
     slow = await sims.serve("127.0.0.3", "tcp", Sdm630Sim(serial=33333333))
     slow.faults.delay = 30  # accepts, then answers far beyond the probe timeout
     started = time.monotonic()
-    report = await scan_network(
-        [IPv4Network("127.0.0.0/29")], ports=(sims.tcp_port,), udp_port=None, probe_timeout=10, budget=1.0
-    )
+    settings = sims.settings(udp_port=None, search=ProbeLimits(timeout=10.0, budget=1.0))
+    report = await scan_network([IPv4Network("127.0.0.0/29")], settings=settings)
     elapsed = time.monotonic() - started
 
     assert not report.complete
@@ -471,7 +350,9 @@ async def test_unit_scan_finds_every_unit_behind_a_gateway(contacts: ContactLog,
     progress: list[tuple[int, int]] = []
 
     report = await scan_units(
-        endpoint, range(1, 6), request_timeout=0.3, progress=lambda d, t: progress.append((d, t))
+        endpoint,
+        settings=replace(DEFAULT_SETTINGS, unit_scan_ids=tuple(range(1, 6)), unit_scan=QUICK_UNITS),
+        progress=lambda d, t: progress.append((d, t)),
     )
 
     assert report.unit_ids == (1, 2)
@@ -487,7 +368,7 @@ async def test_unit_scan_finds_parallel_inverters_on_one_dongle(contacts: Contac
     )
     endpoint = Endpoint("127.0.0.2", dongle.port, TransportType.UDP)
 
-    report = await scan_units(endpoint, [127, 126], request_timeout=0.3)
+    report = await scan_units(endpoint, unit_ids=[127, 126], settings=QUICK_UNIT_SCAN)
 
     assert [(d.unit_id, d.serial) for d in report.devices] == [
         (127, "5015KDTU000SIM01"),
@@ -501,7 +382,10 @@ async def test_unit_scan_stops_at_its_budget(contacts: ContactLog, sims: Sims) -
     started = time.monotonic()
 
     # Unit 1 is silent on UDP: each of its requests waits out four timeouts, far beyond the budget.
-    report = await scan_units(endpoint, [247, 1, 2], request_timeout=0.5, budget=1.0)
+    limits = ProbeLimits(timeout=0.5, budget=1.0, retries=3)
+    report = await scan_units(
+        endpoint, unit_ids=[247, 1, 2], settings=replace(DEFAULT_SETTINGS, unit_scan=limits)
+    )
 
     assert time.monotonic() - started < 1.5
     assert not report.complete
@@ -511,7 +395,7 @@ async def test_unit_scan_stops_at_its_budget(contacts: ContactLog, sims: Sims) -
 
 async def test_unit_ids_are_validated(contacts: ContactLog) -> None:
     with pytest.raises(ValueError, match="unit id 0"):
-        await scan_units(Endpoint("127.0.0.1", 1), [0])
+        await scan_units(Endpoint("127.0.0.1", 1), unit_ids=[0])
     assert contacts.destinations == set()
 
 

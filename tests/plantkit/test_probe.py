@@ -1,16 +1,32 @@
-"""PlantClient.probe: what counts as "no device", what is only transient, and gateways that close."""
+"""PlantClient.probe: what counts as "no device", what is only transient, and gateways that close; and
+discovery's probes built on it (``plantkit.discovery.probe``)."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import pytest
 
 from custom_components.sems.plantkit.client import IDENTIFY_ATTEMPTS, PlantClient
-from custom_components.sems.plantkit.discovery.scan import scan_units
+from custom_components.sems.plantkit.discovery import (
+    DEFAULT_SETTINGS,
+    ProbeCandidate,
+    ProbeLimits,
+    probe_candidates,
+    probe_once,
+    scan_units,
+    still_answers,
+)
+from custom_components.sems.plantkit.discovery.probe import _most_telling
 from custom_components.sems.plantkit.exceptions import (
     ModbusExceptionError,
     NoDeviceAtUnitError,
+    PlantConnectionError,
+    PlantError,
     PlantProtocolError,
     PlantTimeoutError,
     UnsupportedDeviceError,
@@ -21,6 +37,7 @@ from custom_components.sems.plantkit.registers import Point, RawValue
 from custom_components.sems.plantkit.transport import Endpoint, TransportType
 from simulator.devices.eastron import Sdm120Sim, Sdm630Sim
 from simulator.devices.goodwe import GoodWeEtSim
+from simulator.server import SimServer
 
 from .conftest import Serve
 from .counting import CountingDevice, H
@@ -113,7 +130,100 @@ async def test_automatic_search_behind_a_gateway_that_closes_on_unknown_units(se
 async def test_unit_scan_behind_a_gateway_that_closes_on_unknown_units(serve: Serve) -> None:
     gateway = await serve([Sdm630Sim(unit_id=1), Sdm120Sim(unit_id=3)], "rtu-over-tcp")
     gateway.faults.close_unknown_units = True
-    report = await scan_units(_endpoint(gateway.port, TransportType.RTU_OVER_TCP), range(1, 6), budget=10)
+    settings = replace(
+        DEFAULT_SETTINGS, unit_scan_ids=(1, 2, 3, 4, 5), unit_scan=ProbeLimits(timeout=0.3, budget=10.0)
+    )
+    report = await scan_units(_endpoint(gateway.port, TransportType.RTU_OVER_TCP), settings=settings)
     assert report.complete
     assert report.unit_ids == (1, 3)
     assert report.checked == (1, 2, 3, 4, 5)
+
+
+# -- discovery's probe-and-close helper, candidates in turn, what "automatic" tries --------------------
+
+QUICK_PROBE = ProbeLimits(timeout=0.3, budget=5.0)
+
+
+def _closed_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _connections_closed(server: SimServer) -> bool:
+    """Whether the server's connections are all gone within a second."""
+    for _ in range(100):
+        if not server._streams:
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
+async def test_probe_once_closes_its_connection_and_keeps_its_budget(serve: Serve) -> None:
+    server = await serve([Sdm630Sim()])
+    endpoint = Endpoint("127.0.0.1", server.port)
+    devices = await probe_once(endpoint, QUICK_PROBE, within=5.0)
+    assert [d.profile for d in devices] == ["eastron_sdm630"]
+    assert await _connections_closed(server)
+
+    server.faults.delay = 5.0  # accepts, then answers far too late
+    started = time.monotonic()
+    with pytest.raises(PlantTimeoutError, match=r"took longer than 0\.5 s"):
+        await probe_once(endpoint, ProbeLimits(timeout=10.0, budget=60.0), within=0.5)
+    assert time.monotonic() - started < 1.5
+
+
+async def test_probe_candidates_in_turn(serve: Serve) -> None:
+    """A refused port rules out its other candidates; the first candidate with devices wins, and the
+    endpoint found carries the runtime settings, not the probe's."""
+    server = await serve([Sdm630Sim()])
+    closed = _closed_port()
+    candidates = [
+        ProbeCandidate(Endpoint("127.0.0.1", closed), (1,)),
+        ProbeCandidate(Endpoint("127.0.0.1", closed), None),  # skipped: the port refused
+        ProbeCandidate(Endpoint("127.0.0.1", server.port), (5,)),  # silent unit
+        ProbeCandidate(Endpoint("127.0.0.1", server.port), (1,)),
+    ]
+    found = await probe_candidates(candidates, QUICK_PROBE)
+    assert found.endpoint == Endpoint("127.0.0.1", server.port)
+    assert [d.serial for d in found.devices] == ["12345678"]
+    assert found.unit_ids == (1,)
+
+
+async def test_probe_candidates_raise_the_most_telling_failure(serve: Serve) -> None:
+    refusing = await serve([Sdm630Sim()])
+    refusing.faults.exception_code = 2  # something answers, but as nothing we know
+    silent = await serve([Sdm630Sim()])
+    timeout = ProbeCandidate(Endpoint("127.0.0.1", silent.port), (7,))
+    unsupported = ProbeCandidate(Endpoint("127.0.0.1", refusing.port), (1,))
+    refused = ProbeCandidate(Endpoint("127.0.0.1", _closed_port()))
+    with pytest.raises(UnsupportedDeviceError):
+        await probe_candidates([timeout, unsupported, refused], QUICK_PROBE)
+    with pytest.raises(PlantTimeoutError):
+        await probe_candidates([refused, timeout], QUICK_PROBE)
+    with pytest.raises(PlantConnectionError, match="nothing to probe"):
+        await probe_candidates([], QUICK_PROBE)
+    # Out of time before a candidate's turn: that is a timeout too.
+    with pytest.raises(PlantTimeoutError):
+        await probe_candidates([timeout, unsupported], ProbeLimits(timeout=0.3, budget=0.2))
+
+
+async def test_still_answers(serve: Serve) -> None:
+    server = await serve([Sdm630Sim()])
+    endpoint = Endpoint("127.0.0.1", server.port)
+    settings = replace(DEFAULT_SETTINGS, announced=QUICK_PROBE)
+    assert await still_answers(endpoint, [1], "12345678", settings)
+    assert not await still_answers(endpoint, [1], "another serial", settings)
+    assert not await still_answers(Endpoint("127.0.0.1", _closed_port()), None, "12345678", settings)
+
+
+def test_most_telling_failure() -> None:
+    """An answer from an unknown device says more than a timeout, which says more than a refusal."""
+    refused, silent = PlantConnectionError("refused"), PlantTimeoutError("silent")
+    garbage, unknown = PlantProtocolError("garbage"), UnsupportedDeviceError("unknown")
+    assert _most_telling([refused, silent, garbage, unknown]) is unknown
+    assert _most_telling([refused, garbage, silent]) is garbage
+    assert _most_telling([refused, silent]) is silent
+    assert _most_telling([refused]) is refused
+    other = PlantError("something else")
+    assert _most_telling([other]) is other

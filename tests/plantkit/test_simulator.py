@@ -172,3 +172,14 @@ async def test_simulate_cli_uses_the_control_file(plant: SimulatedPlant, tmp_pat
         assert await asyncio.to_thread(simulator_main, missing) == 1
     finally:
         await control.stop()
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """`scripts/simulate --help` shows the commands a user needs beside serving (it showed serve's options
+    only, so `fault`, `device-fault`, `state` and `case` could not be found there)."""
+    with pytest.raises(SystemExit) as exit_info:
+        simulator_main(["--help"])
+    assert exit_info.value.code == 0
+    shown = capsys.readouterr().out
+    for command in ("serve", "state", "fault", "device-fault", "case"):
+        assert command in shown

@@ -1,10 +1,10 @@
-"""SunSpec: offsets computed from the pysunspec2 model definitions; the profiles against simulated devices."""
+"""SunSpec: offsets computed from the pysunspec2 model definitions; the profiles against simulated devices
+(the manufacturers' chain layouts are in ``test_sunspec_layouts.py``)."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +12,7 @@ import pytest
 
 from custom_components.sems.plantkit.client import PlantClient
 from custom_components.sems.plantkit.exceptions import ModbusExceptionError, UnsupportedDeviceError
-from custom_components.sems.plantkit.model import DeviceIdentity, DeviceReading, DeviceStatus, Quantity, Role
+from custom_components.sems.plantkit.model import DeviceIdentity, DeviceStatus, Quantity, Role
 from custom_components.sems.plantkit.profiles.base import UnitSession
 from custom_components.sems.plantkit.profiles.sunspec import SUNSPEC_PROFILES
 from custom_components.sems.plantkit.profiles.sunspec import models as sunspec_models
@@ -33,6 +33,7 @@ from simulator.physics import PlantPhysics, PlantState
 from simulator.plant import SimulatedPlant
 from simulator.server import SimServer
 
+from .sunspec_support import ChainDevice, by_role, serve_devices, sunspec_client
 from .support import raw_codes
 
 H = RegisterKind.HOLDING
@@ -252,35 +253,6 @@ async def test_model_definitions_load_off_the_event_loop(monkeypatch: pytest.Mon
 # -- simulated devices on loopback -------------------------------------------------------------------
 
 
-class ChainDevice(SimDevice):
-    """A hand-built SunSpec chain for layouts the plant simulator does not serve."""
-
-    name = "sunspec_chain"
-
-    def __init__(self, unit_id: int, build: Callable[[SunSpecChain], None]) -> None:
-        super().__init__()
-        self.unit_id = unit_id
-        self.serial = ""
-        build(SunSpecChain(self.image))
-
-    def render(self, state: PlantState) -> None:
-        """Static registers."""
-
-
-async def _serve(devices: list[SimDevice]) -> SimServer:
-    server = SimServer(devices, "tcp")
-    await server.start()
-    return server
-
-
-def _client(server: SimServer) -> PlantClient:
-    return PlantClient(Endpoint("127.0.0.1", server.port, timeout=1.0, retries=0), profiles=SUNSPEC_PROFILES)
-
-
-def _by_role(readings: list[DeviceReading]) -> dict[Role, DeviceReading]:
-    return {r.identity.role: r for r in readings}
-
-
 @pytest.fixture
 async def sunspec_plant(socket_enabled: None) -> AsyncIterator[tuple[SimServer, PlantState]]:
     """The simulated SunSpec inverter+battery (unit 1) and meter (unit 2), rendered at a sunny noon."""
@@ -288,7 +260,7 @@ async def sunspec_plant(socket_enabled: None) -> AsyncIterator[tuple[SimServer, 
     devices: list[SimDevice] = [SunSpecInverterSim(), SunSpecMeterSim()]
     for device in devices:
         device.render(state)
-    server = await _serve(devices)
+    server = await serve_devices(devices)
     try:
         yield server, state
     finally:
@@ -302,7 +274,7 @@ def _render(server: SimServer, state: PlantState) -> None:
 
 async def test_probe_finds_inverter_battery_and_meter(sunspec_plant: tuple[SimServer, PlantState]) -> None:
     server, _ = sunspec_plant
-    async with _client(server) as client:
+    async with sunspec_client(server) as client:
         devices = await client.probe(unit_ids=[1, 2])
     inverter, battery, meter = devices
     assert (inverter.role, inverter.profile, inverter.unit_id) == (Role.INVERTER, "sunspec_inverter", 1)
@@ -326,9 +298,9 @@ async def test_read_matches_the_plant_state(sunspec_plant: tuple[SimServer, Plan
     server, state = sunspec_plant
     assert state.battery_power < 0 < state.pv_power  # charging from the sun
     assert state.grid_power < 0  # and exporting
-    async with _client(server) as client:
+    async with sunspec_client(server) as client:
         await client.probe(unit_ids=[1, 2])
-        readings = _by_role(await client.read())
+        readings = by_role(await client.read())
     inverter = readings[Role.INVERTER].values
     assert inverter[Quantity.AC_POWER] == pytest.approx(state.ac_power, abs=0.5)
     assert inverter[Quantity.AC_ENERGY_TOTAL] == pytest.approx(state.ac_energy_total, abs=0.001)
@@ -369,9 +341,9 @@ async def test_signs_follow_the_canonical_conventions(sunspec_plant: tuple[SimSe
         now=datetime(2026, 6, 21, 21, 0), battery_power=2500.0, ac_power=2500.0, grid_power=900.0
     )
     _render(server, state)
-    async with _client(server) as client:
+    async with sunspec_client(server) as client:
         await client.probe(unit_ids=[1, 2])
-        readings = _by_role(await client.read())
+        readings = by_role(await client.read())
     assert readings[Role.INVERTER].values[Quantity.AC_POWER] == 2500.0
     assert readings[Role.INVERTER].values[Quantity.PV_POWER] == 0.0
     assert readings[Role.BATTERY].values[Quantity.BATTERY_POWER] == 2500.0
@@ -386,13 +358,13 @@ async def test_sleeping_and_faults(sunspec_plant: tuple[SimServer, PlantState]) 
     server, state = sunspec_plant
     state.sleeping = True
     _render(server, state)
-    async with _client(server) as client:
+    async with sunspec_client(server) as client:
         await client.probe(unit_ids=[1, 2])
-        assert _by_role(await client.read())[Role.INVERTER].status is DeviceStatus.SLEEPING
+        assert by_role(await client.read())[Role.INVERTER].status is DeviceStatus.SLEEPING
         state.sleeping = False
         state.faults |= {"over_temperature", "grid_over_voltage", "bms_alarm", "meter_comm_lost"}
         _render(server, state)
-        readings = _by_role(await client.read())
+        readings = by_role(await client.read())
     inverter, battery, meter = readings[Role.INVERTER], readings[Role.BATTERY], readings[Role.METER]
     assert inverter.status is DeviceStatus.FAULT
     assert raw_codes(inverter) == {"sunspec_evt1:7", "sunspec_evt1:10", "sunspec_alrm:7", "sunspec_alrm:10"}
@@ -408,7 +380,7 @@ async def test_not_implemented_values_read_as_none(sunspec_plant: tuple[SimServe
     server, state = sunspec_plant
     state.faults.add("sentinel_values")
     _render(server, state)
-    async with _client(server) as client:
+    async with sunspec_client(server) as client:
         await client.probe(unit_ids=[1, 2])
         readings = await client.read()
     for reading in readings:
@@ -440,7 +412,7 @@ async def test_a_full_read_takes_the_planned_requests_with_scale_factors_alongsi
     sunspec_plant: tuple[SimServer, PlantState],
 ) -> None:
     server, _ = sunspec_plant
-    async with _client(server) as client:
+    async with sunspec_client(server) as client:
         devices = await client.probe(unit_ids=[1, 2])
         server.requests.clear()
         await client.read()
@@ -461,12 +433,12 @@ async def test_a_model_is_never_split_from_its_scale_factors(socket_enabled: Non
         chain.set_scaled(701, "W", 1234.5, -1)
         chain.end()
 
-    server = await _serve([ChainDevice(1, inverter_then_der)])
+    server = await serve_devices([ChainDevice(1, inverter_then_der)])
     try:
-        async with _client(server) as client:
+        async with sunspec_client(server) as client:
             devices = await client.probe(unit_ids=[1])
             server.requests.clear()
-            readings = _by_role(await client.read())
+            readings = by_role(await client.read())
             assert readings[Role.INVERTER].values[Quantity.AC_POWER] == 1234.5
             assert server.count() == 2
             _assert_scale_factors_read_with_their_values(client, server, devices)
@@ -485,10 +457,10 @@ async def test_the_plant_endpoint_tracks_the_physics(plant: SimulatedPlant) -> N
             (Role.BATTERY, 1),
             (Role.METER, 2),
         ]
-        before = _by_role(await client.read())
+        before = by_role(await client.read())
         plant.advance(3600)
         state = plant.physics.state
-        after = _by_role(await client.read())
+        after = by_role(await client.read())
     produced = after[Role.INVERTER].values[Quantity.AC_ENERGY_TOTAL]
     assert produced == pytest.approx(state.ac_energy_total, abs=0.001)
     assert produced > (before[Role.INVERTER].values[Quantity.AC_ENERGY_TOTAL] or 0)
@@ -499,9 +471,9 @@ async def test_the_plant_endpoint_tracks_the_physics(plant: SimulatedPlant) -> N
 
 
 async def test_base_address_fallback(socket_enabled: None) -> None:
-    server = await _serve([SunSpecMeterSim(unit_id=1, base=0)])
+    server = await serve_devices([SunSpecMeterSim(unit_id=1, base=0)])
     try:
-        async with _client(server) as client:
+        async with sunspec_client(server) as client:
             [meter] = await client.probe(unit_ids=[1])
         assert isinstance(meter.details, SunSpecDetails)
         assert (meter.details.base, meter.serial) == (0, "SS-MTR-0001")
@@ -516,9 +488,9 @@ async def test_devices_that_are_not_sunspec_are_unsupported(socket_enabled: None
         chain.image.set_words(H, 40000, [0x1234, 0x5678])
         chain.image.define(H, 0, 10)
 
-    server = await _serve([ChainDevice(1, no_marker), SunSpecMeterSim(unit_id=2)])
+    server = await serve_devices([ChainDevice(1, no_marker), SunSpecMeterSim(unit_id=2)])
     try:
-        async with _client(server) as client:
+        async with sunspec_client(server) as client:
             with pytest.raises(UnsupportedDeviceError):
                 await client.probe(unit_ids=[1])
             assert [r.address for r in server.requests] == [40000, 0, 50000]
@@ -542,156 +514,8 @@ async def test_devices_that_are_not_sunspec_are_unsupported(socket_enabled: None
 
 async def test_sub_profiles_do_not_identify(sunspec_plant: tuple[SimServer, PlantState]) -> None:
     server, _ = sunspec_plant
-    async with _client(server) as client:
+    async with sunspec_client(server) as client:
         for profile in SUNSPEC_PROFILES[1:]:
             with pytest.raises(UnsupportedDeviceError):
                 await profile.identify(UnitSession(client.transport, 1))
     assert server.count() == 0
-
-
-def _fronius_like(chain: SunSpecChain) -> None:
-    """int+SF inverter, 160 with PV strings and Fronius's battery modules, 124 for the charge state."""
-    chain.add(1)
-    chain.set_common("Fronius", "Symo GEN24 10.0 Plus", "1.30.7-1", "FRO-123", 1)
-    chain.add(103)
-    chain.set_scaled(103, "W", 3500, 0)
-    chain.set_scaled(103, "WH", 5_000_000, 1)  # 10 Wh steps
-    chain.set(103, "St", 5)  # THROTTLED
-    chain.add(160, repeats=4)
-    for index, (label, watts, wh) in enumerate(
-        [
-            ("String 1", 3000, 7_000_000),
-            ("String 2", 2000, 3_000_000),
-            ("StCha 3", 1500, 2_100_000),
-            ("StDisCha 4", 0, 1_900_000),
-        ]
-    ):
-        chain.set(160, "IDStr", label, index)
-        chain.set_scaled(160, "DCW", watts, 0, index)
-        chain.set_scaled(160, "DCWH", wh, 0, index)
-    chain.set(160, "Evt", 1 << 15)  # ARC_DETECTION
-    chain.add(124)
-    chain.set_scaled(124, "ChaState", 62.5, -1)
-    chain.set(124, "ChaSt", 4)  # CHARGING
-    chain.end()
-
-
-def _solaredge_like(chain: SunSpecChain) -> None:
-    """Float inverter, then a meter with its own Common model (as SolarEdge chains meters)."""
-    chain.add(1)
-    chain.set_common("SolarEdge", "SE10K", "0004.0023.0123", "SE-INV-77", 1)
-    chain.add(113)
-    chain.set(113, "W", 4200.5)
-    chain.set(113, "WH", 15_000_000.0)
-    chain.set(113, "St", 4)
-    chain.set(113, "Evt1", 0b1)  # GROUND_FAULT
-    chain.add(1)
-    chain.set_common("SolarEdge", "WND-3Y-400-MB", "0001", "SE-MTR-88", 1)
-    chain.add(213)
-    chain.set(213, "W", -800.0)  # SolarEdge counts + while exporting: this meter imports 800 W
-    chain.set(213, "TotWhImp", 1_234_567.0)
-    chain.set(213, "TotWhExp", 7_654_321.0)
-    chain.end()
-
-
-def _der_like(chain: SunSpecChain) -> None:
-    """DER models only: 701 for AC, 714 ports for PV and the battery, 713 for the state of charge."""
-    chain.add(1)
-    chain.set_common("DERCo", "HY-8", "2.0", "DER-5", 1)
-    chain.add(701)
-    chain.set_scaled(701, "W", 3000, 0)
-    chain.set_scaled(701, "TotWhInj", 12_500_000, 3)  # kWh steps
-    chain.set(701, "InvSt", 4)  # THROTTLED
-    chain.add(714, repeats=3)
-    for index, (port_type, watts) in enumerate([(0, 2000.0), (0, 1500.0), (1, -500.0)]):
-        chain.set(714, "PrtTyp", port_type, index)
-        chain.set_scaled(714, "DCW", watts, 0, index)
-        chain.set_scaled(714, "DCV", 400.0, -1, index)
-    chain.set_scaled(714, "DCWhInj", 900_000, 0, 2)
-    chain.set_scaled(714, "DCWhAbs", 1_000_000, 0, 2)
-    chain.add(713)
-    chain.set_scaled(713, "SoC", 80.0, 0)
-    chain.end()
-
-
-async def _read_chain(
-    build: Callable[[SunSpecChain], None],
-) -> tuple[list[DeviceIdentity], dict[Role, DeviceReading]]:
-    server = await _serve([ChainDevice(1, build)])
-    try:
-        async with _client(server) as client:
-            devices = await client.probe(unit_ids=[1])
-            return devices, _by_role(await client.read())
-    finally:
-        await server.stop()
-
-
-async def test_int_inverter_with_fronius_battery_modules(socket_enabled: None) -> None:
-    devices, readings = await _read_chain(_fronius_like)
-    assert [d.role for d in devices] == [Role.INVERTER, Role.BATTERY]
-    inverter, battery = readings[Role.INVERTER], readings[Role.BATTERY]
-    assert inverter.status is DeviceStatus.THROTTLED
-    assert raw_codes(inverter) == {"sunspec_160_evt:15"}
-    assert inverter.values[Quantity.AC_POWER] == 3500.0
-    assert inverter.values[Quantity.AC_ENERGY_TOTAL] == 5000.0
-    # Battery modules are no PV: only the two strings count.
-    assert inverter.values[Quantity.PV_POWER] == 5000.0
-    assert inverter.values[Quantity.PV_ENERGY_TOTAL] == 10_000.0
-    assert inverter.values[Quantity.GRID_VOLTAGE_L1] is None  # not implemented on this device
-    assert battery.values[Quantity.BATTERY_SOC] == 62.5
-    assert battery.values[Quantity.BATTERY_POWER] == -1500.0  # charging
-    assert battery.values[Quantity.BATTERY_CHARGE_ENERGY_TOTAL] == 2100.0
-    assert battery.values[Quantity.BATTERY_DISCHARGE_ENERGY_TOTAL] == 1900.0
-    assert battery.values[Quantity.BATTERY_VOLTAGE] is None
-    assert battery.status is DeviceStatus.RUNNING
-
-
-async def test_float_models_and_meter_segment_with_its_own_serial(socket_enabled: None) -> None:
-    devices, readings = await _read_chain(_solaredge_like)
-    inverter, meter = devices
-    assert (inverter.role, inverter.serial) == (Role.INVERTER, "SE-INV-77")
-    assert (meter.role, meter.serial, meter.model, meter.via_serial) == (
-        Role.METER,
-        "SE-MTR-88",
-        "WND-3Y-400-MB",
-        "SE-INV-77",
-    )
-    assert isinstance(meter.details, SunSpecDetails)
-    assert [m.model_id for m in meter.details.chain] == [213]
-    assert readings[Role.INVERTER].values[Quantity.AC_POWER] == 4200.5
-    assert readings[Role.INVERTER].values[Quantity.AC_ENERGY_TOTAL] == 15_000.0
-    assert readings[Role.INVERTER].values[Quantity.GRID_FREQUENCY] is None  # NaN = not implemented
-    assert raw_codes(readings[Role.INVERTER]) == {"sunspec_evt1:0"}
-    assert readings[Role.METER].values[Quantity.GRID_POWER] == 800.0  # canonical + = import
-    assert readings[Role.METER].values[Quantity.GRID_IMPORT_ENERGY_TOTAL] == pytest.approx(1234.567)
-    assert readings[Role.METER].values[Quantity.GRID_EXPORT_ENERGY_TOTAL] == pytest.approx(7654.321)
-
-
-async def test_der_models_give_pv_and_battery_from_dc_ports(socket_enabled: None) -> None:
-    _, readings = await _read_chain(_der_like)
-    inverter, battery = readings[Role.INVERTER], readings[Role.BATTERY]
-    assert inverter.status is DeviceStatus.THROTTLED
-    assert inverter.values[Quantity.AC_POWER] == 3000.0
-    assert inverter.values[Quantity.AC_ENERGY_TOTAL] == 12_500.0
-    assert inverter.values[Quantity.PV_POWER] == 3500.0
-    assert (inverter.values[Quantity.PV1_POWER], inverter.values[Quantity.PV2_POWER]) == (2000.0, 1500.0)
-    assert inverter.values[Quantity.PV1_VOLTAGE] == 400.0
-    assert battery.values[Quantity.BATTERY_SOC] == 80.0
-    assert battery.values[Quantity.BATTERY_POWER] == -500.0
-    assert battery.values[Quantity.BATTERY_DISCHARGE_ENERGY_TOTAL] == 900.0
-    assert battery.values[Quantity.BATTERY_CHARGE_ENERGY_TOTAL] == 1000.0
-
-
-async def test_identify_survives_a_chain_without_end_marker(socket_enabled: None) -> None:
-    def unterminated(chain: SunSpecChain) -> None:
-        chain.add(1)
-        chain.set_common("X", "Y", "1", "NO-END", 1)
-        chain.add(203)  # no end model: the header read after it is refused
-
-    server = await _serve([ChainDevice(1, unterminated)])
-    try:
-        async with _client(server) as client:
-            [meter] = await asyncio.wait_for(client.probe(unit_ids=[1]), 5)
-        assert (meter.role, meter.serial, meter.via_serial) == (Role.METER, "NO-END", None)
-    finally:
-        await server.stop()

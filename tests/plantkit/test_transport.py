@@ -159,6 +159,26 @@ async def test_offline_server_refuses(socket_enabled: None) -> None:
         await server.stop()
 
 
+@pytest.mark.parametrize("framing", ["tcp", "rtu-over-tcp"])
+async def test_offline_server_falls_silent_on_a_connected_client(socket_enabled: None, framing: str) -> None:
+    """`scripts/simulate fault X offline on` must reach a client that is already connected (Home
+    Assistant keeps its connection): the device falls silent on it too, and answers again when back."""
+    server = SimServer([CountingDevice()], framing)
+    await server.start()
+    transport_type = TransportType.TCP if framing == "tcp" else TransportType.RTU_OVER_TCP
+    try:
+        endpoint = Endpoint("127.0.0.1", server.port, transport_type, timeout=0.3, retries=0)
+        async with create_transport(endpoint) as transport:
+            assert await transport.read_registers(1, H, 100, 1) == [100]
+            server.faults.offline = True
+            with pytest.raises(PlantConnectionError):
+                await transport.read_registers(1, H, 100, 1)
+            server.faults.offline = False
+            assert await transport.read_registers(1, H, 100, 1) == [100]
+    finally:
+        await server.stop()
+
+
 def test_rtu_frame_matches_a_known_goodwe_request() -> None:
     # Read 125 holding registers at 35100 from unit 0xF7, as GoodWe tools send it.
     assert build_read_request(0xF7, H, 35100, 125).hex() == "f703891c007d7ae7"

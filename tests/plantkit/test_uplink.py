@@ -1,10 +1,10 @@
-"""Uplink without a broker: schema v1 messages, periods, consent, the outbox on disk, TLS settings."""
+"""Uplink without a broker: schema v1 messages, periods, consent, TLS settings (the outbox on disk is in
+``test_uplink_outbox.py``)."""
 
 from __future__ import annotations
 
 import json
 import math
-import sqlite3
 import ssl
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from custom_components.sems.plantkit.exceptions import UplinkConfigError, UplinkError, UplinkStorageError
+from custom_components.sems.plantkit.exceptions import UplinkConfigError
 from custom_components.sems.plantkit.model import QUANTITY_INFO, Kind, Quantity, device_key
 from custom_components.sems.plantkit.uplink import (
     CATEGORY_QUANTITIES,
@@ -21,7 +21,6 @@ from custom_components.sems.plantkit.uplink import (
     Category,
     Consent,
     DeviceRef,
-    OutboxLimits,
     SyncTerms,
     Topics,
     UplinkSample,
@@ -40,7 +39,6 @@ from custom_components.sems.plantkit.uplink.messages import (
     status_payload,
 )
 from custom_components.sems.plantkit.uplink.mqtt import classify, tls_context
-from custom_components.sems.plantkit.uplink.outbox import FILENAME, OutboxStore
 from tests.broker import Pki, schema_validator
 
 T0 = datetime(2026, 6, 21, 12, 0, tzinfo=UTC)
@@ -175,6 +173,9 @@ def test_plant_ids(plant: str, valid: bool) -> None:
         ("mqtts://broker.example:8883", ("broker.example", 8883)),
         ("mqtts://broker.example", ("broker.example", 8883)),
         (" mqtts://10.0.0.2:1884/ ", ("10.0.0.2", 1884)),
+        ("mqtts://[::1]:8884", ("::1", 8884)),
+        ("mqtts://bücher.example", ("bücher.example", 8883)),  # a name in any script (IDNA)
+        (f"mqtts://{'a' * 63}.example", (f"{'a' * 63}.example", 8883)),
     ],
 )
 def test_broker_urls(url: str, address: tuple[str, int]) -> None:
@@ -192,6 +193,13 @@ def test_broker_urls(url: str, address: tuple[str, int]) -> None:
         "mqtts://broker.example?x=1",
         "mqtts://",
         "broker.example:8883",
+        "mqtts://broker.example:0",
+        # Not a host name: resolving it would fail in paho's thread (an uncaught error there), not here.
+        f"mqtts://{'a' * 64}.example",
+        f"mqtts://{'a.' * 127}example",
+        "mqtts://a\x00b",
+        "mqtts://bro ker.example",
+        "mqtts://a..b",
     ],
 )
 def test_bad_broker_urls(url: str) -> None:
@@ -427,176 +435,7 @@ def test_consent_record_round_trip_and_what_is_published() -> None:
         Consent.from_dict(consent.to_dict() | {"granted_at": "2026-06-21T12:00:00"})
 
 
-# --- the outbox ---------------------------------------------------------------------------------------------
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def items(count: int, category: str = "power", start: int = 0) -> list[tuple[str, str, dict[str, Any]]]:
-    return [(category, f"sems/v1/p/data/{category}", {"n": start + i}) for i in range(count)]
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def store(tmp_path: Path, clock: Clock) -> OutboxStore:
-    outbox = OutboxStore(tmp_path / "outbox", OutboxLimits(max_messages=10), clock)
-    outbox.open()
-    yield outbox
-    outbox.close()
-
-
-def test_outbox_keeps_order_numbers_messages_and_counts_what_was_sent(
-    store: OutboxStore, clock: Clock
-) -> None:
-    store.put(items(3, "power") + items(2, "energy"))
-    batch = store.batch(0, 10)
-    assert [json.loads(m.payload) for m in batch] == [
-        {"n": 0, "seq": 1, "resumed": False},
-        {"n": 1, "seq": 2, "resumed": False},
-        {"n": 2, "seq": 3, "resumed": False},
-        {"n": 0, "seq": 4, "resumed": False},
-        {"n": 1, "seq": 5, "resumed": False},
-    ]
-    assert [m.id for m in store.batch(batch[1].id, 2)] == [batch[2].id, batch[3].id]
-    clock.now += 30
-    store.ack([batch[0].id, batch[3].id, 999])
-    stats = store.stats
-    assert (stats.queued, stats.sent, stats.dropped) == (3, 2, 0)
-    assert stats.sent_by_category == {"power": 1, "energy": 1}
-    assert stats.last_sent_at == datetime.fromtimestamp(clock.now, UTC)
-    store.reject([batch[1].id])
-    assert (store.stats.queued, store.stats.dropped) == (2, 1)
-
-
-def test_outbox_flags_what_waited_through_an_outage(store: OutboxStore, clock: Clock) -> None:
-    store.put(items(1))
-    clock.now += 10
-    store.put(items(1, start=1))
-    payloads = [json.loads(m.payload) for m in store.batch(0, 10, resumed_before=clock.now - 5)]
-    assert [p["resumed"] for p in payloads] == [True, False]
-
-
-def test_outbox_full_drops_the_oldest_and_counts_them(store: OutboxStore) -> None:
-    assert store.put(items(8)) == 0
-    assert store.put(items(5, start=8)) == 3
-    assert store.stats.dropped == 3
-    assert store.stats.queued == 10
-    assert [json.loads(m.payload)["n"] for m in store.batch(0, 20)] == list(range(3, 13))
-    # seq keeps counting, so the receiver sees the gap
-    assert json.loads(store.batch(0, 1)[0].payload)["seq"] == 4
-
-
-def test_outbox_never_drops_what_is_already_on_the_wire(store: OutboxStore) -> None:
-    store.put(items(10))
-    on_the_wire = store.batch(0, 4)[-1].id
-    assert store.put(items(3, start=10), protect_upto=on_the_wire) == 3
-    assert [json.loads(m.payload)["n"] for m in store.batch(0, 20)] == [0, 1, 2, 3, 7, 8, 9, 10, 11, 12]
-
-
-def test_outbox_drops_by_age(tmp_path: Path, clock: Clock) -> None:
-    store = OutboxStore(tmp_path / "o", OutboxLimits(max_age=timedelta(days=7)), clock)
-    store.open()
-    try:
-        store.put(items(2))
-        clock.now += timedelta(days=6).total_seconds()
-        store.put(items(1, start=2))
-        clock.now += timedelta(days=1, seconds=1).total_seconds()
-        assert store.expire() == 2
-        assert store.stats.dropped == 2
-        assert [json.loads(m.payload)["n"] for m in store.batch(0, 9)] == [2]
-    finally:
-        store.close()
-
-
-def test_outbox_limits_are_bounded() -> None:
-    with pytest.raises(ValueError, match="max_age"):
-        OutboxLimits(max_age=timedelta(days=15))
-    with pytest.raises(ValueError, match="max_age"):
-        OutboxLimits(max_age=timedelta(0))
-    with pytest.raises(ValueError, match="max_messages"):
-        OutboxLimits(max_messages=0)
-
-
-def test_outbox_survives_a_restart_and_removes_every_file(tmp_path: Path, clock: Clock) -> None:
-    directory = tmp_path / "outbox"
-    store = OutboxStore(directory, clock=clock)
-    store.open()
-    store.put(items(3))
-    store.ack([store.batch(0, 1)[0].id])
-    store.save_state("periods", [{"a": 1}])
-    store.close()
-
-    again = OutboxStore(directory, clock=clock)
-    stats = again.open()
-    assert (stats.queued, stats.sent) == (2, 1)
-    assert again.load_state("periods") == [{"a": 1}]
-    assert again.load_state("nothing") is None
-    again._require().execute("INSERT INTO state VALUES ('broken', '{not json')")
-    assert again.load_state("broken") is None
-    again.put(items(1))
-    assert json.loads(again.batch(0, 9)[-1].payload)["seq"] == 4  # numbering continues
-    assert again.purge() == 3
-    assert again.stats.queued == 0
-    again.close()
-    assert {p.name for p in directory.iterdir()} >= {FILENAME}
-    OutboxStore.remove(directory)
-    assert not directory.exists()
-    OutboxStore.remove(directory)  # nothing left: fine
-
-
-def test_outbox_errors_are_uplink_errors(tmp_path: Path) -> None:
-    blocker = tmp_path / "file"
-    blocker.write_text("")
-    with pytest.raises(UplinkStorageError):
-        OutboxStore(blocker / "outbox").open()  # a file where the directory should be
-    closed = OutboxStore(tmp_path / "o")
-    with pytest.raises(UplinkStorageError):
-        closed.batch(0, 1)
-    with pytest.raises(UplinkStorageError):
-        closed.put(items(1))
-    assert issubclass(UplinkStorageError, UplinkError)
-
-
-def test_a_failed_write_changes_nothing(store: OutboxStore) -> None:
-    store.put(items(2))
-    with pytest.raises(UplinkStorageError):
-        store.put([("power", "t", {"bad": math.nan})])  # not JSON: the transaction rolls back
-    assert store.stats.queued == 2
-    assert json.loads(store.batch(0, 9)[-1].payload)["seq"] == 2
-    store._require().execute("DROP TABLE messages")
-    with pytest.raises(UplinkStorageError):
-        store.batch(0, 1)
-    with pytest.raises(UplinkStorageError):
-        store.ack([1])
-    assert store.stats.queued == 2  # counters rolled back with the transaction
-
-
-def test_corrupt_database_is_a_storage_error(tmp_path: Path) -> None:
-    directory = tmp_path / "outbox"
-    directory.mkdir()
-    (directory / FILENAME).write_bytes(b"this is not a database" * 100)
-    with pytest.raises(UplinkStorageError):
-        OutboxStore(directory).open()
-    with sqlite3.connect(":memory:"):
-        pass
-
-
 # --- TLS settings -------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    return Pki.create()
 
 
 def test_tls_context_checks_by_default_and_only_on_request_not(pki: Pki) -> None:
@@ -618,7 +457,9 @@ def test_tls_context_checks_by_default_and_only_on_request_not(pki: Pki) -> None
     [
         {"ca_pem": "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n"},
         {"ca_pem": "just text"},
+        {"ca_pem": "Our CA – paste below\n-----BEGIN CERTIFICATE-----"},  # not ASCII: a TypeError in ssl
         {"client_cert_pem": "cert only"},
+        {"client_cert_pem": "Mã khách hàng", "client_key_pem": "khóa"},
         {"client_cert_pem": "x", "client_key_pem": "y"},
     ],
 )
@@ -638,3 +479,49 @@ def test_connection_failures_are_classified() -> None:
     assert "in time" in str(classify(TimeoutError(), "h"))
     assert "Connection refused" in str(classify(ConnectionRefusedError(111, "Connection refused"), "h"))
     assert str(classify(None, "h")) == "cannot connect to h"
+
+
+def test_the_readme_lists_every_field_of_every_category() -> None:
+    """README "What can be sent" is what the user reads before consenting: each category's row names
+    every quantity the category sends (the consent step lists them from the same table)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### What can be sent", 1)[1].split("###", 1)[0]
+    rows = {
+        line.split("|")[1].strip(" `"): line.split("|")[2]
+        for line in section.splitlines()
+        if line.startswith("| `")
+    }
+    assert set(rows) == {str(category) for category in Category}
+    for category, quantities in CATEGORY_QUANTITIES.items():
+        missing = [str(q) for q in quantities if f"`{q}`" not in rows[str(category)]]
+        assert not missing, (str(category), missing)
+
+
+@pytest.mark.parametrize(
+    ("serial", "role", "instance"),
+    [
+        ("SN-INV-1", "inverter", None),
+        ("SN 12/345", "inverter", None),  # a SunSpec serial is free text (16 registers of ASCII)
+        ("7E-\ufffd\ufffd-01", "meter", None),  # a byte that is not ASCII decodes to U+FFFD
+        ("X" * 32, "meter", "grid"),  # the longest SunSpec serial, a role and an instance
+    ],
+)
+def test_a_message_naming_the_serial_is_valid_for_any_serial_a_device_reports(
+    serial: str, role: str, instance: str | None
+) -> None:
+    aggregator = PeriodAggregator(categories=(Category.POWER,), resolution=300)
+    aggregator.add(
+        UplinkSample(
+            device_serial=serial,
+            role=role,
+            manufacturer="SunSpec",
+            model="M",
+            at=T0,
+            values={"pv_power": 1.0},
+            instance=instance,
+        )
+    )
+    build = builder((Category.POWER,), DeviceRef.SERIAL)
+    [record] = build.build(aggregator.close_due(T0 + timedelta(hours=1)))
+    assert record.body["device"] == device_key(serial, role, instance)
+    assert not list(schema_validator("data").iter_errors({**record.body, "seq": 1, "resumed": False}))

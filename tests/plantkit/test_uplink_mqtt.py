@@ -1,13 +1,13 @@
-"""The uplink against a real Mosquitto (TLS, password file, ACL): delivery, outages, limits, withdrawal."""
+"""The uplink against a real Mosquitto (TLS, password file, ACL): delivery, outages, limits, access,
+MQTT 3.1.1 brokers, storage failures (withdrawal and erasure: ``test_uplink_withdrawal.py``)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import socket
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,206 +21,40 @@ from custom_components.sems.plantkit.exceptions import (
     UplinkStorageError,
     UplinkTlsError,
 )
-from custom_components.sems.plantkit.model import device_key
 from custom_components.sems.plantkit.uplink import (
     CATEGORY_QUANTITIES,
     BrokerSettings,
     Category,
-    Consent,
-    DeviceRef,
     OutboxLimits,
     SyncState,
     SyncTerms,
     Uplink,
-    UplinkConfig,
-    UplinkSample,
-    Withdrawal,
-    WithdrawalOutcome,
-    WithdrawalRequest,
     preview,
     probe_broker,
 )
-from custom_components.sems.plantkit.uplink.messages import device_reference, msg_id
 from custom_components.sems.plantkit.uplink.mqtt import MqttDestination
 from tests.broker import (
-    CLOUD_PASSWORD,
     HOST,
     PLANT,
-    PLANT_PASSWORD,
-    PLANT_USER,
     Broker,
     Pki,
-    Received,
     Subscriber,
-    check_published,
     free_port,
 )
 
-T0 = datetime(2026, 6, 21, 12, 0, tzinfo=UTC)
-KEY = bytes(range(32))
-CLIENT_ID = "sems-test-plant7"
-DEVICES = (  # serial, role, manufacturer, model, values
-    ("9010KETU000SIM01", "inverter", "GoodWe", "GW10K-ET", {"pv_power": 5000.0, "ac_power": 4800.0}),
-    ("9010KETU000SIM01", "battery", "GoodWe", "Lynx Home U", {"battery_power": -800.0, "battery_soc": 55.0}),
-    ("9010KETU000SIM01", "meter", "GoodWe", "GM3000", {"grid_power": -1200.0}),
+from .mqtt_support import (
+    CLIENT_ID,
+    CONSENTED,
+    KEY,
+    T0,
+    check_delivery,
+    expected_ids,
+    feed,
+    make_config,
+    samples_at,
+    settings,
+    start,
 )
-CONSENTED = (Category.ENERGY, Category.POWER, Category.GRID, Category.FAULTS)
-FORBIDDEN = [PLANT_PASSWORD, PLANT_USER, CLOUD_PASSWORD, "9010KETU", HOST, "52.52", "13.40"]
-
-
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    return Pki.create()
-
-
-@pytest.fixture
-def broker(tmp_path: Path, pki: Pki, socket_enabled: None) -> Iterator[Broker]:
-    server = Broker(tmp_path / "broker", pki)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def receiver(broker: Broker) -> Iterator[Subscriber]:
-    subscriber = Subscriber(broker)
-    subscriber.start()
-    try:
-        yield subscriber
-    finally:
-        subscriber.stop()
-
-
-def settings(broker: Broker, **changes: Any) -> BrokerSettings:
-    values: dict[str, Any] = {
-        "url": broker.url,
-        "username": PLANT_USER,
-        "password": PLANT_PASSWORD,
-        "ca_pem": broker.pki.ca,
-    }
-    return BrokerSettings(**(values | changes))
-
-
-def make_config(
-    broker: Broker,
-    directory: Path,
-    *,
-    categories: tuple[Category, ...] = CONSENTED,
-    plant: str = PLANT,
-    limits: OutboxLimits | None = None,
-    **broker_changes: Any,
-) -> UplinkConfig:
-    terms = SyncTerms.create(destination=broker.url, plant=plant, categories=categories, resolution=60)
-    return UplinkConfig(
-        consent=Consent.grant(terms, at=T0),
-        broker=settings(broker, **broker_changes),
-        client_id=CLIENT_ID,
-        device_key=KEY,
-        directory=directory,
-        limits=limits or OutboxLimits(),
-        backoff=(1, 1),
-    )
-
-
-@pytest.fixture
-async def running(broker: Broker, tmp_path: Path) -> AsyncIterator[list[Uplink]]:
-    """Uplinks a test starts; every one is stopped at the end."""
-    uplinks: list[Uplink] = []
-    yield uplinks
-    for uplink in uplinks:
-        await uplink.stop()
-
-
-async def start(uplinks: list[Uplink], config: UplinkConfig) -> Uplink:
-    uplink = Uplink(config)
-    await uplink.start()
-    uplinks.append(uplink)
-    return uplink
-
-
-def samples_at(at: datetime, energy: float) -> list[UplinkSample]:
-    """One poll of the three devices; energy counters grow with time."""
-    result = []
-    for serial, role, manufacturer, model, values in DEVICES:
-        totals = {
-            "inverter": {"pv_energy_total": energy, "ac_energy_total": energy * 0.96},
-            "battery": {"battery_charge_energy_total": energy / 4},
-            "meter": {"grid_import_energy_total": energy / 10, "grid_export_energy_total": energy / 3},
-        }[role]
-        result.append(
-            UplinkSample(
-                device_serial=serial,
-                role=role,
-                manufacturer=manufacturer,
-                model=model,
-                at=at,
-                values={**values, **totals},
-                status="running",
-                faults=("grid_loss",) if role == "inverter" and at.minute % 7 == 0 else (),
-            )
-        )
-    return result
-
-
-async def feed(uplink: Uplink, first_minute: int, minutes: int, step: int = 10) -> None:
-    """Polls every ``step`` seconds over ``minutes`` minutes from T0 + ``first_minute``; periods flushed."""
-    for second in range(0, minutes * 60, step):
-        at = T0 + timedelta(minutes=first_minute, seconds=second)
-        uplink.add_samples(samples_at(at, 1000 + (first_minute * 60 + second) / 360))
-        if second % 60 == 0:
-            await uplink.flush(at)
-            await asyncio.sleep(0)
-    await uplink.flush(T0 + timedelta(minutes=first_minute + minutes))
-
-
-def expected_ids(minutes: range, categories: tuple[Category, ...] = CONSENTED) -> set[str]:
-    """The msg_id of every message the inputs must produce, worked out from the inputs alone."""
-    ids = set()
-    for serial, role, *_rest, values in DEVICES:
-        device = device_reference(device_key(serial, role), DeviceRef.PSEUDONYM, KEY)
-        reported = (
-            set(values)
-            | {
-                "inverter": {"pv_energy_total", "ac_energy_total"},
-                "battery": {"battery_charge_energy_total"},
-                "meter": {"grid_import_energy_total", "grid_export_energy_total"},
-            }[role]
-        )
-        for minute in minutes:
-            end = T0 + timedelta(minutes=minute + 1)
-            for category in categories:
-                quantities = {str(q) for q in CATEGORY_QUANTITIES[category]}
-                if category is Category.FAULTS or reported & quantities:
-                    ids.add(msg_id(PLANT, device, category, end))
-    return ids
-
-
-def check_delivery(messages: list[Received], expected: set[str]) -> list[dict[str, Any]]:
-    """Every expected message arrived; copies only with the same msg_id and content; in order; valid;
-    nothing private. Returns the first copy of each message, in arrival order."""
-    check_published(messages, FORBIDDEN)
-    first: dict[str, dict[str, Any]] = {}
-    for message in messages:
-        if "/data/" not in message.topic:
-            continue
-        payload = message.json()
-        copy = first.setdefault(payload["msg_id"], payload)
-        assert {k: v for k, v in copy.items() if k != "resumed"} == {
-            k: v for k, v in payload.items() if k != "resumed"
-        }
-        assert message.topic.endswith(f"/data/{payload['category']}")
-    assert set(first) == expected, (len(first), len(expected), len(set(first) ^ expected))
-    ordered = list(first.values())
-    seqs = [payload["seq"] for payload in ordered]
-    assert seqs == sorted(seqs)
-    last_end: dict[tuple[str, str], str] = {}
-    for payload in ordered:
-        key = (payload["device"], payload["category"])
-        assert payload["period_end"] > last_end.get(key, ""), payload
-        last_end[key] = payload["period_end"]
-    return ordered
 
 
 async def test_every_consented_reading_arrives_once_in_order_and_valid(
@@ -417,108 +251,6 @@ async def test_probe(broker: Broker, pki: Pki) -> None:
         await probe_broker(settings(broker, url="mqtt://127.0.0.1"), client_id=CLIENT_ID)
 
 
-async def test_withdrawal_purges_stops_and_the_erase_is_acknowledged(
-    broker: Broker, receiver: Subscriber, running: list[Uplink], tmp_path: Path
-) -> None:
-    config = make_config(broker, tmp_path / "outbox")
-    uplink = await start(running, config)
-    await feed(uplink, 0, 2)
-    async with asyncio.timeout(20):
-        await uplink.drain()
-    broker.kill()
-    await feed(uplink, 2, 3)  # a backlog that must never leave
-    assert uplink.status.stats.queued > 0
-    sent = {m.json()["msg_id"] for m in receiver.data()}
-
-    assert await uplink.withdraw() > 0
-    assert not config.directory.exists()
-    uplink.add_samples(samples_at(T0 + timedelta(minutes=6), 5))  # ignored from now on
-
-    broker.start()
-    receiver.answer_erase = True
-    request = WithdrawalRequest(
-        plant=PLANT,
-        request_id="4c7d8d3e-2a42-4c55-9a0e-3a1c8f1f2b61",
-        requested_at=T0,
-        consent_id=config.consent.consent_id,
-    )
-    withdrawal = Withdrawal(config.broker, client_id=CLIENT_ID, request=request)
-    async with asyncio.timeout(20):
-        assert await withdrawal.run() is WithdrawalOutcome.ACKNOWLEDGED
-    await asyncio.sleep(1.5)  # a purged message would have been sent by now
-    assert {m.json()["msg_id"] for m in receiver.data()} == sent
-    check_published(receiver.snapshot(), FORBIDDEN)
-    erase = receiver.on("/erase")[-1].json()
-    assert erase["request_id"] == request.request_id
-    assert erase["consent_id"] == config.consent.consent_id
-
-    late = Subscriber(broker, client_id="late-receiver")
-    late.start()
-    try:
-        await late.wait_for(lambda m: any(x.retain for x in m))
-        await asyncio.sleep(0.3)
-        retained = {m.topic.rsplit("/", 1)[1]: m.payload for m in late.snapshot() if m.retain}
-    finally:
-        late.stop()
-    assert retained == {"status": b'{"schema":"sems/v1","plant":"plant-7","state":"withdrawn"}'}  # no consent
-
-
-async def test_an_erase_acknowledged_while_we_were_away_is_received_next_time(
-    broker: Broker, receiver: Subscriber, tmp_path: Path
-) -> None:
-    request = WithdrawalRequest(
-        plant=PLANT, request_id="0e0c9c8e-5f0a-4f57-8d4c-6d5f2c1b7a90", requested_at=T0, consent_id=None
-    )
-    withdrawal = Withdrawal(settings(broker), client_id=CLIENT_ID, request=request)
-    with pytest.raises(TimeoutError):
-        async with asyncio.timeout(2):
-            await withdrawal.run()
-    assert withdrawal.outcome is WithdrawalOutcome.NOT_ACKNOWLEDGED
-    assert receiver.on("/erase")
-
-    # The receiver answers later, while we are offline; the persistent session keeps the answer for us.
-    ack = {
-        "schema": "sems/v1",
-        "plant": PLANT,
-        "request_id": request.request_id,
-        "acknowledged_at": "2026-06-21T13:00:00Z",
-    }
-    answer = Subscriber(broker, client_id="cloud-answer")
-    answer.start()
-    try:
-        assert answer._client is not None
-        answer._client.publish(f"sems/v1/{PLANT}/erase/ack", json.dumps(ack), qos=1).wait_for_publish(5)
-    finally:
-        answer.stop()
-    again = Withdrawal(settings(broker), client_id=CLIENT_ID, request=request)
-    async with asyncio.timeout(10):
-        assert await again.run() is WithdrawalOutcome.ACKNOWLEDGED
-
-
-async def test_withdrawal_without_erase_and_against_a_dead_or_refusing_broker(broker: Broker) -> None:
-    request = WithdrawalRequest(
-        plant=PLANT,
-        request_id="0e0c9c8e-5f0a-4f57-8d4c-6d5f2c1b7a91",
-        requested_at=T0,
-        consent_id=None,
-        erase=False,
-    )
-    async with asyncio.timeout(10):
-        assert (
-            await Withdrawal(settings(broker), client_id=CLIENT_ID, request=request).run()
-            is WithdrawalOutcome.ACKNOWLEDGED
-        )
-    with pytest.raises(UplinkAuthError):
-        async with asyncio.timeout(10):
-            await Withdrawal(settings(broker, password="wrong"), client_id=CLIENT_ID, request=request).run()
-    broker.stop()
-    unreachable = Withdrawal(settings(broker), client_id=CLIENT_ID, request=request)
-    with pytest.raises(TimeoutError):
-        async with asyncio.timeout(1.5):
-            await unreachable.run()
-    assert unreachable.outcome is WithdrawalOutcome.UNREACHABLE
-
-
 # --- MQTT 3.1.1 brokers -------------------------------------------------------------------------------------
 
 
@@ -662,3 +394,29 @@ def test_preview_of_nothing_is_nothing() -> None:
     messages = preview(samples_at(T0, 1), terms=terms, key=KEY)
     assert [m["seq"] for m in messages] == [1]
     assert messages[0]["values"]["pv_power"]["n"] == 1
+
+
+async def test_a_broker_that_never_answers_the_handshake_does_not_hold_stop(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """A host that accepts the connection but never answers TLS (a firewall, a dead proxy): paho waits
+    its keepalive (60 s) in the handshake. Stopping, and a probe cut short, must not wait for it."""
+    silent = socket.socket()
+    silent.bind((HOST, 0))
+    silent.listen(8)
+    url = f"mqtts://{HOST}:{silent.getsockname()[1]}"
+    try:
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(1):
+                await probe_broker(settings(broker, url=url), client_id=CLIENT_ID)
+        assert time.monotonic() - started < 5
+
+        uplink = Uplink(make_config(broker, tmp_path / "outbox", url=url))
+        await uplink.start()
+        await asyncio.sleep(0.5)  # in the handshake now
+        started = time.monotonic()
+        await uplink.stop()
+        assert time.monotonic() - started < 5
+    finally:
+        silent.close()

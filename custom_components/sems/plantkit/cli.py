@@ -1,9 +1,14 @@
-"""``sems``: probe and read plant devices from a shell (``scripts/sems`` runs this module).
+"""``sems``: probe, read and watch plant devices from a shell (``scripts/sems`` runs this module).
 
     sems probe --host 192.168.1.50
     sems read --host 192.168.1.60 --port 8899 --transport udp --json
+    sems watch --host 192.168.1.60 --port 8899 --transport udp --interval 5
 
-Every failure ends with one line on stderr and a nonzero exit status, within ``--timeout`` seconds.
+``read`` and ``watch`` show what Home Assistant and the cloud uplink show: the ``PlantMonitor``'s
+snapshots, so energy counters pass the same glitch guard (a value it does not take is marked held) and
+the plant's totals are included. Every failure of ``probe`` and ``read`` ends with one line on stderr and
+a nonzero exit status, within ``--timeout`` seconds; ``watch`` reports a failed refresh on stderr and
+goes on until interrupted or ``--count`` refreshes are done.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import NoReturn, TextIO
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, NoReturn, TextIO
 
 from .client import PlantClient
 from .exceptions import (
@@ -24,9 +30,12 @@ from .exceptions import (
     PlantConnectionError,
     PlantError,
     PlantTimeoutError,
+    PlantUnavailableError,
     UnsupportedDeviceError,
 )
-from .model import QUANTITY_INFO, DeviceIdentity, DeviceReading
+from .model import QUANTITY_INFO, DeviceIdentity, Quantity
+from .monitor import PlantMonitor
+from .snapshot import DeviceSnapshot, PlantSnapshot, Sample, Source
 from .transport.base import DEFAULT_PORTS, Endpoint, TransportType
 
 EXIT_OK = 0
@@ -39,6 +48,7 @@ DEFAULT_TIMEOUT = 10.0
 # One request. Probing walks several unit ids and silent ones cost a timeout per attempt (GoodWe UDP
 # retries three times), so a request gets a small share of the overall --timeout.
 MAX_REQUEST_TIMEOUT = 1.0
+DEFAULT_WATCH_INTERVAL = 10.0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -116,10 +126,22 @@ def build_parser() -> argparse.ArgumentParser:
         " 4 unsupported device",
     )
     commands = parser.add_subparsers(
-        dest="command", required=True, metavar="{probe,read}", parser_class=_Parser
+        dest="command", required=True, metavar="{probe,read,watch}", parser_class=_Parser
     )
     commands.add_parser("probe", parents=[connection], help="identify the devices behind an endpoint")
     commands.add_parser("read", parents=[connection], help="probe, then read every device once")
+    watch = commands.add_parser(
+        "watch", parents=[connection], help="probe, then read every device again and again"
+    )
+    watch.add_argument(
+        "--interval",
+        type=_seconds("interval"),
+        default=DEFAULT_WATCH_INTERVAL,
+        help=f"seconds between refreshes (default {DEFAULT_WATCH_INTERVAL:g})",
+    )
+    watch.add_argument(
+        "--count", type=_ranged_int("count", 1, 1_000_000), help="stop after this many refreshes"
+    )
     return parser
 
 
@@ -139,7 +161,11 @@ def endpoint_from_args(args: argparse.Namespace) -> Endpoint:
 
 
 async def run(args: argparse.Namespace, out: TextIO) -> int:
-    """Probe (and read) one endpoint; raises the library's errors or TimeoutError at the deadline."""
+    """Probe (and read or watch) one endpoint.
+
+    Raises the library's errors or TimeoutError at the deadline (``probe``, ``read``); ``watch`` raises
+    only while probing and reports later failures on stderr.
+    """
     client = PlantClient(endpoint_from_args(args))
     try:
         async with asyncio.timeout(args.timeout):
@@ -147,11 +173,44 @@ async def run(args: argparse.Namespace, out: TextIO) -> int:
             if args.command == "probe":
                 _print_identities(devices, out, as_json=args.json)
                 return EXIT_OK
-            readings = await client.read()
-            _print_readings(readings, out, as_json=args.json)
-            return EXIT_OK
+            if args.command == "read":
+                # One failed read is the answer: nothing earlier to hold.
+                snapshot = await _monitor(client, args, unavailable_after=1).refresh()
+                _print_snapshot(snapshot, out, as_json=args.json)
+                return EXIT_OK
+        await _watch(_monitor(client, args), args, out)
+        return EXIT_OK
     finally:
         await client.close()
+
+
+def _monitor(client: PlantClient, args: argparse.Namespace, **kwargs: Any) -> PlantMonitor:
+    interval = timedelta(seconds=getattr(args, "interval", DEFAULT_WATCH_INTERVAL))
+    # Daily counters restart at the local midnight of the machine running the command.
+    timezone = datetime.now().astimezone().tzinfo or UTC
+    return PlantMonitor(client, name="the endpoint", timezone=timezone, poll_interval=interval, **kwargs)
+
+
+async def _watch(monitor: PlantMonitor, args: argparse.Namespace, out: TextIO) -> None:
+    """Refresh every ``--interval`` seconds, print each snapshot; a failure is one line on stderr."""
+    loop = asyncio.get_running_loop()
+    done = 0
+    while args.count is None or done < args.count:
+        started = loop.time()
+        try:
+            async with asyncio.timeout(args.timeout):
+                snapshot = await monitor.refresh()
+        except (PlantError, TimeoutError) as failure:
+            _, message = describe_error(_cause(failure), monitor.client.endpoint, args.timeout)
+            sys.stderr.write(f"sems: unavailable: {message}\n")
+        else:
+            if done and not args.json:
+                out.write("\n")
+            _print_snapshot(snapshot, out, as_json=args.json, stamped=True)
+        out.flush()
+        done += 1
+        if args.count is None or done < args.count:
+            await asyncio.sleep(max(0.0, args.interval - (loop.time() - started)))
 
 
 def _print_identities(devices: Sequence[DeviceIdentity], out: TextIO, *, as_json: bool) -> None:
@@ -174,26 +233,83 @@ def _print_identities(devices: Sequence[DeviceIdentity], out: TextIO, *, as_json
     _print_rows(rows, out)
 
 
-def _print_readings(readings: Sequence[DeviceReading], out: TextIO, *, as_json: bool) -> None:
+def snapshot_json(snapshot: PlantSnapshot) -> dict[str, Any]:
+    """The ``read --json`` shape: the plant's totals and each device's identity, status and values.
+
+    ``values`` maps every quantity the device provides to its value (None: unknown now); ``held`` lists
+    the quantities whose value was kept rather than taken from this read (a rejected glitch, a failed
+    poll); ``rejected`` counts the energy readings the guard refused so far.
+    """
+    return {
+        "taken_at": snapshot.taken_at.isoformat(),
+        "asleep": snapshot.asleep,
+        "plant": {
+            "status": str(snapshot.status),
+            "values": {
+                str(q): snapshot.totals[q].value
+                for q in _ordered(snapshot.total_quantities)
+                if q in snapshot.totals
+            },
+        },
+        "devices": [_device_json(device) for device in snapshot.devices.values()],
+    }
+
+
+def _device_json(device: DeviceSnapshot) -> dict[str, Any]:
+    identity = device.identity.to_dict()
+    del identity["details"]  # profile-private
+    return {
+        **identity,
+        "status": str(device.status),
+        "faults": sorted(code for fault in device.faults or () for code in fault.raw),
+        "values": {str(q): device.value(q) for q in _ordered(device.quantities)},
+        "held": sorted(str(q) for q, sample in device.values.items() if sample.source is not Source.FRESH),
+        "rejected": device.rejected,
+    }
+
+
+def _ordered(quantities: frozenset[Quantity]) -> list[Quantity]:
+    """Quantities in the catalogue's order (stable output)."""
+    return [quantity for quantity in QUANTITY_INFO if quantity in quantities]
+
+
+def _print_snapshot(snapshot: PlantSnapshot, out: TextIO, *, as_json: bool, stamped: bool = False) -> None:
     if as_json:
-        json.dump({"devices": [r.to_json() for r in readings]}, out, indent=2)
-        out.write("\n")
+        if stamped:  # one JSON document per line, for a reader that follows the stream
+            out.write(json.dumps(snapshot_json(snapshot)) + "\n")
+        else:
+            json.dump(snapshot_json(snapshot), out, indent=2)
+            out.write("\n")
         return
-    for index, reading in enumerate(readings):
-        ident = reading.identity
+    if stamped:
+        out.write(
+            f"{snapshot.taken_at.astimezone():%Y-%m-%d %H:%M:%S}{' (asleep)' if snapshot.asleep else ''}\n"
+        )
+    for index, device in enumerate(snapshot.devices.values()):
+        ident = device.identity
         if index:
             out.write("\n")
         out.write(
             f"{ident.role} {ident.manufacturer} {ident.model} (serial {ident.serial}, unit {ident.unit_id},"
-            f" profile {ident.profile}): {reading.status}\n"
+            f" profile {ident.profile}): {device.status}\n"
         )
-        rows = [
-            (f"  {quantity}", _format_value(value), str(QUANTITY_INFO[quantity].unit))
-            for quantity, value in reading.values.items()
-        ]
-        if reading.faults:
-            rows.append(("  faults", ", ".join(sorted(str(fault.raw) for fault in reading.faults)), ""))
+        rows = _value_rows(device.values, device.quantities)
+        if device.faults:
+            rows.append(("  faults", ", ".join(sorted(c for f in device.faults for c in f.raw)), "", ""))
         _print_rows(rows, out, right_align={1})
+    if snapshot.totals:
+        out.write(f"\nplant: {snapshot.status}\n")
+        _print_rows(_value_rows(snapshot.totals, snapshot.total_quantities), out, right_align={1})
+
+
+def _value_rows(values: Mapping[Quantity, Sample], quantities: frozenset[Quantity]) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    for quantity in _ordered(quantities):
+        sample = values.get(quantity)
+        value = None if sample is None else sample.value
+        source = "" if sample is None or sample.source is Source.FRESH else f"({sample.source})"
+        rows.append((f"  {quantity}", _format_value(value), str(QUANTITY_INFO[quantity].unit), source))
+    return rows
 
 
 def _format_value(value: float | None) -> str:
@@ -233,6 +349,13 @@ def describe_error(err: BaseException, endpoint: Endpoint, timeout: float) -> tu
     return EXIT_ERROR, _one_line(err)
 
 
+def _cause(err: BaseException) -> BaseException:
+    """What failed: the monitor's "unavailable" says only that polls failed, its cause says why."""
+    if isinstance(err, PlantUnavailableError) and isinstance(err.__cause__, PlantError):
+        return err.__cause__
+    return err
+
+
 def _root_cause(err: BaseException) -> BaseException:
     """The innermost library error behind ``err`` (what the device actually said)."""
     while isinstance(err.__cause__, PlantError):
@@ -269,7 +392,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_ERROR
     except (PlantError, TimeoutError, OSError) as failure:
-        status, message = describe_error(failure, endpoint, args.timeout)
+        status, message = describe_error(_cause(failure), endpoint, args.timeout)
         sys.stderr.write(f"sems: error: {message}\n")
         return status
     except KeyboardInterrupt:

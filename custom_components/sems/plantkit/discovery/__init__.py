@@ -1,11 +1,15 @@
-"""Find plants on the LAN: GoodWe dongle discovery, network scans, unit scans behind a gateway.
+"""Find plants on the LAN: probes, network searches, GoodWe dongle discovery, unit scans behind a gateway,
+and what zeroconf and DHCP announcements mean.
 
-Typical use (what the Home Assistant config flow does)::
+Every tunable is in one ``DiscoverySettings`` (defaults derived from the vendor registry where they are
+vendor knowledge), passed to each function. Typical use (what the Home Assistant config flow does)::
 
-    replies = await discover_goodwe_dongles(broadcast_addresses)
-    identified = await identify_responders(reply.source for reply in replies)
-    report = await scan_network(suggested_networks(adapter_interfaces), allowed=adapter_networks)
-    units = await scan_units(Endpoint(host, 502), range(1, 11))
+    settings = DiscoverySettings()
+    found = await probe_host("192.168.1.50", None, None, None, settings)  # None: automatic framing
+    plan = scan_plan(interfaces_of_the_host, settings)
+    result = await search(plan, settings, progress=print)
+    found = await unit_scan(await unit_scan_endpoint(host, None, None, settings), settings)
+    found = await probe_candidates(dhcp_candidates(ip, mac, hostname, settings), settings.announced)
 
 Nothing here chooses a destination by itself: every address comes from the caller, and scans only touch
 the hosts of the networks they are given.
@@ -13,6 +17,16 @@ the hosts of the networks they are given.
 
 from __future__ import annotations
 
+from .announce import (
+    DHCP_MATCHERS,
+    MODBUS_SERVICE_TYPE,
+    ZEROCONF_TYPES,
+    DhcpMatcher,
+    ZeroconfAnnouncement,
+    dhcp_candidates,
+    txt_number,
+    zeroconf_announcement,
+)
 from .broadcast import (
     DONGLE_DISCOVERY_PORT,
     WIFIKIT_QUERY,
@@ -20,39 +34,78 @@ from .broadcast import (
     discover_goodwe_dongles,
     parse_dongle_reply,
 )
+from .probe import (
+    Found,
+    ProbeCandidate,
+    is_serial_path,
+    probe_candidates,
+    probe_host,
+    probe_once,
+    serial_port_problem,
+    still_answers,
+    transport_candidates,
+)
 from .reach import TcpConnector, goodwe_udp_units, tcp_port_open
 from .scan import (
-    GOODWE_UDP_PORT,
-    MODBUS_TCP_PORTS,
+    FractionProgress,
     UnitScanReport,
     identify_responders,
     scan_network,
     scan_units,
+    unit_scan,
+    unit_scan_endpoint,
 )
-from .scope import DEFAULT_MAX_ADDRESSES, ScanScope, ScanScopeError, is_lan, suggested_networks
-from .sweep import Found, ScanReport, Unidentified
+from .scope import ScanScope, ScanScopeError, is_lan, suggested_networks
+from .search import ScanPlan, SearchResult, choice_label, distinct_choices, scan_plan, search
+from .settings import DEFAULT_SETTINGS, DiscoverySettings, ProbeLimits
+from .sweep import ScanReport, Unidentified
 
 __all__ = [
-    "DEFAULT_MAX_ADDRESSES",
+    "DEFAULT_SETTINGS",
+    "DHCP_MATCHERS",
     "DONGLE_DISCOVERY_PORT",
-    "GOODWE_UDP_PORT",
-    "MODBUS_TCP_PORTS",
+    "MODBUS_SERVICE_TYPE",
     "WIFIKIT_QUERY",
+    "ZEROCONF_TYPES",
+    "DhcpMatcher",
+    "DiscoverySettings",
     "DongleReply",
     "Found",
+    "FractionProgress",
+    "ProbeCandidate",
+    "ProbeLimits",
+    "ScanPlan",
     "ScanReport",
     "ScanScope",
     "ScanScopeError",
+    "SearchResult",
     "TcpConnector",
     "Unidentified",
     "UnitScanReport",
+    "ZeroconfAnnouncement",
+    "choice_label",
+    "dhcp_candidates",
     "discover_goodwe_dongles",
+    "distinct_choices",
     "goodwe_udp_units",
     "identify_responders",
     "is_lan",
+    "is_serial_path",
     "parse_dongle_reply",
+    "probe_candidates",
+    "probe_host",
+    "probe_once",
     "scan_network",
+    "scan_plan",
     "scan_units",
+    "search",
+    "serial_port_problem",
+    "still_answers",
     "suggested_networks",
     "tcp_port_open",
+    "transport_candidates",
+    "txt_number",
+    "unit_scan",
+    "unit_scan_endpoint",
+    "zeroconf_announcement",
 ]

@@ -10,11 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
-# A /22: four class-C networks, about 2,000 endpoint checks with the default ports; beyond that a scan
-# takes minutes and looks like an attack to any intrusion detection on the LAN.
-DEFAULT_MAX_ADDRESSES = 1024
-# What a home LAN usually is; larger adapter networks are narrowed to this around the host's address.
-SUGGESTED_PREFIX = 24
+from .settings import DEFAULT_SETTINGS
+
 _THIS_NETWORK = IPv4Network("0.0.0.0/8")  # "this host on this network": source-only, never a destination
 # The private ranges a LAN uses (RFC 1918). Python's ``is_private`` also counts "this network", the
 # reserved 240/4, the broadcast address and documentation ranges, where no plant can live.
@@ -33,7 +30,7 @@ class ScanScope:
         networks: Sequence[IPv4Network],
         *,
         allowed: Sequence[IPv4Network] | None = None,
-        max_addresses: int = DEFAULT_MAX_ADDRESSES,
+        max_addresses: int = DEFAULT_SETTINGS.max_addresses,
     ) -> None:
         if not networks:
             raise ScanScopeError("no network to scan")
@@ -86,7 +83,7 @@ def is_lan(network: IPv4Network) -> bool:
 
 
 def suggested_networks(
-    interfaces: Iterable[IPv4Interface], *, prefix: int = SUGGESTED_PREFIX
+    interfaces: Iterable[IPv4Interface], *, prefix: int = DEFAULT_SETTINGS.search_prefix
 ) -> list[IPv4Network]:
     """Networks worth scanning for the host's own interfaces (e.g. Home Assistant's adapters).
 

@@ -10,47 +10,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
-from ..client import PlantClient
 from ..exceptions import PlantError
-from ..model import DeviceIdentity
 from ..profiles.base import Profile
 from ..transport import Endpoint, TransportType
+from .probe import Found, probe_once
 from .reach import TcpConnector, goodwe_udp_units, tcp_port_open
+from .settings import ProbeLimits
 
 _LOGGER = logging.getLogger(__name__)
 
 type Progress = Callable[[int, int], None]  # (endpoints checked, endpoints planned)
-
-
-@dataclass(frozen=True, slots=True)
-class Found:
-    """Devices identified at one endpoint. ``endpoint`` carries runtime settings, not the probe's."""
-
-    endpoint: Endpoint
-    devices: tuple[DeviceIdentity, ...]
-
-    @property
-    def host(self) -> str:
-        """Address of the endpoint."""
-        return self.endpoint.host
-
-    @property
-    def port(self) -> int:
-        """Port of the endpoint."""
-        return self.endpoint.port
-
-    @property
-    def transport(self) -> TransportType:
-        """Framing the devices answered in."""
-        return self.endpoint.transport
-
-    @property
-    def unit_ids(self) -> tuple[int, ...]:
-        """Unit ids with at least one device, ascending."""
-        return tuple(sorted({device.unit_id for device in self.devices}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +49,8 @@ class ScanReport:
 class SweepSettings:
     """How endpoints are checked and identified."""
 
-    connect_timeout: float = 0.5  # TCP connect / UDP round trip of the reachability check
-    probe_timeout: float = 1.0  # per request while identifying
+    connect_timeout: float  # TCP connect / UDP round trip of the reachability check
+    probe: ProbeLimits  # per request while identifying (its budget is the caller's)
     unit_ids: Sequence[int] | None = None  # None: the client's usual unit ids, stopping at the first hit
     profiles: Sequence[Profile] | None = None  # None: every profile the library knows
     connector: TcpConnector = tcp_port_open
@@ -148,21 +120,13 @@ async def _check(endpoint: Endpoint, settings: SweepSettings, tally: _Tally) -> 
     elif not await settings.connector(endpoint.host, endpoint.port, settings.connect_timeout):
         return
     try:
-        devices = await identify_endpoint(endpoint, replace(settings, unit_ids=unit_ids))
+        devices = await probe_once(
+            endpoint, settings.probe, unit_ids=unit_ids, profiles=settings.profiles, within=None
+        )
     except PlantError as err:
         tally.unidentified.append(Unidentified(endpoint, str(err) or type(err).__name__))
         return
     tally.found.append(Found(endpoint, tuple(devices)))
-
-
-async def identify_endpoint(endpoint: Endpoint, settings: SweepSettings) -> list[DeviceIdentity]:
-    """What answers at ``endpoint``, probed with the short timeout and no retries of a scan."""
-    probing = replace(endpoint, timeout=settings.probe_timeout, retries=0)
-    client = PlantClient(probing, profiles=settings.profiles)
-    try:
-        return await client.probe(settings.unit_ids)
-    finally:
-        await client.close()
 
 
 def _endpoint_order(endpoint: Endpoint) -> tuple[IPv4Address, int, str]:

@@ -7,7 +7,7 @@ hints) plus one line here.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..faults import FaultSource
@@ -27,6 +27,17 @@ FAULT_SOURCES: tuple[FaultSource, ...] = tuple(
     source for vendor in VENDORS for source in vendor.fault_sources
 )
 _BY_NAME = {profile.name: profile for profile in PROFILES}
+
+
+async def prepare_stored(items: Iterable[Mapping[str, Any]]) -> None:
+    """Run the ``prepare`` hook of each profile the stored identities name (SunSpec reads its model files
+    in a worker thread), so ``identity_from_dict`` can then restore them without blocking the event loop.
+
+    Unknown or missing profile names are skipped: ``identity_from_dict`` reports them.
+    """
+    names = {str(item.get("profile")) for item in items if isinstance(item, Mapping)}
+    for name in sorted(names & _BY_NAME.keys()):
+        await _BY_NAME[name].prepare()
 
 
 def identity_from_dict(data: Mapping[str, Any]) -> DeviceIdentity:

@@ -116,12 +116,23 @@ class Vendor:
 
     ``profiles`` are in probing order; decode-only profiles (batteries and meters found through their
     inverter) come along so stored devices can be decoded. The discovery hints say where such devices
-    listen (``tcp_ports``, ``udp_ports``) and how announcements of them look (``dhcp``).
+    listen (``tcp_ports``, ``udp_ports``), which of those ports a network search leaves out, which unit
+    ids they use beyond the profiles' usual ones (``scan_units``, asked by the unit scan) and how
+    announcements of them look (``dhcp``). ``plantkit.discovery.DiscoverySettings`` derives its
+    defaults from these.
     """
 
     name: str
     profiles: tuple[Profile, ...]
     tcp_ports: tuple[int, ...] = ()
     udp_ports: tuple[int, ...] = ()
+    # Ports worth a try where the user points, but not a connect to every host of a network.
+    unsearched_tcp_ports: tuple[int, ...] = ()
+    scan_units: tuple[int, ...] = ()
     dhcp: tuple[DhcpHint, ...] = ()
     fault_sources: tuple[FaultSource, ...] = ()  # the vendor's fault registers and their bit tables
+
+    @property
+    def searched_tcp_ports(self) -> tuple[int, ...]:
+        """The TCP ports a network search connects to for this vendor's devices."""
+        return tuple(port for port in self.tcp_ports if port not in self.unsearched_tcp_ports)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import ipaddress
+import re
 import socket
 import ssl
 import tempfile
@@ -48,6 +50,7 @@ CONNECT_TIMEOUT: Final = 10.0
 DEFAULT_BACKOFF: Final = (1, 300)  # first and longest wait between connection attempts, seconds
 DEFAULT_INFLIGHT: Final = 100
 
+_HOST_LABEL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
 _AUTH_REFUSALS = frozenset({134, 135, 140})  # bad user name or password, not authorised, bad auth method
 _UNSUPPORTED_PROTOCOL = 132
 
@@ -84,7 +87,22 @@ def parse_broker_url(url: str) -> tuple[str, int]:
         raise UplinkConfigError("the broker URL must be mqtts://host or mqtts://host:port")
     if parts.query or parts.fragment:
         raise UplinkConfigError("the broker URL must be mqtts://host or mqtts://host:port")
+    if port == 0 or not _valid_host(parts.hostname):
+        raise UplinkConfigError("the broker URL does not name a host and port that can be connected to")
     return parts.hostname, port or DEFAULT_PORT
+
+
+def _valid_host(host: str) -> bool:
+    """An IP address or a DNS name (IDNA): what paho's thread could resolve without an uncaught error."""
+    with contextlib.suppress(ValueError):
+        ipaddress.ip_address(host)
+        return True
+    try:
+        name = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    labels = name.removesuffix(".").split(".")
+    return len(name) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in labels)
 
 
 def tls_context(settings: BrokerSettings) -> ssl.SSLContext:
@@ -95,7 +113,7 @@ def tls_context(settings: BrokerSettings) -> ssl.SSLContext:
     """
     try:
         context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cadata=settings.ca_pem or None)
-    except (ssl.SSLError, ValueError) as err:
+    except (ssl.SSLError, ValueError, TypeError) as err:  # TypeError: text that is not ASCII
         raise UplinkConfigError(f"the CA certificate is not a valid PEM certificate: {err}") from err
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     if not settings.verify:
@@ -131,11 +149,13 @@ class DestinationListener(Protocol):
 
 
 class _Client(mqtt.Client):
-    """paho's client, remembering why the last connection attempt failed (paho reports no reason) and
-    whether the broker answered it (a broker that wants a client certificate may just hang up)."""
+    """paho's client, remembering why the last connection attempt failed (paho reports no reason),
+    whether the broker answered it (a broker that wants a client certificate may just hang up), and the
+    socket of the attempt under way (``abort_attempt``)."""
 
     last_failure: BaseException | None = None
     answered = False
+    _attempt: socket.socket | None = None
 
     def reconnect(self) -> MQTTErrorCode:
         self.answered = False
@@ -145,6 +165,24 @@ class _Client(mqtt.Client):
             self.last_failure = err
             _close_abandoned_sockets(err)
             raise
+        finally:
+            attempt, self._attempt = self._attempt, None
+            if attempt is not None:
+                attempt.close()
+
+    def _create_socket_connection(self) -> socket.socket:
+        connection = super()._create_socket_connection()
+        # A second handle of the connection: TLS takes the first one over (it detaches it).
+        self._attempt = connection.dup()
+        return connection
+
+    def abort_attempt(self) -> None:
+        """End a connection attempt under way (any thread): paho waits its keepalive (60 s) for a TLS
+        handshake the other end never answers, and stopping would wait as long for paho's thread."""
+        attempt = self._attempt
+        if attempt is not None:
+            with contextlib.suppress(OSError):
+                attempt.shutdown(socket.SHUT_RDWR)
 
 
 def _close_abandoned_sockets(err: BaseException) -> None:
@@ -250,6 +288,7 @@ class MqttDestination:
         if client is None:
             return
         client.disconnect()
+        client.abort_attempt()
         await asyncio.get_running_loop().run_in_executor(None, client.loop_stop)
 
     # --- paho's thread -----------------------------------------------------------------------------------
