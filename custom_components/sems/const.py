@@ -11,6 +11,8 @@ from homeassistant.const import Platform
 
 DOMAIN: Final = "sems"
 LOGGER = logging.getLogger(__package__)
+# The coordinator's own lines ("Error fetching …", "… recovered"): see coordinator.FailedPollsAreWarnings.
+POLL_LOGGER = logging.getLogger(f"{__package__}.poll")
 
 PLATFORMS: Final = [
     Platform.BINARY_SENSOR,

@@ -11,6 +11,7 @@ sleeping PV inverter, a guarded energy total); the coordinator only maps its out
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, override
 
@@ -35,6 +36,7 @@ from .const import (
     ISSUE_UNREACHABLE,
     LOGGER,
     MAX_UNAVAILABLE_AFTER,
+    POLL_LOGGER,
     POLL_PRESET_SECONDS,
     TWILIGHT_MARGIN,
     UNREACHABLE_ISSUE_AFTER,
@@ -142,6 +144,28 @@ def unavailable_after(entry: ConfigEntry) -> int:
     return min(max(polls, 1), MAX_UNAVAILABLE_AFTER)
 
 
+class FailedPollsAreWarnings(logging.Filter):
+    """Home Assistant's coordinator logs the poll that made the devices unavailable at ERROR. For us it
+    is a device that is off, asleep past its night or refusing: it recovers by itself, and the user's log
+    keeps ERROR for what needs fixing. So that one line (and its timeout form) becomes a WARNING, once per
+    outage as before; anything unexpected (a traceback) stays an ERROR."""
+
+    _FAILED_POLL = ("Error fetching ", "Timeout fetching ")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.levelno == logging.ERROR
+            and record.exc_info is None
+            and isinstance(record.msg, str)
+            and record.msg.startswith(self._FAILED_POLL)
+        ):
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        return True
+
+
+POLL_LOGGER.addFilter(FailedPollsAreWarnings())
+
+
 class SemsCoordinator(DataUpdateCoordinator[PlantSnapshot]):
     """Polls one endpoint; ``data`` is the monitor's latest snapshot."""
 
@@ -152,7 +176,7 @@ class SemsCoordinator(DataUpdateCoordinator[PlantSnapshot]):
     def __init__(self, hass: HomeAssistant, entry: SemsConfigEntry, client: PlantClient) -> None:
         super().__init__(
             hass,
-            LOGGER,
+            POLL_LOGGER,
             config_entry=entry,
             name=f"{DOMAIN} {entry.title}",
             update_interval=poll_interval(entry, client.devices),

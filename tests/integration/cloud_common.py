@@ -38,7 +38,7 @@ from custom_components.sems.plantkit.uplink import (
     DeviceRef,
     SyncTerms,
 )
-from custom_components.sems.plantkit.uplink.messages import device_reference, msg_id
+from custom_components.sems.plantkit.uplink.messages import PLANT_ROLE, device_reference, msg_id
 from tests.broker import (
     PLANT,
     PLANT_PASSWORD,
@@ -165,13 +165,17 @@ def asyncio_timeout(seconds: float) -> Any:
 
 
 def expected_ids(entry: ConfigEntry, minutes: range, categories: list[str]) -> set[str]:
-    """The msg_id of every message the simulated GoodWe ET must produce, from what each device reports."""
+    """The msg_id of every message the simulated GoodWe ET must produce, from what each device and the
+    plant as a whole report."""
     settings = cloud.cloud_settings(entry.options)
     assert settings is not None
     ids = set()
-    for snapshot in entry.runtime_data.data.devices.values():
-        device = device_reference(snapshot.identity.key, DeviceRef.PSEUDONYM, settings.device_key)
-        reported = {str(q) for q, sample in snapshot.values.items() if sample.value is not None}
+    plant = entry.runtime_data.data
+    reporters = [(snapshot.identity.key, snapshot.values) for snapshot in plant.devices.values()]
+    reporters.append((PLANT_ROLE, plant.totals))  # the plant's own values: one more device
+    for key, values in reporters:
+        device = device_reference(key, DeviceRef.PSEUDONYM, settings.device_key)
+        reported = {str(q) for q, sample in values.items() if sample.value is not None}
         for category in categories:
             if reported & {str(q) for q in CATEGORY_QUANTITIES[Category(category)]}:
                 for minute in minutes:

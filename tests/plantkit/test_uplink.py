@@ -12,8 +12,11 @@ from typing import Any
 
 import pytest
 
+from custom_components.sems.plantkit.client import PlantClient
 from custom_components.sems.plantkit.exceptions import UplinkConfigError
 from custom_components.sems.plantkit.model import QUANTITY_INFO, Kind, Quantity, device_key
+from custom_components.sems.plantkit.monitor import PlantMonitor
+from custom_components.sems.plantkit.transport import Endpoint, TransportType
 from custom_components.sems.plantkit.uplink import (
     CATEGORY_QUANTITIES,
     SCHEMA_PATH,
@@ -25,10 +28,12 @@ from custom_components.sems.plantkit.uplink import (
     Topics,
     UplinkSample,
     parse_broker_url,
+    preview,
     valid_plant_id,
 )
 from custom_components.sems.plantkit.uplink.aggregate import DevicePeriod, PeriodAggregator, RecordBuilder
 from custom_components.sems.plantkit.uplink.messages import (
+    PLANT_ROLE,
     QUANTITY_CATEGORY,
     acknowledged_request,
     device_reference,
@@ -39,6 +44,8 @@ from custom_components.sems.plantkit.uplink.messages import (
     status_payload,
 )
 from custom_components.sems.plantkit.uplink.mqtt import classify, tls_context
+from custom_components.sems.plantkit.uplink.samples import samples
+from simulator.plant import SimulatedPlant
 from tests.broker import Pki, schema_validator
 
 T0 = datetime(2026, 6, 21, 12, 0, tzinfo=UTC)
@@ -525,3 +532,32 @@ def test_a_message_naming_the_serial_is_valid_for_any_serial_a_device_reports(
     [record] = build.build(aggregator.close_due(T0 + timedelta(hours=1)))
     assert record.body["device"] == device_key(serial, role, instance)
     assert not list(schema_validator("data").iter_errors({**record.body, "seq": 1, "resumed": False}))
+
+
+async def test_the_plant_as_a_whole_is_sent_as_one_more_device(plant: SimulatedPlant) -> None:
+    """The plant's own values (house load, net grid and battery, today's self-consumption, installed
+    power) are listed on the consent page, so they leave as a device of role "plant" when consented."""
+    endpoint = Endpoint("127.0.0.1", plant.port("goodwe_et_tcp"), TransportType.TCP)
+    async with PlantClient(endpoint) as client:
+        await client.probe()
+        snapshot = await PlantMonitor(client, name="plant").refresh()
+    found = samples(snapshot)
+    whole = [sample for sample in found if sample.role == PLANT_ROLE]
+    assert len(whole) == 1
+    assert len(found) == len(snapshot.devices) + 1
+    assert whole[0].values[Quantity.SELF_CONSUMED_ENERGY_TODAY] is not None
+    assert whole[0].values[Quantity.INSTALLED_POWER] == 10000  # the GW10K-ET's nameplate
+
+    messages = preview(found, terms=terms(categories=list(Category)), key=KEY)
+    validator = schema_validator()
+    for message in messages:
+        validator.validate(message)
+    of_plant = {
+        m["category"]: m["values"]
+        for m in messages
+        if m["device"] == device_reference(PLANT_ROLE, DeviceRef.PSEUDONYM, KEY)
+    }
+    assert Quantity.SELF_CONSUMED_ENERGY_TODAY in of_plant["energy"]
+    assert of_plant["plant_profile"]["role"] == PLANT_ROLE
+    assert of_plant["plant_profile"][Quantity.INSTALLED_POWER]["mean"] == 10000
+    assert of_plant["status"]["state"] == str(snapshot.status)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..model import QUANTITY_INFO, Kind, Quantity, device_key
+from ..model import QUANTITY_INFO, Kind, Quantity
 from .messages import (
     CATEGORY_QUANTITIES,
     SCHEMA,
@@ -33,6 +33,7 @@ from .messages import (
     UplinkSample,
     device_reference,
     msg_id,
+    sample_key,
     timestamp,
 )
 
@@ -85,7 +86,7 @@ class DevicePeriod:
     @property
     def key(self) -> str:
         """The device's key within the plant."""
-        return device_key(self.serial, self.role, self.instance)
+        return sample_key(self.serial, self.role, self.instance)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form, to keep an open period across a restart."""
@@ -162,7 +163,7 @@ class PeriodAggregator:
         """
         at = int(sample.at.timestamp())
         start = at - at % self.resolution
-        key = device_key(sample.device_serial, sample.role, sample.instance)
+        key = sample_key(sample.device_serial, sample.role, sample.instance)
         period = self._open.get(key)
         closed: list[DevicePeriod] = []
         if period is not None and start != period.start:
@@ -337,22 +338,21 @@ class RecordBuilder:
             if self._profile_day.get(period.key) == day:
                 return None
             self._profile_day[period.key] = day
-            return {
+            profile: dict[str, Any] = {
                 "role": period.role,
                 "manufacturer": period.manufacturer,
                 "model": period.model,
                 "quantities": sorted(period.reported),
             }
+            installed = period.stats.get(Quantity.INSTALLED_POWER)
+            if installed is not None:
+                profile[Quantity.INSTALLED_POWER] = _measured(installed)
+            return profile
         values: dict[str, Any] = {}
         for quantity in CATEGORY_QUANTITIES[category]:
             stat = period.stats.get(quantity)
             if stat is not None:
-                values[quantity] = {
-                    "mean": round(stat.total / stat.n, _DIGITS),
-                    "min": round(stat.low, _DIGITS),
-                    "max": round(stat.high, _DIGITS),
-                    "n": stat.n,
-                }
+                values[quantity] = _measured(stat)
             elif quantity in totals:
                 values[quantity] = totals[quantity]
         if category is Category.STATUS and period.status is not None:
@@ -375,6 +375,16 @@ class RecordBuilder:
         days = data.get("profile_day")
         if isinstance(days, dict):
             self._profile_day = {str(k): str(v) for k, v in days.items()}
+
+
+def _measured(stat: _Stat) -> dict[str, float | int]:
+    """A measurement over the period: mean, min, max and the number of readings."""
+    return {
+        "mean": round(stat.total / stat.n, _DIGITS),
+        "min": round(stat.low, _DIGITS),
+        "max": round(stat.high, _DIGITS),
+        "n": stat.n,
+    }
 
 
 def _rounded(value: float | None) -> float | None:

@@ -29,7 +29,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
 
-from ..model import Quantity
+from ..model import Quantity, device_key
 
 SCHEMA: Final = "sems/v1"
 TOPIC_ROOT: Final = "sems/v1"
@@ -56,6 +56,16 @@ class Category(StrEnum):
     STATUS = "status"  # device operating state, inverter temperature
     FAULTS = "faults"  # canonical fault codes active or seen in the period
     PLANT_PROFILE = "plant_profile"  # role, manufacturer, model and reported quantities of each device
+
+
+# The plant as a whole (house load, net grid and battery, today's self-consumption, installed power) is
+# sent as one more device of this role; its key within the plant is the role itself.
+PLANT_ROLE: Final = "plant"
+
+
+def sample_key(serial: str, role: str, instance: str | None = None) -> str:
+    """The key of a sample's device within the plant (``model.device_key``; ``PLANT_ROLE`` for the plant)."""
+    return PLANT_ROLE if role == PLANT_ROLE else device_key(serial, role, instance)
 
 
 # Every canonical quantity belongs to exactly one category (a test checks it), so a quantity added to the
