@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 
 FOREIGN_DELAY = 0.02  # a shared dongle's own reply follows the other client's this much later (seconds)
@@ -120,3 +121,55 @@ DEVICE_FAULTS: dict[str, str] = {
     "meter_comm_lost": "inverter lost its grid meter",
     "sentinel_values": "every measurement register shows its 'not implemented' value",
 }
+
+
+# The plant's energy counters (PlantState fields, kWh) a device can show wrongly: ``CounterFault``.
+ENERGY_COUNTERS: tuple[str, ...] = (
+    "pv_energy_total",
+    "pv_energy_today",
+    "ac_energy_total",
+    "grid_import_energy_total",
+    "grid_export_energy_total",
+    "battery_charge_energy_total",
+    "battery_discharge_energy_total",
+    "load_energy_total",
+)
+DAILY_COUNTERS: tuple[str, ...] = ("pv_energy_today",)
+
+
+@dataclass(slots=True)
+class CounterFault:
+    """What one device shows for one of the plant's energy counters (kWh) instead of the plant's value.
+
+    ``shown(true) = fixed`` when ``fixed`` is set, else ``(true + offset + spike) % modulus`` in whole
+    ``step`` s:
+    - ``offset``: the device's own counter differs from the plant's energy by this much: set once, it
+      follows the energy (a reset counts from 0 again: ``offset = -true``; a replacement device starts at its
+      factory value; a counter started just below its width wraps);
+    - ``modulus``: the counter's width in kWh (2**32 steps), None if it never wraps;
+    - ``step``: the counter's resolution (kWh): it counts whole steps (needed with a modulus, where a
+      rounded value could be the modulus itself);
+    - ``fixed``: the device shows this instead, while set (0: a boot; an earlier value: a stale cache);
+    - ``spike``: added while set (a torn read: 65,536 counter steps, when the high word is newer).
+    A daily counter's offset is cleared when the plant's day changes: the device restarts it from 0.
+    """
+
+    offset: float = 0.0
+    modulus: float | None = None
+    fixed: float | None = None
+    spike: float = 0.0
+    step: float | None = None
+
+    def shown(self, true: float) -> float:
+        """The value the device shows when the plant's counter is ``true`` (kWh)."""
+        if self.fixed is not None:
+            return self.fixed
+        value = true + self.offset + self.spike
+        if self.step is not None:
+            value = math.floor(value / self.step + 1e-9) * self.step
+        return value % self.modulus if self.modulus is not None else value
+
+    def reset(self, true: float, start: float = 0.0) -> None:
+        """The device's counter restarts from ``start`` (0: reset; a factory value: a replacement)."""
+        self.offset = start - true
+        self.fixed, self.spike = None, 0.0

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from .device import SimDevice
-from .physics import PlantConfig, PlantPhysics
+from .faults import DAILY_COUNTERS, ENERGY_COUNTERS, CounterFault
+from .physics import PlantConfig, PlantPhysics, PlantState
 from .server import SimServer
 
 
@@ -115,14 +116,16 @@ class SimulatedPlant:
         }
         for server in self.servers.values():
             server.on_write = self.commanded
+        # Energy counters a device shows wrongly (device name -> PlantState field -> fault).
+        self.counter_faults: dict[str, dict[str, CounterFault]] = {}
         self._ticker: asyncio.Task[None] | None = None
         self.render()
 
     def render(self) -> None:
-        """Write the current plant state into every device's registers."""
+        """Write the current plant state into every device's registers (its counter faults applied)."""
         state = self.physics.state
-        for device in self.devices.values():
-            device.render(state)
+        for name, device in self.devices.items():
+            device.render(self.shown_state(name))
         for name, spec in self.specs.items():
             if spec.sleeps_at_night:
                 self.servers[name].faults.asleep = state.pv_power <= 0
@@ -135,8 +138,29 @@ class SimulatedPlant:
 
     def advance(self, wall_seconds: float) -> None:
         """Move the plant forward (times ``speed``) and re-render."""
+        day = self.physics.state.now.date()
         self.physics.advance(wall_seconds)
+        if self.physics.state.now.date() != day:  # devices restart their daily counters from 0
+            for faults in self.counter_faults.values():
+                for name in DAILY_COUNTERS:
+                    if name in faults:
+                        faults[name].offset = 0.0
         self.render()
+
+    def counter_fault(self, device: str, counter: str) -> CounterFault:
+        """The fault of one device's energy counter (a ``PlantState`` field in ``ENERGY_COUNTERS``), made
+        on first use; change it, then ``render()`` or ``advance()``. Raises KeyError for an unknown name."""
+        if device not in self.devices or counter not in ENERGY_COUNTERS:
+            raise KeyError(f"{device} {counter}")
+        return self.counter_faults.setdefault(device, {}).setdefault(counter, CounterFault())
+
+    def shown_state(self, device: str) -> PlantState:
+        """The plant state as one device shows it: its energy counters through their faults."""
+        state = self.physics.state
+        faults = self.counter_faults.get(device)
+        if not faults:
+            return state
+        return replace(state, **{name: fault.shown(getattr(state, name)) for name, fault in faults.items()})
 
     def server(self, name: str) -> SimServer:
         """The server of one endpoint."""

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from unittest.mock import patch
 
 import pytest
+from hypothesis import settings
 
 from .broker import Broker, Pki
+
+# Property tests draw the same examples on every run (a suite must not fail by chance); run them with
+# HYPOTHESIS_PROFILE=explore (and --hypothesis-seed=N to replay a run) to search new examples.
+settings.register_profile("ci", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture

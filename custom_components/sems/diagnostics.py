@@ -96,11 +96,13 @@ def _identity(identity: DeviceIdentity) -> dict[str, Any]:
 
 
 def _device(device: DeviceSnapshot) -> dict[str, Any]:
-    """One device of the latest snapshot: identity, status, faults and each value with its source."""
+    """One device of the latest snapshot: identity, status, faults, each value with its source, and how
+    many energy readings its guards rejected."""
     return {
         **_identity(device.identity),
         "source": str(device.source),
         "status": str(device.status),
         "faults": None if device.faults is None else [fault.as_dict() for fault in device.faults],
         "values": {str(q): {"value": s.value, "source": str(s.source)} for q, s in device.values.items()},
+        "rejected_energy_readings": device.rejected,
     }

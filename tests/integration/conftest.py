@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotEx
 from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
 
+import custom_components.sems as sems_init
 from custom_components.sems.const import CONF_TRANSPORT, CONF_UNIT_IDS, DOMAIN
 from custom_components.sems.discovery import DISCOVERY_SETTINGS
 from custom_components.sems.plantkit.discovery import DEFAULT_SETTINGS
@@ -165,13 +166,18 @@ def no_deprecated_home_assistant_api() -> Iterator[None]:
 
 
 @pytest.fixture
-async def plant(hass: HomeAssistant, socket_enabled: None) -> AsyncIterator[SimulatedPlant]:
+async def plant(
+    hass: HomeAssistant, socket_enabled: None, request: pytest.FixtureRequest
+) -> AsyncIterator[SimulatedPlant]:
     """Every simulated endpoint on its own free 127.0.0.1 port; physics frozen at SIM_START.
+
+    A test may parametrize it (``indirect``) with keyword arguments of ``SimulatedPlant`` (another start,
+    plant size or set of endpoints).
 
     At the end, pending work (e.g. a scheduled reload) finishes and every entry is unloaded before the
     servers stop, so no connection races the shutdown (Home Assistant's stop does not unload entries).
     """
-    sim = SimulatedPlant(start=SIM_START)
+    sim = SimulatedPlant(**{"start": SIM_START, **getattr(request, "param", {})})
     await sim.start()
     try:
         yield sim
@@ -181,6 +187,15 @@ async def plant(hass: HomeAssistant, socket_enabled: None) -> AsyncIterator[Simu
             if entry.state is ConfigEntryState.LOADED:
                 await hass.config_entries.async_unload(entry.entry_id)
         await sim.stop()
+
+
+@pytest.fixture
+def fast_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give up on a silent device after 0.3 s instead of 3 s, so a failed poll takes about a second."""
+    endpoint_from_data = sems_init.endpoint_from_data
+    monkeypatch.setattr(
+        sems_init, "endpoint_from_data", lambda data: replace(endpoint_from_data(data), timeout=0.3)
+    )
 
 
 # Discovery with shorter waits for silent devices, so its error paths take a second, not a minute.

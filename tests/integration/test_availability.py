@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +22,6 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-import custom_components.sems as sems_init
 from custom_components.sems.const import CONF_UNAVAILABLE_AFTER, DOMAIN
 from custom_components.sems.coordinator import unavailable_after
 from custom_components.sems.plantkit.model import QUANTITY_INFO, Kind
@@ -57,13 +55,7 @@ POLL_GAP = 661  # seconds between polls in the repair-issue tests: 3 failures sp
 SEMS_LOGGER = "custom_components.sems"
 
 
-@pytest.fixture(autouse=True)
-def fast_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Give up on a silent device after 0.3 s instead of 3 s, so a failed poll takes about a second."""
-    endpoint_from_data = sems_init.endpoint_from_data
-    monkeypatch.setattr(
-        sems_init, "endpoint_from_data", lambda data: replace(endpoint_from_data(data), timeout=0.3)
-    )
+pytestmark = pytest.mark.usefixtures("fast_timeouts")
 
 
 async def tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:

@@ -11,12 +11,14 @@ from homeassistant.components.recorder.util import get_instance
 from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
     do_adhoc_statistics,
     get_start_time,
 )
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from simulator.plant import SimulatedPlant
 
@@ -117,3 +119,83 @@ async def test_energy_dashboard_plant_configuration(hass: HomeAssistant, plant: 
     assert validation["energy_sources"] == [[], [], []]
     # Home Assistant adds checks over time (2026.x: "device_consumption_water"): none may find an issue.
     assert {key: issues for key, issues in validation.items() if any(issues)} == {}
+
+
+POWER_FIELDS = "PowerConfig"  # Home Assistant's Energy dashboard takes power sensors where its data has this
+
+
+@pytest.mark.skipif(
+    not hasattr(energy_data, POWER_FIELDS), reason="this Home Assistant's Energy dashboard shows no power"
+)
+async def test_power_in_the_energy_dashboard(
+    hass: HomeAssistant, plant: SimulatedPlant, hass_ws_client: WebSocketGenerator
+) -> None:
+    """The plant device's solar, grid and battery power fill the Energy dashboard's power fields as a user
+    picks them ('standard': one sensor each, not inverted): the dashboard keeps them and finds no issue, and
+    their signs are the ones it expects: grid + from the grid / - to it, battery + discharging / - charging,
+    solar never negative; at noon (charging, exporting), in the evening (discharging) and at night with an
+    empty battery (importing)."""
+    assert await async_setup_component(hass, "energy", {})
+    await add_plant(hass, plant, GOODWE_ET_TCP)
+    power = {name: f"sensor.goodwe_gw10k_et_plant_{name}_power" for name in ("solar", "grid", "battery")}
+    meter, battery = "sensor.goodwe_gw10k_et_grid_meter", "sensor.goodwe_gw10k_et_battery"
+    await poll(hass, 31)
+    await compile_statistics(hass)
+
+    client = await hass_ws_client(hass)
+    sources = [
+        {
+            "type": "grid",
+            "stat_energy_from": f"{meter}_import_energy",
+            "stat_energy_to": f"{meter}_export_energy",
+            "power_config": {"stat_rate": power["grid"]},
+            "cost_adjustment_day": 0.0,
+        },
+        {
+            "type": "solar",
+            "stat_energy_from": "sensor.goodwe_gw10k_et_pv_energy",
+            "stat_rate": power["solar"],
+            "config_entry_solar_forecast": None,
+        },
+        {
+            "type": "battery",
+            "stat_energy_from": f"{battery}_discharge_energy",
+            "stat_energy_to": f"{battery}_charge_energy",
+            "power_config": {"stat_rate": power["battery"]},
+        },
+    ]
+    await client.send_json_auto_id({"type": "energy/save_prefs", "energy_sources": sources})
+    saved = await client.receive_json()
+    assert saved["success"], saved
+    # A standard (not inverted) sensor is used as it is: no helper sensor stands between.
+    assert [source.get("stat_rate") for source in saved["result"]["energy_sources"]] == [
+        power["grid"],
+        power["solar"],
+        power["battery"],
+    ]
+    await client.send_json_auto_id({"type": "energy/validate"})
+    validation = await client.receive_json()
+    assert validation["success"], validation
+    assert {key: issues for key, issues in validation["result"].items() if any(issues)} == {}
+
+    async def scene() -> dict[str, float]:
+        await poll(hass, 31)
+        return {name: float(hass.states.get(entity_id).state) for name, entity_id in power.items()}
+
+    state = plant.physics.state
+    noon = await scene()
+    assert state.battery_power < 0 < state.pv_power  # charging
+    assert state.grid_power < 0  # and exporting
+    expected = {"solar": state.pv_power, "grid": state.grid_power, "battery": state.battery_power}
+    assert noon == pytest.approx(expected, abs=1)  # whole watts
+    plant.advance(9 * 3600)  # 21:00: the battery takes the house
+    evening = await scene()
+    assert state.battery_power > 0
+    assert evening["battery"] == pytest.approx(state.battery_power, abs=1)
+    assert evening["solar"] == 0
+    state.battery_soc = plant.physics.config.battery_min_soc
+    plant.advance(60)  # empty: the grid takes the house
+    night = await scene()
+    assert state.grid_power > 0
+    assert night["grid"] == pytest.approx(state.grid_power, abs=1)
+    assert night["battery"] == 0

@@ -239,6 +239,20 @@ def test_repeated_cached_values_then_catch_up_are_exact_with_power() -> None:
     assert results[-1].value == START + 2.5
 
 
+def test_repeated_value_then_catch_up_without_power_counts_the_jump() -> None:
+    """Without power: the counter reads 10,000.0 at 10:00 and again at 11:00 (a glitch equal to the level
+    after an outage, or a cache), then 6 kWh more five minutes later, and grows on: the new level is
+    confirmed, and its jump, which 10 kW can make since 10:00, is energy (not the 5 minutes' worth the new
+    level's rate would suggest)."""
+    guard = CounterGuard(SPEC)
+    readings = [(T0 - POLL, START), (T0, START), (T0 + 12 * POLL, START)]
+    readings += [(T0 + (13 + i) * POLL, START + 6.0 + 0.5 * i) for i in range(3)]
+    results = [guard.update(raw, when) for when, raw in readings]
+    assert [r.decision for r in results[3:]] == [Decision.HELD, Decision.HELD, Decision.RELEVELED]
+    assert results[-1].gap_kwh == pytest.approx(6.0)
+    assert results[-1].value == START + 7.0
+
+
 def test_reset_after_cached_values_counts_the_energy_they_hid() -> None:
     """The counter repeats 10,002.0 for polls 4-6 (a cache) while 6 kW flow, then it restarts: the gap is
     measured from poll 4, where the repeated value was first seen, so the 1.5 kWh it hid are not lost."""

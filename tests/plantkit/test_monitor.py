@@ -152,3 +152,26 @@ async def test_lifetime_total_held_when_lower(plant: SimulatedPlant) -> None:
         bad = {"x": "bad", inverter.identity.key: {"version": 9}}
         restarted.restore_state({"version": 2, "ledgers": bad})
         restarted.restore_state({"ledgers": {}})
+
+
+async def test_calculated_energy_follows_a_new_poll_interval(plant: SimulatedPlant) -> None:
+    """The user picks a slower polling preset: calculated totals keep integrating at the new pace (they
+    integrate across up to three intervals, the new ones, not the old)."""
+    clock = Clock()
+    monitor, client = await _monitor(
+        plant, "sunspec_tcp", TransportType.TCP, clock=clock, poll_interval=timedelta(seconds=10)
+    )
+    charged = Quantity.BATTERY_CHARGE_ENERGY_CALCULATED
+    async with client:
+        await monitor.refresh()
+        monitor.poll_interval = timedelta(minutes=5)
+        values = []
+        for _ in range(3):
+            clock.tick(300)
+            plant.advance(300)
+            snapshot = await monitor.refresh()
+            battery = next(d for d in snapshot.devices.values() if charged in d.values)
+            values.append(battery.value(charged))
+    assert plant.physics.state.battery_power < 0  # charging at noon
+    assert values[0] is not None
+    assert values[0] < values[1] < values[2]

@@ -66,20 +66,46 @@ def test_hybrid_with_meter_adds_up() -> None:
     assert plant.provides(devices.values()) == frozenset(totals)
     assert plant.status(devices) is DeviceStatus.RUNNING
 
-    # Later that day 3 kWh went to the grid: 3 of the 22 kWh produced were not self-consumed.
+    # Later that day 3 kWh went to the grid: 3 of the 24 kWh produced were not self-consumed.
     devices["meter"] = _device(
         Role.METER, {Q.GRID_EXPORT_ENERGY_TOTAL: 103.0}, location=MeterLocation.GRID, serial="S1m"
     )
-    devices["inv"] = _device(Role.INVERTER, {Q.PV_ENERGY_TODAY: 22.0}, rated=10_000)
+    devices["inv"] = _device(Role.INVERTER, {Q.PV_ENERGY_TODAY: 24.0}, rated=10_000)
     later = plant.totals(devices, NOON + timedelta(hours=2))
-    assert later[Q.SELF_CONSUMED_ENERGY_TODAY].value == 19.0
+    assert later[Q.SELF_CONSUMED_ENERGY_TODAY].value == 21.0
 
     # The export counted at the day's start survives a restart.
     restarted = PlantTotals(UTC)
     restarted.restore(plant.to_state())
-    assert restarted.totals(devices, NOON + timedelta(hours=3))[Q.SELF_CONSUMED_ENERGY_TODAY].value == 19.0
+    assert restarted.totals(devices, NOON + timedelta(hours=3))[Q.SELF_CONSUMED_ENERGY_TODAY].value == 21.0
     restarted.restore({"day": "not a date"})  # ignored
-    assert restarted.to_state() == {"day": None, "export": None}
+    assert restarted.to_state() == {"day": None, "export": None, "self_consumed": None}
+
+
+def test_self_consumption_never_dips_within_a_day() -> None:
+    """Today's production held at 20 kWh by its guard (a stale reading) while the export counter moves on
+    by 1 kWh: self-consumption stays at 20 (a dip would look like a new day to Home Assistant) and follows
+    again once production catches up; the next day starts from 0."""
+    meter = _device(
+        Role.METER, {Q.GRID_EXPORT_ENERGY_TOTAL: 100.0}, location=MeterLocation.GRID, serial="S1m"
+    )
+    plant = PlantTotals(UTC)
+    shown = [(20.0, 100.0), (20.0, 101.0), (22.0, 101.5)]
+    values = []
+    for hour, (produced, exported) in enumerate(shown):
+        devices = {
+            "inv": _device(Role.INVERTER, {Q.PV_ENERGY_TODAY: produced}),
+            "meter": _device(
+                Role.METER, {Q.GRID_EXPORT_ENERGY_TOTAL: exported}, location=MeterLocation.GRID, serial="S1m"
+            ),
+        }
+        values.append(plant.totals(devices, NOON + timedelta(hours=hour))[Q.SELF_CONSUMED_ENERGY_TODAY].value)
+    assert values == [20.0, 20.0, 20.5]
+    restarted = PlantTotals(UTC)
+    restarted.restore({**plant.to_state(), "self_consumed": 21.0})
+    assert restarted.totals(devices, NOON + timedelta(hours=4))[Q.SELF_CONSUMED_ENERGY_TODAY].value == 21.0
+    tomorrow = {"inv": _device(Role.INVERTER, {Q.PV_ENERGY_TODAY: 0.5}), "meter": meter}
+    assert restarted.totals(tomorrow, NOON + timedelta(days=1))[Q.SELF_CONSUMED_ENERGY_TODAY].value == 0.5
 
 
 def test_load_from_output_and_grid_when_no_device_says() -> None:

@@ -111,7 +111,7 @@ class PlantMonitor:
         self._answered_at = clock()
         self._may_sleep = sleeps_at_night(client.devices)
         self.timezone = timezone  # where the plant's days start (daily counters restart at its midnight)
-        self.poll_interval = poll_interval
+        self._poll_interval = poll_interval
         self._ledgers: dict[str, DeviceLedger] = {}
         self._plant = PlantTotals(timezone)
         self._stored: dict[str, Any] = {}  # ledger states restored before their device was read
@@ -122,6 +122,18 @@ class PlantMonitor:
     def devices(self) -> list[DeviceIdentity]:
         """The devices this monitor reads."""
         return self.client.devices
+
+    @property
+    def poll_interval(self) -> timedelta:
+        """How often the caller refreshes: calculated energy is integrated across a few such intervals."""
+        return self._poll_interval
+
+    @poll_interval.setter
+    def poll_interval(self, interval: timedelta) -> None:
+        # The energy books already made follow too, or a longer interval would end every integration.
+        self._poll_interval = interval
+        for ledger in self._ledgers.values():
+            ledger.set_poll_interval(interval)
 
     @property
     def snapshot(self) -> PlantSnapshot | None:

@@ -7,7 +7,9 @@
 - ``load_power``: the house: a consumption meter or the inverter's own load figure where there is one,
   else the inverters' AC output plus the grid exchange (what the house takes from both);
 - ``pv_energy_today``: today's production (the inverters' daily counters);
-- ``self_consumed_energy_today``: today's production that did not go to the grid;
+- ``self_consumed_energy_today``: today's production that did not go to the grid; it never goes down within
+  a day (a counter held by its guard while the other one moves on would make it dip, and Home Assistant
+  takes a dip of a daily total for a new day);
 - ``installed_power``: the inverters' nameplate power, where they report one;
 - ``status``: the worst status of the plant's devices.
 Values without a source stay unknown rather than being guessed.
@@ -59,13 +61,14 @@ def _values(devices: Iterable[DeviceSnapshot], quantity: Quantity) -> list[Sampl
 
 
 class PlantTotals:
-    """Plant values from device snapshots; remembers the grid export at local midnight (state for
-    restarts) to tell today's self-consumption."""
+    """Plant values from device snapshots; remembers the grid export at local midnight and today's
+    self-consumption so far (state for restarts)."""
 
     def __init__(self, timezone: tzinfo) -> None:
         self.timezone = timezone
         self._day: date | None = None
         self._export_at_midnight: float | None = None
+        self._consumed_today: float | None = None  # the highest value published today
 
     @staticmethod
     def provides(devices: Iterable[DeviceSnapshot]) -> frozenset[Quantity]:
@@ -148,17 +151,20 @@ class PlantTotals:
         if exported is None or exported.value is None:
             return None
         if self._day != today or self._export_at_midnight is None:
-            self._day, self._export_at_midnight = today, exported.value
+            self._day, self._export_at_midnight, self._consumed_today = today, exported.value, None
         if produced is None or produced.value is None:
             return None
         exported_today = max(exported.value - self._export_at_midnight, 0.0)
-        return Sample(max(produced.value - exported_today, 0.0), produced.source)
+        value = max(produced.value - exported_today, self._consumed_today or 0.0)
+        self._consumed_today = value
+        return Sample(value, produced.source)
 
     def to_state(self) -> dict[str, Any]:
-        """JSON-safe state: the day and the grid export counted at its start."""
+        """JSON-safe state: the day, the grid export counted at its start, today's self-consumption."""
         return {
             "day": None if self._day is None else self._day.isoformat(),
             "export": self._export_at_midnight,
+            "self_consumed": self._consumed_today,
         }
 
     def restore(self, state: Mapping[str, Any]) -> None:
@@ -166,7 +172,9 @@ class PlantTotals:
         try:
             day = state.get("day")
             export = state.get("export")
+            consumed = state.get("self_consumed")  # absent in states written before it was kept
             self._day = None if day is None else date.fromisoformat(str(day))
             self._export_at_midnight = None if export is None else float(export)
+            self._consumed_today = None if consumed is None else float(consumed)
         except (TypeError, ValueError):
-            self._day, self._export_at_midnight = None, None
+            self._day, self._export_at_midnight, self._consumed_today = None, None, None

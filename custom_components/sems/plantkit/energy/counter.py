@@ -41,7 +41,11 @@ How a reading is judged (``spec.CounterSpec`` holds the parameters):
   2. without power, after a drop: ``first`` itself when it is within the allowance (a counter that restarted
      from 0 has counted exactly the energy since its restart; the part the old counter counted after the last
      accepted reading is lost: a lower bound, never a double count);
-  3. otherwise the streak's own rate times the gap's duration.
+  3. without power, after a rise: the jump itself when the device can have produced it since its accepted
+     value was *first seen* (a value that repeated, e.g. a glitch or a cached read equal to the level after an
+     outage, is not evidence that the counter stood still); only a confirmed streak gets here, never a single
+     torn read;
+  4. otherwise the streak's own rate times the gap's duration.
 - **First reading**: with no accepted level (a new guard, no restored state), a reading waits for a second one
   that agrees with it (``UNCONFIRMED``), so a torn or boot-time first reading never becomes the level. A run
   that never goes down but never agrees (the rated power is too low) is taken after ``max_hold_samples``
@@ -393,6 +397,9 @@ class CounterGuard:
         cap = self._rate_kwh(elapsed)
         if first.raw < ref.raw and first.raw <= cap + 2 * self.spec.width.step_at(first.raw):
             return first.raw  # a counter that restarted from 0 within the gap
+        seen = ref if self._since is None else self._since
+        if first.raw > ref.raw and first.raw - ref.raw <= self._allowance(first.raw, first.time - seen.time):
+            return first.raw - ref.raw  # it grew while a repeated value stood for it: that growth is energy
         span = _hours(streak.last.time - first.time)
         rate = (streak.last.raw - first.raw) / span if span > 0 else 0.0
         return min(max(rate * _hours(elapsed), 0.0), cap)

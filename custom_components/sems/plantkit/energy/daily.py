@@ -89,14 +89,18 @@ class _DailyGuard(CounterGuard):
         return super()._rebase_reason(ref, streak)
 
     def _rebase(self, ref: _Reading, streak: _Streak, reason: Reason) -> GuardResult:
+        result = super()._rebase(ref, streak, reason)  # its gap is judged while the day's reset is due
         self.expect_since = None
-        return super()._rebase(ref, streak, reason)
+        return result
 
     def _gap_kwh(self, ref: _Reading, streak: _Streak) -> float:
         first = streak.first
         cap = self._allowance(first.raw, first.time - self._restarted_since(ref))
-        if first.raw < ref.raw and first.raw <= cap:
-            return first.raw  # the day's counter restarted from 0: it holds exactly the energy since
+        if self.expect_since is not None and first.raw < ref.raw and first.raw <= cap:
+            # The day's reset (at midnight or wake-up, when nothing flows): the new counter holds exactly
+            # the energy since. A reset during the day (a reboot) also lost what the old counter counted
+            # after the last reading: the guard's rules (measured power first) count that gap.
+            return first.raw
         return super()._gap_kwh(ref, streak)
 
     def to_state(self) -> State:

@@ -203,6 +203,11 @@ class DeviceLedger:
                 out[derived.negative] = Entry(round(integrator.negative_kwh, 6), True)
         return out
 
+    def set_poll_interval(self, interval: timedelta) -> None:
+        """Follow a new polling interval: calculated totals integrate across up to MAX_GAP_POLLS of them."""
+        for integrator in self._integrators.values():
+            integrator.max_gap = interval * MAX_GAP_POLLS
+
     def integrate(self, reading: DeviceReading, when: datetime) -> None:
         """Add a reading's powers to the calculated totals (``record`` does it unless told not to)."""
         for derived in self._derived:
