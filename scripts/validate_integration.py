@@ -429,6 +429,7 @@ class TranslationUsage:
     issues: dict[str, tuple[set[str] | None, bool]] = field(
         default_factory=dict
     )  # key -> (placeholders, fixable)
+    services: dict[str, set[str]] = field(default_factory=dict)  # service action -> its fields
     unresolved: list[str] = field(default_factory=list)
 
 
@@ -455,6 +456,7 @@ def collect_translation_usage(component_dir: Path = COMPONENT_DIR) -> Translatio
             elif isinstance(node, ast.Call):
                 _collect_call(node, resolver, usage)
     _collect_entity_descriptions(component_dir, usage)
+    _collect_services(component_dir, usage)
     entity = importlib.import_module(f"{COMPONENT_PACKAGE}.entity")
     for key, placeholders in getattr(entity, "TRANSLATED_DEVICES", {}).items():
         usage.devices[str(key)] = {str(p) for p in placeholders}
@@ -782,6 +784,23 @@ def _collect_entity_descriptions(component_dir: Path, usage: TranslationUsage) -
                 usage.entities.setdefault((str(platform), str(node.value.value)), set())
 
 
+def _collect_services(component_dir: Path, usage: TranslationUsage) -> None:
+    """Service actions in services.yaml: each needs a name and description, each field too; a select
+    selector with a translation_key needs its options' texts."""
+    import yaml
+
+    path = component_dir / "services.yaml"
+    services = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+    for service, spec in (services or {}).items():
+        fields = (spec or {}).get("fields") or {}
+        usage.services[str(service)] = {str(name) for name in fields}
+        for field_spec in fields.values():
+            select = ((field_spec or {}).get("selector") or {}).get("select") or {}
+            if "translation_key" in select:
+                options = {str(o["value"]) if isinstance(o, Mapping) else str(o) for o in select["options"]}
+                usage.selectors.setdefault(str(select["translation_key"]), set()).update(options)
+
+
 def _descriptions_in(value: object, kind: type) -> Iterator[Any]:
     if isinstance(value, kind):
         yield value
@@ -828,6 +847,13 @@ def translation_problems(en: Mapping[str, Any], usage: TranslationUsage) -> list
             problems.append(f"exceptions.{key}.message is missing")
         else:
             problems.extend(_placeholder_problems(f"exceptions.{key}.message", [message], placeholders))
+    for service, fields in sorted(usage.services.items()):
+        for part in ("name", "description"):
+            if _get(en, "services", service, part) is None:
+                problems.append(f"services.{service}.{part} is missing")
+            for name in sorted(fields):
+                if _get(en, "services", service, "fields", name, part) is None:
+                    problems.append(f"services.{service}.fields.{name}.{part} is missing")
     for key, (placeholders, fixable) in sorted(usage.issues.items()):
         texts = [_get(en, "issues", key, part) for part in ("title", "description")]
         if texts[0] is None:

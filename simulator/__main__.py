@@ -6,7 +6,8 @@ python -m simulator serve --discovery              ... and answer discovery like
                                                    _modbus._tcp.local. for every Modbus TCP endpoint
 python -m simulator state                          what the running simulator serves and shows
 python -m simulator fault ENDPOINT FAULT [VALUE]   transport fault: offline, drop_connection, delay,
-                                                   exception_code, garbage, truncate, clear; a lossy or
+                                                   exception_code, refuse_writes (a code),
+                                                   ignore_writes, garbage, truncate, clear; a lossy or
                                                    shared dongle: drop, duplicate, foreign, bad_crc (rates
                                                    0..1) or lossy (all four); line_noise (bytes),
                                                    close_unknown_units
@@ -62,6 +63,8 @@ TRANSPORT_FAULTS = (
     "drop_connection",
     "delay",
     "exception_code",
+    "refuse_writes",
+    "ignore_writes",
     "garbage",
     "truncate",
     "drop",

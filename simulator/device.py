@@ -24,3 +24,6 @@ class SimDevice(ABC):
     @abstractmethod
     def render(self, state: PlantState) -> None:
         """Refresh every register from the plant state (including injected faults in ``state.faults``)."""
+
+    def command(self, state: PlantState) -> None:  # noqa: B027 - devices without controls do nothing
+        """Set ``state.command`` from the device's control registers (after a client wrote them)."""

@@ -19,7 +19,9 @@ class TransportFaults:
     asleep: bool = False  # like offline, but set by the plant: a PV-only inverter sleeps at night
     drop_connection: bool = False  # accept, read the request, then close without an answer
     delay: float = 0.0  # seconds before each answer (past the client timeout = timeout)
-    exception_code: int | None = None  # answer every read with this Modbus exception
+    exception_code: int | None = None  # answer every read and write with this Modbus exception
+    refuse_writes: int | None = None  # answer every write with this Modbus exception (reads work)
+    ignore_writes: bool = False  # echo writes as if taken, but keep the registers as they were
     garbage: bool = False  # answer with bytes that are no valid frame
     truncate: bool = False  # answer with the first half of a valid frame
     # A lossy or shared dongle (every framing; meant for GoodWe UDP):
@@ -76,7 +78,7 @@ _FIELD_TYPES = {field.name: str(field.type) for field in fields(TransportFaults)
 def _parse(fault: str, kind: str, value: object, on: bool) -> object:
     if kind == "bool":
         return on
-    if fault == "exception_code" and value in (None, "", "none", "off"):
+    if fault in ("exception_code", "refuse_writes") and value in (None, "", "none", "off"):
         return None
     number = float(value) if isinstance(value, str | int | float) else float("nan")
     if fault in RATES and not 0.0 <= number <= 1.0:

@@ -2,6 +2,12 @@
 
 Counters are integrated from power, so lifetime and daily totals stay consistent with what the
 power registers showed. Time runs ``speed`` times faster than the wall clock.
+
+The battery and the inverter follow ``PlantState.command``, which the devices set from their control
+registers when a client writes them (each device reads its own registers its own way): forced charge
+takes power from PV first and the grid for the rest, forced discharge stops at the minimum SOC, hold
+keeps the battery still, "conserve" charges from PV surplus only; an export limit curtails PV (then a
+forced discharge) until the grid export is within it, an output limit caps the inverter's AC output.
 """
 
 from __future__ import annotations
@@ -24,6 +30,21 @@ class PlantConfig:
     sunset_hour: float = 20.0
     nominal_voltage: float = 230.0
     battery_nominal_v: float = 51.2
+
+
+@dataclass(slots=True)
+class PlantCommand:
+    """What the plant was told through a device's control registers (defaults: self-use, no limits)."""
+
+    battery: str = "self_use"  # self_use | charge | discharge | hold | conserve
+    power: float = 0.0  # W of a forced charge or discharge
+    grid_charge: bool = True  # a forced charge may take power from the grid
+    min_soc: float | None = None  # % the battery keeps (None: the plant's configuration)
+    export_limit: float | None = None  # W at the grid connection point
+    output_limit: float | None = None  # W of the inverter's AC output
+
+
+BATTERY_COMMANDS = ("self_use", "charge", "discharge", "hold", "conserve")
 
 
 @dataclass(slots=True)
@@ -60,6 +81,7 @@ class PlantState:
     load_energy_total: float = 9100.0
     sleeping: bool = False
     faults: set[str] = field(default_factory=set)  # injected fault names, rendered by each device
+    command: PlantCommand = field(default_factory=PlantCommand)  # set by devices from their controls
 
 
 class PlantPhysics:
@@ -125,27 +147,63 @@ class PlantPhysics:
         s.battery_soc -= s.battery_power * seconds / 3600 / capacity_wh * 100
         s.battery_soc = min(100.0, max(0.0, s.battery_soc))
 
+    def recompute(self) -> None:
+        """Recompute the powers at the current time (after a command changed)."""
+        self._recompute()
+
     def _recompute(self) -> None:
         cfg, s = self.config, self.state
+        command = s.command
         sun = self.sun_factor(s.now)
-        s.pv_power = round(cfg.pv_peak_w * sun, 1)
+        pv = round(cfg.pv_peak_w * sun, 1)
+        min_soc = cfg.battery_min_soc if command.min_soc is None else command.min_soc
+        s.sleeping = sun == 0.0 and s.battery_soc <= min_soc
+        s.load_power = round(self.load_at(s.now), 1)
+        battery = self._battery(pv, s.load_power, min_soc)
+        # Limits: curtail PV first, then a discharge, until the export (or the AC output) is within them.
+        if command.export_limit is not None:
+            excess = -(s.load_power - pv - battery) - command.export_limit
+            if excess > 0:
+                cut = min(excess, pv)
+                pv -= cut
+                if excess > cut and battery > 0:
+                    battery = max(0.0, battery - (excess - cut))
+        if command.output_limit is not None and pv + battery > command.output_limit:
+            excess = pv + battery - command.output_limit
+            cut = min(excess, pv)
+            pv -= cut
+            if excess > cut and battery > 0:
+                battery = max(0.0, battery - (excess - cut))
+        s.pv_power = round(pv, 1)
         s.pv1_power = round(s.pv_power * 0.55, 1)
         s.pv2_power = round(s.pv_power - s.pv1_power, 1)
         s.pv1_voltage = 380.0 + 40 * sun if sun > 0 else 0.0
         s.pv2_voltage = 360.0 + 35 * sun if sun > 0 else 0.0
-        s.sleeping = sun == 0.0 and s.battery_soc <= cfg.battery_min_soc
-        s.load_power = round(self.load_at(s.now), 1)
-        surplus = s.pv_power - s.load_power
-        if surplus > 0 and s.battery_soc < 100.0:
-            s.battery_power = -min(surplus, cfg.battery_max_w)
-        elif surplus < 0 and s.battery_soc > cfg.battery_min_soc:
-            s.battery_power = min(-surplus, cfg.battery_max_w)
-        else:
-            s.battery_power = 0.0
-        s.battery_power = round(s.battery_power, 1)
+        s.battery_power = round(battery, 1)
         s.ac_power = round(s.pv_power + s.battery_power, 1)
         s.grid_power = round(s.load_power - s.ac_power, 1)
         s.battery_voltage = round(cfg.battery_nominal_v - 2.0 + 4.0 * s.battery_soc / 100, 2)
         s.inverter_temperature = round(28.0 + 20 * sun + abs(s.battery_power) / 1000, 1)
         s.grid_frequency = round(50.0 + 0.02 * math.sin(s.now.minute), 2)
         s.grid_voltage = round(cfg.nominal_voltage + 3 * math.sin(s.now.second / 9.0), 1)
+
+    def _battery(self, pv: float, load: float, min_soc: float) -> float:
+        """Battery power (+ = discharge) as commanded, within its rate, its SOC and the minimum SOC."""
+        cfg, s = self.config, self.state
+        command = s.command
+        surplus = pv - load
+        can_charge, can_discharge = s.battery_soc < 100.0, s.battery_soc > min_soc
+        if command.battery == "charge":
+            power = min(command.power, cfg.battery_max_w)
+            if not command.grid_charge:
+                power = min(power, max(0.0, surplus))
+            return -power if can_charge else 0.0
+        if command.battery == "discharge":
+            return min(command.power, cfg.battery_max_w) if can_discharge else 0.0
+        if command.battery == "hold":
+            return 0.0
+        if surplus > 0 and can_charge:
+            return -min(surplus, cfg.battery_max_w)
+        if surplus < 0 and can_discharge and command.battery != "conserve":
+            return min(-surplus, cfg.battery_max_w)
+        return 0.0

@@ -114,6 +114,8 @@ class SimulatedPlant:
             )
             for spec in specs
         }
+        for server in self.servers.values():
+            server.on_write = self.commanded
         # Energy counters a device shows wrongly (device name -> PlantState field -> fault).
         self.counter_faults: dict[str, dict[str, CounterFault]] = {}
         self._ticker: asyncio.Task[None] | None = None
@@ -127,6 +129,12 @@ class SimulatedPlant:
         for name, spec in self.specs.items():
             if spec.sleeps_at_night:
                 self.servers[name].faults.asleep = state.pv_power <= 0
+
+    def commanded(self, device: SimDevice) -> None:
+        """A client wrote a device's registers: the plant follows its controls at once."""
+        device.command(self.physics.state)
+        self.physics.recompute()
+        self.render()
 
     def advance(self, wall_seconds: float) -> None:
         """Move the plant forward (times ``speed``) and re-render."""

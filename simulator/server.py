@@ -3,7 +3,11 @@
 
 Written on asyncio so faults can be injected at the frame level (garbage, truncated frames, delays,
 dropped connections, a lossy or shared dongle, line noise, a gateway that closes on unknown units).
-Reads (FC03/FC04) and writes (FC06/FC16) are served from each device's register image.
+Reads (FC03/FC04) and writes (FC06/FC16) are served from each device's register image. Every register
+a write reaches is counted (``writes``), whether the device takes the value or not; a device told to
+ignore writes echoes them without storing (``TransportFaults.ignore_writes``), one told to refuse them
+answers an exception (``refuse_writes``). After a write the server tells ``on_write`` which unit was
+written, so the plant can follow the device's new settings.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import pty
 import random
 import struct
 import tty
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -83,6 +88,8 @@ class SimServer:
         self.random = random.Random(seed)  # the lossy faults' draws: reproducible runs
         self.quirks: list[ForeignFrameFirst] = []
         self.requests: list[Request] = []
+        self.writes: Counter[tuple[int, int]] = Counter()  # (unit id, register) -> writes that reached it
+        self.on_write: Callable[[SimDevice], None] | None = None
         self.dropped_early = 0  # requests dropped unanswered: they came too soon after the connect
         self._server: asyncio.Server | None = None
         self._udp: asyncio.DatagramTransport | None = None
@@ -138,6 +145,14 @@ class SimServer:
         """Requests received (for one unit, or all)."""
         return sum(1 for r in self.requests if unit_id is None or r.unit_id == unit_id)
 
+    def write_requests(self) -> int:
+        """Write requests (FC06/FC16) received, answered or not."""
+        return sum(1 for r in self.requests if r.function in (WRITE_SINGLE, WRITE_MULTIPLE))
+
+    def write_count(self, unit_id: int, address: int) -> int:
+        """Writes that reached one register."""
+        return self.writes[(unit_id, address)]
+
     # -- request handling -------------------------------------------------------------------------
 
     def answer_pdu(self, unit_id: int, pdu: bytes) -> bytes | None:
@@ -176,12 +191,22 @@ class SimServer:
                 return bytes([function | 0x80, ILLEGAL_DATA_VALUE])
             words = list(struct.unpack_from(f">{count}H", pdu, 6))
         self.requests.append(Request(unit_id, function, address, len(words)))
-        if self.faults.exception_code is not None:
-            return bytes([function | 0x80, self.faults.exception_code])
+        self.writes.update((unit_id, address + offset) for offset in range(len(words)))
+        code = self.faults.exception_code
+        if code is None:
+            code = self.faults.refuse_writes
+        if code is not None:
+            return bytes([function | 0x80, code])
+        device = self.devices[unit_id]
         try:
-            self.devices[unit_id].image.write(address, words)
+            if self.faults.ignore_writes:
+                device.image.read(RegisterKind.HOLDING, address, len(words))  # only existing registers echo
+            else:
+                device.image.write(address, words)
         except IllegalAddress:
             return bytes([function | 0x80, ILLEGAL_DATA_ADDRESS])
+        if self.on_write is not None and not self.faults.ignore_writes:
+            self.on_write(device)
         return pdu if function == WRITE_SINGLE else pdu[:5]  # the echo
 
     def _replies(self, unit_id: int, request: bytes, answer: bytes, wrap: Wrap) -> list[tuple[float, bytes]]:

@@ -7,12 +7,22 @@ from typing import Any
 from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
+from homeassistant.helpers.typing import ConfigType
 
-from . import cloud
-from .const import CLOUD_ENTRY_KEYS, CONF_DEVICES, DOMAIN, ISSUE_CLOUD_ENTRY, LOGGER, PLATFORMS
+from . import cloud, controls, services
+from .const import (
+    CLOUD_ENTRY_KEYS,
+    CONF_ALLOW_CONTROL,
+    CONF_DEVICES,
+    DOMAIN,
+    ISSUE_CLOUD_ENTRY,
+    LOGGER,
+    PLATFORMS,
+)
 from .coordinator import STORAGE_VERSION, SemsConfigEntry, SemsCoordinator, failure, storage_key
 from .entity import async_mark_unavailable, async_register_devices, plant_device_key
 from .entry_data import endpoint_from_data, meter_locations, probe_unit_ids, stored_devices
@@ -21,6 +31,14 @@ from .plantkit.exceptions import PlantError
 from .plantkit.profiles import prepare_stored
 
 __all__ = ["SemsConfigEntry"]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the service actions (``sems.set_battery_mode``, ``sems.set_export_limit``) once."""
+    services.async_setup_services(hass)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> bool:
@@ -40,6 +58,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> bool
     coordinator.cloud_sync = cloud.CloudSync(hass, entry, coordinator)
     await coordinator.cloud_sync.async_start()
     entry.async_on_unload(coordinator.cloud_sync.async_stop)
+    # Controls read here at most; writing is allowed once setup is done (README "Battery and export
+    # controls").
+    coordinator.controls = controls.SemsControls(hass, entry)
+    await coordinator.controls.async_setup()
+    entry.async_on_unload(coordinator.controls.async_stop)
 
     _async_remove_stale_devices(
         hass, entry, {device.key for device in coordinator.devices} | {plant_device_key(entry)}
@@ -47,6 +70,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> bool
     async_register_devices(hass, entry, coordinator.devices)
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    coordinator.controls.async_start()
     return True
 
 
@@ -98,6 +122,9 @@ async def async_remove_entry(hass: HomeAssistant, entry: SemsConfigEntry) -> Non
     repair issue of a removed cloud-only entry; if the sync had consent, ask the receiver to erase (as a
     withdrawal would)."""
     await Store[dict[str, Any]](hass, STORAGE_VERSION, storage_key(entry.entry_id)).async_remove()
+    await Store[dict[str, Any]](
+        hass, controls.STORAGE_VERSION, controls.storage_key(entry.entry_id)
+    ).async_remove()
     ir.async_delete_issue(hass, DOMAIN, _cloud_issue_id(entry))
     await cloud.async_remove(hass, entry)
 
@@ -127,9 +154,14 @@ async def _async_options_updated(hass: HomeAssistant, entry: SemsConfigEntry) ->
     once at the new pace when the interval changed. The cloud sync follows its own options.
 
     Reconfiguration changes entry.data too, but its flow schedules a reload itself, so this listener
-    reloads only for what no flow reloads for: a meter the user moved (``CONF_METER_LOCATIONS``).
+    reloads only for what no flow reloads for: a meter the user moved (``CONF_METER_LOCATIONS``), and
+    control allowed or no longer allowed (the control entities come or go).
     """
     coordinator = entry.runtime_data
+    allowed = bool(entry.options.get(CONF_ALLOW_CONTROL, False))
+    if coordinator.controls is not None and allowed != coordinator.controls.allowed:
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+        return
     if meter_locations(entry.options) != coordinator.client.placements:
         # A moved meter's readings mean something else: new sensors, names and totals, set up afresh.
         hass.config_entries.async_schedule_reload(entry.entry_id)

@@ -23,6 +23,7 @@ from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNA
 from homeassistant.core import callback
 from homeassistant.helpers.http import current_request
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -65,6 +66,7 @@ from .cloud_flow import (
     suggested_values,
 )
 from .const import (
+    CONF_ALLOW_CONTROL,
     CONF_DEVICES,
     CONF_METER_LOCATIONS,
     CONF_POLL_PRESET,
@@ -753,9 +755,11 @@ class SemsOptionsFlow(OptionsFlow):
         if not stored_devices(self.config_entry.data):
             return self.async_abort(reason="not_local_entry")
         options = self.config_entry.options
-        menu = ["polling", "meters", "cloud_sync", "cloud_stop"]
+        menu = ["polling", "meters", "controls", "cloud_sync", "cloud_stop"]
         if not placeable_meters(stored_devices(self.config_entry.data)):
             menu.remove("meters")  # every meter says where it measures
+        if not self._offers_controls() and not options.get(CONF_ALLOW_CONTROL):
+            menu.remove("controls")  # nothing to control (or not known: the entry is not loaded)
         if CONF_CLOUD not in options and CONF_CLOUD_ERASE not in options:
             menu.remove("cloud_stop")  # offered while there is something to stop
         return self.async_show_menu(step_id="init", menu_options=menu)
@@ -783,6 +787,26 @@ class SemsOptionsFlow(OptionsFlow):
                 description_placeholders=meter_placeholders(meter),
             )
         return self.async_create_entry(data={**entry.options, CONF_METER_LOCATIONS: self._placements})
+
+    def _offers_controls(self) -> bool:
+        entry = self.config_entry
+        if entry.state is not ConfigEntryState.LOADED or entry.runtime_data.controls is None:
+            return False
+        return bool(entry.runtime_data.controls.offers_controls())
+
+    async def async_step_controls(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Allow writing battery and export controls (off unless chosen; the form warns what it means).
+
+        The update listener reloads the entry when this changes: the control entities come or go.
+        """
+        if user_input is not None:
+            allowed = bool(user_input.get(CONF_ALLOW_CONTROL, False))
+            return self.async_create_entry(data={**self.config_entry.options, CONF_ALLOW_CONTROL: allowed})
+        current = bool(self.config_entry.options.get(CONF_ALLOW_CONTROL, False))
+        return self.async_show_form(
+            step_id="controls",
+            data_schema=vol.Schema({vol.Required(CONF_ALLOW_CONTROL, default=current): BooleanSelector()}),
+        )
 
     async def async_step_polling(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """One preset choice and the failure threshold; the update listener applies both without a reload."""

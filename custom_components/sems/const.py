@@ -14,7 +14,14 @@ LOGGER = logging.getLogger(__package__)
 # The coordinator's own lines ("Error fetching …", "… recovered"): see coordinator.FailedPollsAreWarnings.
 POLL_LOGGER = logging.getLogger(f"{__package__}.poll")
 
-PLATFORMS: Final = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
+PLATFORMS: Final = [
+    Platform.BINARY_SENSOR,
+    Platform.EVENT,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 
 # entry.data keys (connection data); host and port use homeassistant.const CONF_HOST / CONF_PORT.
 CONF_TRANSPORT: Final = "transport"
@@ -26,6 +33,8 @@ CONF_METER_LOCATIONS: Final = "meter_locations"
 # entry.options keys
 CONF_POLL_PRESET: Final = "poll_preset"
 CONF_UNAVAILABLE_AFTER: Final = "unavailable_after"  # consecutive failed polls before entities go unavailable
+
+CONF_ALLOW_CONTROL: Final = "allow_control"  # write battery and export controls (off unless chosen)
 
 # One lost UDP answer or a dongle busy with its cloud upload must not blank every entity: the last
 # reading stays until this many polls in a row have failed.
@@ -68,6 +77,19 @@ TWILIGHT_MARGIN: Final = timedelta(hours=1)
 # ...and for at most this long after its last answer: longer than any night where people install PV,
 # shorter than a day, so a dead inverter is reported the next day at the latest.
 MAX_NIGHT_SILENCE: Final = timedelta(hours=20)
+
+# Controls (README "Battery and export controls"): each register at most this often, never twice within
+# the interval (inverters keep many settings in flash), and temporary modes of at most this long.
+CONTROL_WRITES_PER_HOUR: Final = 10
+CONTROL_WRITE_INTERVAL: Final = 5.0  # seconds
+MAX_TEMPORARY_MODE: Final = timedelta(hours=24)
+CONTROL_RETRY: Final = timedelta(minutes=1)  # a temporary mode that could not end is ended again after
+# Settings change rarely (the vendor's app, a display): read with the poll at most this often, and after
+# each write.
+CONTROL_READ_INTERVAL: Final = timedelta(minutes=5)
+SERVICE_SET_BATTERY_MODE: Final = "set_battery_mode"
+SERVICE_SET_EXPORT_LIMIT: Final = "set_export_limit"
+EVENT_CONTROL_CHANGED: Final = f"{DOMAIN}_control_changed"  # one per written control (logbook)
 
 # Event types of the per-device fault event entity.
 EVENT_FAULT_RAISED: Final = "fault_raised"

@@ -62,6 +62,7 @@ from .plantkit.snapshot import PlantSnapshot
 
 if TYPE_CHECKING:
     from .cloud import CloudSync
+    from .controls import SemsControls
 
 type SemsConfigEntry = ConfigEntry[SemsCoordinator]
 
@@ -170,6 +171,7 @@ class SemsCoordinator(DataUpdateCoordinator[PlantSnapshot]):
 
     config_entry: SemsConfigEntry
     cloud_sync: CloudSync | None = None  # the entry's opt-in cloud sync, set by setup
+    controls: SemsControls | None = None  # the entry's battery and export controls, set by setup
 
     def __init__(self, hass: HomeAssistant, entry: SemsConfigEntry, client: PlantClient) -> None:
         super().__init__(
@@ -255,6 +257,8 @@ class SemsCoordinator(DataUpdateCoordinator[PlantSnapshot]):
             ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
             self._issue_raised = False
         self._store.async_delay_save(self.monitor.export_state, STORAGE_SAVE_DELAY)
+        if self.controls is not None:
+            await self.controls.async_read_if_due()
         return snapshot
 
     def absent_units(self) -> list[int]:

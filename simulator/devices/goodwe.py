@@ -23,6 +23,11 @@ Device faults (``simulator.faults.DEVICE_FAULTS`` names in ``PlantState.faults``
 - ``bms_alarm``: BMS alarm bit 2 (cell temperature high) and BMS warning bit 8 (cell imbalance).
 - ``meter_comm_lost``: the ET loses its meter (36004 meter_comm_status = 0).
 - ``sentinel_values``: energy counters and SOC read GoodWe's "undefined" all-ones value.
+
+Settings (ET): the on-grid depth of discharge 45356 (%; the battery keeps 100 - DoD), the export limit
+47509 (0 off, 1 on) and 47510 (W), the EMS mode 47511 (GoodWe's table "EMS Power Mode": 1 auto/self-use,
+6 conserve, 8 battery standby, 11 charge battery, 12 discharge battery) and its power 47512 (W). A client
+that writes them steers the plant (``command``); other EMS modes run as self-use here.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from custom_components.sems.plantkit.registers import DataType, Point, RegisterK
 
 from ..device import SimDevice
 from ..image import RegisterImage
-from ..physics import PlantState
+from ..physics import PlantCommand, PlantState
 
 HOLDING = RegisterKind.HOLDING
 U16, S16, U32, S32 = DataType.U16, DataType.S16, DataType.U32, DataType.S32
@@ -145,6 +150,16 @@ BMS_ERROR_H = reg(37012)
 BMS_WARNING_H = reg(37013)
 BMS_SW_VERSION = reg(37014)
 
+# ET settings, written by clients (45350.. battery, 47500.. export limit and EMS).
+ET_BATTERY_SETTINGS_BLOCK = (45350, 10)
+ET_EMS_SETTINGS_BLOCK = (47500, 16)
+SET_DEPTH_OF_DISCHARGE = reg(45356)  # %
+SET_EXPORT_LIMIT_ENABLED = reg(47509)  # 0 off, 1 on
+SET_EXPORT_LIMIT = reg(47510)  # W
+SET_EMS_MODE = reg(47511)
+SET_EMS_POWER = reg(47512)  # W
+EMS_COMMANDS = {1: "self_use", 6: "conserve", 8: "hold", 11: "charge", 12: "discharge"}
+
 # DT/MS/NS PV-only inverters.
 DT_INFO_BLOCK = (30001, 40)
 DT_RUNNING_BLOCK = (30100, 73)
@@ -253,8 +268,15 @@ class GoodWeEtSim(SimDevice):
         image = self.image
         # Every ET serves all four blocks, with or without a battery or meter attached (then they read 0).
         meter_block = ET_METER_BLOCK_EXTENDED if extended_meter else ET_METER_BLOCK
-        for block in (ET_INFO_BLOCK, ET_RUNNING_BLOCK, meter_block, ET_BMS_BLOCK):
+        blocks = (ET_INFO_BLOCK, ET_RUNNING_BLOCK, meter_block, ET_BMS_BLOCK)
+        for block in (*blocks, ET_BATTERY_SETTINGS_BLOCK, ET_EMS_SETTINGS_BLOCK):
             define(image, block)
+        # Factory settings: 90 % depth of discharge, no export limit (set to the rated power), auto.
+        put(image, SET_DEPTH_OF_DISCHARGE, 90)
+        put(image, SET_EXPORT_LIMIT_ENABLED, 0)
+        put(image, SET_EXPORT_LIMIT, rated_power)
+        put(image, SET_EMS_MODE, 1)
+        put(image, SET_EMS_POWER, 0)
         put(image, ET_MODBUS_VERSION, 0x0102)
         put(image, ET_RATED_POWER, rated_power)
         put(image, ET_AC_TYPE, 1)  # three phase, four wire
@@ -283,6 +305,20 @@ class GoodWeEtSim(SimDevice):
             put(image, BMS_PROTOCOL, 287)
             put(image, BMS_SW_VERSION, 21)
             put(image, BMS_MODULES, 2)
+
+    def command(self, state: PlantState) -> None:
+        """The plant follows the EMS mode, the depth of discharge and the export limit."""
+
+        def word(register: Point) -> int:
+            return self.image.read(HOLDING, register.address, 1)[0]
+
+        limit = word(SET_EXPORT_LIMIT) if word(SET_EXPORT_LIMIT_ENABLED) == 1 else None
+        state.command = PlantCommand(
+            battery=EMS_COMMANDS.get(word(SET_EMS_MODE), "self_use") if self.has_battery else "self_use",
+            power=float(word(SET_EMS_POWER)),
+            min_soc=100.0 - min(100, word(SET_DEPTH_OF_DISCHARGE)),
+            export_limit=None if limit is None else float(limit),
+        )
 
     def render(self, state: PlantState) -> None:
         self._render_running(state)

@@ -16,6 +16,13 @@ meters count + = export on the "Export+Import" meter and + = produced on the "Pr
 - ``bms_alarm``: 802 Evt1 bit 1 (over-temperature alarm) and battery state FAULT.
 - ``meter_comm_lost``: the meter flags Missing_Sensor (Evt bit 7) and its power reads "not implemented".
 - ``sentinel_values``: every model but Common shows its "not implemented" values.
+
+Controls (hybrid inverter): model 123 ``WMaxLim_Ena``/``WMaxLimPct`` cap the inverter's AC output at a
+percentage of its nameplate power; model 124 drives the battery the way inverter makers document the
+model (Fronius): ``StorCtl_Mod`` bit 0 activates the charge limit ``InWRte``, bit 1 the discharge limit
+``OutWRte`` (% of ``WChaMax``); a negative discharge limit forces a charge (from the grid if ``ChaGriSet``
+is GRID), a negative charge limit forces a discharge, both limits at 0 hold the battery; ``MinRsvPct`` is
+the reserve the battery keeps. Positive limits are not simulated (the battery runs self-use).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from custom_components.sems.plantkit.registers import RegisterKind
 
 from ..device import SimDevice
 from ..image import RegisterImage
-from ..physics import PlantState
+from ..physics import PlantCommand, PlantState
 
 HOLDING = RegisterKind.HOLDING
 SUNS_MARKER = (0x5375, 0x6E53)  # "SunS"
@@ -39,6 +46,8 @@ END_MODEL_ID = 0xFFFF
 COMMON_MODEL = 1
 INVERTER_MODEL_3PH = 103
 NAMEPLATE_MODEL = 120
+CONTROLS_MODEL = 123
+STORAGE_MODEL = 124
 MPPT_MODEL = 160
 METER_MODEL_3PH = 203
 DER_AC_MODEL = 701
@@ -58,6 +67,8 @@ METER_FAULT_BITS = {FAULT_METER_COMM_LOST: 7}
 BATTERY_CAPACITY_WH = 10_000
 BATTERY_MAX_W = 5_000
 BATTERY_AH = 195
+RATED_POWER_W = 10_000
+STORAGE_MEASUREMENTS = ("ChaState", "InBatV", "ChaSt")  # 124's readings (the rest are settings)
 
 
 def fault_bits(faults: set[str], bits: dict[str, int]) -> int:
@@ -81,7 +92,12 @@ def new_model(model_id: int, address: int, repeats: int = 0, length: int | None 
     value, or from L (160): then L is computed from the fixed part and the group's length.
     """
     definition = sunspec_device.get_model_def(model_id)
-    groups = definition[mdef.GROUP].get(mdef.GROUPS, [])
+    # Groups of a fixed count (704's power-factor groups) are laid out by pysunspec2 itself.
+    groups = [
+        group
+        for group in definition[mdef.GROUP].get(mdef.GROUPS, [])
+        if group.get(mdef.COUNT) == 0 or isinstance(group.get(mdef.COUNT), str)
+    ]
     data: dict[str, int] | None = None
     if groups:
         if len(groups) != 1:
@@ -138,6 +154,13 @@ class SunSpecChain:
     def end(self) -> None:
         """Close the chain with the end model (ID 0xFFFF, L 0)."""
         self.image.set_words(HOLDING, self._next, [END_MODEL_ID, 0])
+
+    def refresh(self, model_id: int, at: int | None = None) -> Any:
+        """The model instance with the values a client may have written into the image since."""
+        model = self._model(model_id, at)
+        words = self.image.read(HOLDING, model.model_addr, model.len)
+        model.set_mb(b"".join(word.to_bytes(2, "big") for word in words))
+        return model
 
     def set(
         self,
@@ -234,7 +257,7 @@ def _all_points(model: Any) -> list[Any]:
 
 
 class SunSpecInverterSim(SimDevice):
-    """Hybrid inverter with battery: chain 1, 103, 120, 160 (2 modules), 701, 713, 802."""
+    """Hybrid inverter with battery: chain 1, 103, 120, 160 (2 modules), 701, 713, 802, 123, 124."""
 
     name = "sunspec_inverter"
 
@@ -246,17 +269,63 @@ class SunSpecInverterSim(SimDevice):
         for model_id in (COMMON_MODEL, INVERTER_MODEL_3PH, NAMEPLATE_MODEL):
             chain.add(model_id)
         chain.add(MPPT_MODEL, repeats=2)
-        for model_id in (DER_AC_MODEL, STORAGE_CAPACITY_MODEL, BATTERY_MODEL):
+        for model_id in (DER_AC_MODEL, STORAGE_CAPACITY_MODEL, BATTERY_MODEL, CONTROLS_MODEL, STORAGE_MODEL):
             chain.add(model_id)
         chain.end()
         self.chain = chain
         chain.set_common(MANUFACTURER, "SIM-INV-10K", "1.4.2", serial, unit_id)
         self._set_nameplate()
+        self._set_controls()
+
+    def _set_controls(self) -> None:
+        """Factory settings: connected, no output limit, battery in self-use with a 10 % reserve."""
+        c, m = self.chain, CONTROLS_MODEL
+        c.set(m, "Conn", 1)
+        c.set_scaled(m, "WMaxLimPct", 100.0, -1)
+        c.set(m, "WMaxLim_Ena", 0)
+        c.set_scaled(m, "OutPFSet", 1.0, -3)
+        c.set(m, "OutPFSet_Ena", 0)
+        c.set(m, "VArPct_Ena", 0)
+        m = STORAGE_MODEL
+        c.set_scaled(m, "WChaMax", BATTERY_MAX_W, 0)
+        c.set_scaled(m, "WChaGra", 100, 0)
+        c.set_scaled(m, "WDisChaGra", 100, 0)
+        c.set(m, "StorCtl_Mod", 0)
+        c.set_scaled(m, "MinRsvPct", 10.0, -1)
+        c.set_scaled(m, "InWRte", 100.0, -2)
+        c.set_scaled(m, "OutWRte", 100.0, -2)
+        c.set(m, "ChaGriSet", 0)  # PV
+
+    def command(self, state: PlantState) -> None:
+        """The plant follows the output limit (123) and the storage controls (124)."""
+        controls = self.chain.refresh(CONTROLS_MODEL)
+        limit: float | None = None
+        if controls.points["WMaxLim_Ena"].value == 1 and controls.points["WMaxLimPct"].cvalue is not None:
+            limit = controls.points["WMaxLimPct"].cvalue / 100 * RATED_POWER_W
+        storage = self.chain.refresh(STORAGE_MODEL)
+        points = storage.points
+        bits = points["StorCtl_Mod"].value or 0
+        charge, discharge = points["InWRte"].cvalue, points["OutWRte"].cvalue
+        rate = points["WChaMax"].cvalue or 0.0
+        battery, power = "self_use", 0.0
+        if bits & 2 and discharge is not None and discharge < 0:
+            battery, power = "charge", -discharge / 100 * rate
+        elif bits & 1 and charge is not None and charge < 0:
+            battery, power = "discharge", -charge / 100 * rate
+        elif bits & 3 == 3 and charge == 0 and discharge == 0:
+            battery = "hold"
+        state.command = PlantCommand(
+            battery=battery,
+            power=power,
+            grid_charge=points["ChaGriSet"].value == 1,
+            min_soc=points["MinRsvPct"].cvalue,
+            output_limit=limit,
+        )
 
     def _set_nameplate(self) -> None:
         c, m = self.chain, NAMEPLATE_MODEL
         c.set(m, "DERTyp", 82)  # PV_STOR
-        c.set_scaled(m, "WRtg", 10_000, 0)
+        c.set_scaled(m, "WRtg", RATED_POWER_W, 0)
         c.set_scaled(m, "VARtg", 10_000, 0)
         for quadrant, var in (("Q1", 6000), ("Q2", 6000), ("Q3", -6000), ("Q4", -6000)):
             c.set_scaled(m, f"VArRtg{quadrant}", var, 0)
@@ -279,6 +348,8 @@ class SunSpecInverterSim(SimDevice):
                 BATTERY_MODEL,
             ):
                 self.chain.unimplement(model_id)
+            for name in STORAGE_MEASUREMENTS:  # 124's settings stay what they are
+                self.chain.set(STORAGE_MODEL, name, None)
             return
         _render_inverter_103(self.chain, state, state.ac_power, state.ac_energy_total)
         self._render_mppt(state)
@@ -377,6 +448,10 @@ class SunSpecInverterSim(SimDevice):
         c.set_scaled(m, "W", state.battery_power, 0)  # + = discharging
         c.set(m, "SetOp", 1)  # CONNECT
         c.set(m, "SetInvState", 3)  # INVERTER_STARTED
+        m = STORAGE_MODEL
+        c.set_scaled(m, "ChaState", state.battery_soc, -1)
+        c.set_scaled(m, "InBatV", voltage, -1)
+        c.set(m, "ChaSt", 3 if state.battery_power > 0 else 4 if state.battery_power < 0 else 6)
 
 
 def _render_inverter_103(

@@ -94,7 +94,7 @@ async def test_sync_is_off_by_default_no_lookup_no_socket_no_file(
         async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=31))
         await hass.async_block_till_done(wait_background_tasks=True)
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert result["menu_options"] == ["polling", "cloud_sync"]  # nothing to stop
+    assert result["menu_options"] == ["polling", "controls", "cloud_sync"]  # nothing to stop
     await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "polling"})
 
     assert state(hass, SYNC) == "off"
@@ -427,7 +427,7 @@ async def test_stop_cloud_sync_purges_erases_and_then_nothing(
         assert files_under(config_dir)
 
         result = await hass.config_entries.options.async_init(entry.entry_id)
-        assert result["menu_options"] == ["polling", "cloud_sync", "cloud_stop"]
+        assert result["menu_options"] == ["polling", "controls", "cloud_sync", "cloud_stop"]
         result = await hass.config_entries.options.async_configure(
             result["flow_id"], {"next_step_id": "cloud_stop"}
         )

@@ -303,7 +303,7 @@ async def test_waiting_for_an_erase_can_be_retried_now_or_given_up(
 
     # "Stop cloud sync" again, erase ticked: send now rather than in an hour.
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert result["menu_options"] == ["polling", "cloud_sync", "cloud_stop"]
+    assert result["menu_options"] == ["polling", "controls", "cloud_sync", "cloud_stop"]
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"next_step_id": "cloud_stop"}
     )

@@ -105,12 +105,10 @@ async def test_field_case_through_the_cli(path: Path) -> None:
             argv += ["--port", str(server.port)]
         process = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "plantkit.cli",
+            str(REPO / "scripts" / "sems_cli.py"),
             *argv,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": str(REPO / "custom_components" / "sems")},
         )
         try:
             out, err = await asyncio.wait_for(process.communicate(), CLI_SECONDS)

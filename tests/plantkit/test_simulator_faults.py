@@ -13,6 +13,7 @@ from simulator.plant import SimulatedPlant
 
 def test_every_fault_named_by_scripts_simulate_can_be_switched() -> None:
     values = {"delay": "0.5", "duplicate_delay": "0.1", "exception_code": "11", "line_noise": "64"}
+    values["refuse_writes"] = "4"
     values |= dict.fromkeys(("drop", "duplicate", "foreign", "bad_crc"), "0.25")
     for fault in TRANSPORT_FAULTS:
         faults = TransportFaults()

@@ -162,11 +162,11 @@ def test_points_carry_types_sentinels_and_scale_factors() -> None:
     assert (serial.dtype, serial.count) == (DataType.STRING, 16)
 
 
-def _definition(points: list[dict[str, Any]], group: dict[str, Any] | None = None) -> dict[str, Any]:
+def _definition(points: list[dict[str, Any]], *groups: dict[str, Any]) -> dict[str, Any]:
     header = [{"name": "ID", "size": 1, "type": "uint16"}, {"name": "L", "size": 1, "type": "uint16"}]
     top: dict[str, Any] = {"name": "test", "type": "group", "points": header + points}
-    if group is not None:
-        top["groups"] = [group]
+    if groups:
+        top["groups"] = list(groups)
     return {"id": 64999, "group": top}
 
 
@@ -199,12 +199,23 @@ def test_parser_resolves_nested_and_fixed_scale_factors() -> None:
     assert (inner.offset, inner.sf, inner.sf_in_group) == (2, "Own_SF", True)
 
 
-def test_parser_rejects_unresolvable_scale_factors_and_fixed_count_groups() -> None:
+def test_parser_rejects_unresolvable_scale_factors_and_nested_groups() -> None:
     with pytest.raises(ModelDefinitionError, match="Nope"):
         parse_model(_definition([{"name": "W", "size": 1, "type": "int16", "sf": "Nope"}]))
+    inner = {"name": "i", "type": "group", "count": 1, "points": [{"name": "Q", "size": 1, "type": "uint16"}]}
     group = {"name": "g", "type": "group", "count": 2, "points": [{"name": "P", "size": 1, "type": "uint16"}]}
-    with pytest.raises(ModelDefinitionError, match="fixed-count"):
-        parse_model(_definition([], group))
+    with pytest.raises(ModelDefinitionError, match="nested"):
+        parse_model(_definition([], {**group, "groups": [inner]}))
+
+
+def test_fixed_count_groups_count_toward_the_model_length() -> None:
+    """704's power-factor groups follow its fixed points: part of L, none of their points exposed."""
+    group = {"name": "g", "type": "group", "count": 2, "points": [{"name": "P", "size": 2, "type": "uint32"}]}
+    once = {**group, "name": "h", "count": None}
+    layout_ = parse_model(_definition([{"name": "X", "size": 1, "type": "uint16"}], group, once))
+    assert layout_.length == 1 + 2 * 2 + 2
+    assert layout_.group is None
+    assert set(layout_.points) == {"ID", "L", "X"}
 
 
 def test_chain_round_trips_through_details() -> None:
@@ -275,7 +286,7 @@ async def test_probe_finds_inverter_battery_and_meter(sunspec_plant: tuple[SimSe
     assert inverter.firmware == "1.4.2"
     assert isinstance(inverter.details, SunSpecDetails)
     assert inverter.details.base == 40000
-    assert [m.model_id for m in inverter.details.chain] == [103, 120, 160, 701, 713, 802]
+    assert [m.model_id for m in inverter.details.chain] == [103, 120, 160, 701, 713, 802, 123, 124]
     assert (battery.role, battery.profile, battery.unit_id) == (Role.BATTERY, "sunspec_battery", 1)
     assert (battery.serial, battery.via_serial) == ("SS-INV-0001", "SS-INV-0001")
     assert battery.key != inverter.key

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
@@ -80,6 +81,9 @@ class PlantClient(AsyncClosing):
         self._plans: dict[int, _UnitPlan] = {}
         self._prepared: list[DeviceIdentity] | None = None
         self.silent_units: dict[int, PlantError] = {}  # units the last read got nothing from
+        # Held by every read pass and by each control write with its read-back (``PlantController``), so
+        # a write never lands between the requests of a poll.
+        self.lock = asyncio.Lock()
 
     @property
     def devices(self) -> list[DeviceIdentity]:
@@ -227,6 +231,10 @@ class PlantClient(AsyncClosing):
             raise PlantError("no devices: probe first")
         if self._prepared is None:
             await self.prepare()
+        async with self.lock:
+            return await self._read_all()
+
+    async def _read_all(self) -> list[DeviceReading]:
         readings: list[DeviceReading] = []
         units = self._units()
         self.silent_units = {}

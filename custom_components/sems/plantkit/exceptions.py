@@ -89,6 +89,73 @@ class UnsupportedDeviceError(PlantError):
     """Something answered, but it is no device any profile knows."""
 
 
+# --- controls (plantkit.control, plantkit.controller) -----------------------------------------------
+
+
+class ControlError(PlantError):
+    """Base class of every refusal or failure of a control write (battery mode, export limit, ...)."""
+
+    def __init__(self, message: str, control: str | None = None) -> None:
+        super().__init__(message)
+        self.control = control  # the canonical control name (``plantkit.control.Control``), if one
+
+
+class ControlNotAllowedError(ControlError):
+    """Writing is switched off for this plant (the default): nothing was sent."""
+
+
+class ControlNotOfferedError(ControlError):
+    """The device has no such control (or no device with that key is in the plant): nothing was sent."""
+
+
+class ControlValueError(ControlError):
+    """The value is outside what the device accepts (its own limits where it states them): nothing was
+    sent. ``minimum``/``maximum`` bound numbers; ``options`` lists the choices of a choice control."""
+
+    def __init__(
+        self,
+        message: str,
+        control: str | None = None,
+        *,
+        value: object = None,
+        minimum: float | None = None,
+        maximum: float | None = None,
+        options: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message, control)
+        self.value = value
+        self.minimum = minimum
+        self.maximum = maximum
+        self.options = options
+
+
+class WriteBudgetExceededError(ControlError):
+    """A register was written too often (its write budget protects registers kept in flash): nothing was
+    sent. ``retry_after`` is the number of seconds until the budget allows the write again."""
+
+    def __init__(
+        self, message: str, control: str | None = None, *, address: int, limit: int, retry_after: float
+    ) -> None:
+        super().__init__(message, control)
+        self.address = address
+        self.limit = limit
+        self.retry_after = retry_after
+
+
+class WriteNotTakenError(ControlError):
+    """The device acknowledged the write, but reading it back shows another value: it did not take it.
+
+    ``requested`` is what was asked, ``actual`` what the device now reports (None: not readable).
+    """
+
+    def __init__(
+        self, message: str, control: str | None = None, *, requested: object, actual: object
+    ) -> None:
+        super().__init__(message, control)
+        self.requested = requested
+        self.actual = actual
+
+
 # --- cloud uplink (plantkit.uplink) --------------------------------------------------------------------
 
 

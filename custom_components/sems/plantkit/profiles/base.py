@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..control import ControlBinding
 from ..energy.spec import CounterWidth
 from ..exceptions import ModbusExceptionError
 from ..faults import FaultSource
@@ -85,6 +86,13 @@ class Profile(ABC):
     @abstractmethod
     def decode(self, identity: DeviceIdentity, raw: Mapping[str, RawValue]) -> DeviceReading:
         """Turn raw point values (None = unavailable or refused) into a canonical reading."""
+
+    def controls(
+        self, identity: DeviceIdentity, plant: Sequence[DeviceIdentity]
+    ) -> tuple[ControlBinding, ...]:
+        """The controls the device offers (``plantkit.control``), bound to its registers; ``plant`` is every
+        device of the endpoint (a battery's limits may be its inverter's). None by default."""
+        return ()
 
 
 @dataclass(frozen=True, slots=True)

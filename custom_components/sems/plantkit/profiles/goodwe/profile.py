@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from ...control import ControlBinding
 from ...energy.spec import CounterWidth
 from ...exceptions import UnsupportedDeviceError
 from ...model import (
@@ -39,7 +40,7 @@ from ...registers import Point, RawValue, RegisterKind, decode
 from ...transport.base import TransportType
 from ..base import Profile, UnitSession
 from ..table import Table, first_of, sum_of
-from . import faults
+from . import controls, faults
 from .registers import (
     BATTERY_MODE,
     BMS_COUNT,
@@ -429,6 +430,11 @@ class GoodWeEtProfile(_GoodWeProfile):
     def details_from(self, data: Any) -> Details:
         return _inverter_details(data)
 
+    def controls(
+        self, identity: DeviceIdentity, plant: Sequence[DeviceIdentity]
+    ) -> tuple[ControlBinding, ...]:
+        return controls.inverter_controls(identity, plant)
+
     @staticmethod
     def _tables(identity: DeviceIdentity) -> tuple[Table, ...]:
         details = identity.details
@@ -472,6 +478,11 @@ class GoodWeEtBatteryProfile(_DecodeOnlyProfile):
     def details_from(self, data: Any) -> Details:
         protocol = legacy_details(data).get("bms_protocol")
         return GoodWeBatteryDetails(None if protocol is None else int(protocol))
+
+    def controls(
+        self, identity: DeviceIdentity, plant: Sequence[DeviceIdentity]
+    ) -> tuple[ControlBinding, ...]:
+        return controls.battery_controls(identity, plant)
 
     @staticmethod
     def _tables(identity: DeviceIdentity) -> tuple[Table, ...]:

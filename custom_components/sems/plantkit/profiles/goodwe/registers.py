@@ -208,3 +208,18 @@ DT_INVERTER_L2_L3 = Table(
         reg("igrid3", 30123, U16, 0.1, Q.GRID_CURRENT_L3),
     )
 )
+
+# -- ET settings (read and written by the controls, never by a poll) ---------------------------------------
+# GoodWe's ET/EH/BT/BH Modbus protocol, settings section: the battery's on-grid depth of discharge
+# (45356, %: the battery keeps 100 - DoD), the export limit (47509 on/off, 47510 W) and the EMS mode with
+# its power set point (47511, 47512 W; the modes are GoodWe's table "EMS Power Mode"). Learned from
+# GoodWe's tables as OpenEMS and the ``goodwe`` library use them, not copied.
+ET_SETTINGS = Table(
+    (
+        reg("battery_discharge_depth", 45356, U16),  # % (0..99 in GoodWe's app)
+        reg("export_limit_enabled", 47509, U16),  # 0 off, 1 on
+        reg("export_limit", 47510, U16),  # W
+        reg("ems_mode", 47511, U16),  # see controls.EMS_MODES
+        reg("ems_power", 47512, U16),  # W
+    )
+)

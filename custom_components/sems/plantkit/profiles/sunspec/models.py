@@ -31,6 +31,8 @@ DER_DC_MODEL = 714
 MPPT_MODEL = 160
 STATUS_MODEL = 122
 NAMEPLATE_MODEL = 120
+CONTROLS_MODEL = 123
+DER_CONTROLS_MODEL = 704
 BATTERY_MODEL = 802
 STORAGE_CAPACITY_MODEL = 713
 BASIC_STORAGE_MODEL = 124
@@ -44,11 +46,13 @@ MODEL_IDS: tuple[int, ...] = (
     *FLOAT_INVERTER_MODELS,
     NAMEPLATE_MODEL,
     STATUS_MODEL,
+    CONTROLS_MODEL,
     BASIC_STORAGE_MODEL,
     MPPT_MODEL,
     *INT_METER_MODELS,
     *FLOAT_METER_MODELS,
     DER_AC_MODEL,
+    DER_CONTROLS_MODEL,
     STORAGE_CAPACITY_MODEL,
     DER_DC_MODEL,
     BATTERY_MODEL,
@@ -155,17 +159,20 @@ def parse_model(definition: Mapping[str, Any]) -> ModelLayout:
     """Compute the layout of one model from its JSON definition."""
     top = definition["group"]
     points, end = _parse_points(top.get("points", []), None)
-    groups = top.get("groups", [])
     group: RepeatingGroup | None = None
-    if groups:
-        if len(groups) != 1 or groups[0].get("groups"):
-            raise ModelDefinitionError(f"model {definition['id']}: nested or multiple groups")
-        sub = groups[0]
+    for sub in top.get("groups", []):
+        if sub.get("groups") or group is not None:
+            raise ModelDefinitionError(
+                f"model {definition['id']}: nested groups, or groups after a repeating one"
+            )
         count = sub.get("count")
-        if not (count == 0 or isinstance(count, str)):
-            raise ModelDefinitionError(f"model {definition['id']}: fixed-count group {sub['name']}")
         group_points, group_end = _parse_points(sub.get("points", []), frozenset(points))
-        group = RepeatingGroup(sub["name"], group_end, MappingProxyType(group_points))
+        if count == 0 or isinstance(count, str):
+            group = RepeatingGroup(sub["name"], group_end, MappingProxyType(group_points))
+        else:
+            # A fixed number of repetitions after the fixed points (704's power-factor groups): part of
+            # the model's length; none of their points is read or written here.
+            end += group_end * (1 if count is None else int(count))
     return ModelLayout(
         model_id=int(definition["id"]),
         name=top["name"],

@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ...control import ControlBinding
 from ...exceptions import UnsupportedDeviceError
 from ...model import Details, DeviceIdentity, DeviceReading, Role
 from ...planner import MAX_REGISTERS_PER_READ, PlanLimits, Span
 from ...registers import Point, RawValue
 from ..base import Profile, UnitSession
+from . import controls
 from .chain import BATTERY_PROFILE, INVERTER_PROFILE, METER_PROFILE, SunSpecDetails, identify_unit
 from .decoding import compiled_for, decode_battery, decode_inverter, decode_meter
 from .models import ensure_models_loaded
@@ -55,6 +57,11 @@ class SunSpecInverterProfile(_SunSpecProfile):
     def decode(self, identity: DeviceIdentity, raw: Mapping[str, RawValue]) -> DeviceReading:
         return decode_inverter(identity, raw)
 
+    def controls(
+        self, identity: DeviceIdentity, plant: Sequence[DeviceIdentity]
+    ) -> tuple[ControlBinding, ...]:
+        return controls.inverter_controls(identity)
+
 
 class SunSpecBatteryProfile(_SunSpecProfile):
     """A battery found through its inverter's model chain (802, 713 or 124)."""
@@ -68,6 +75,11 @@ class SunSpecBatteryProfile(_SunSpecProfile):
 
     def decode(self, identity: DeviceIdentity, raw: Mapping[str, RawValue]) -> DeviceReading:
         return decode_battery(identity, raw)
+
+    def controls(
+        self, identity: DeviceIdentity, plant: Sequence[DeviceIdentity]
+    ) -> tuple[ControlBinding, ...]:
+        return controls.battery_controls(identity)
 
 
 class SunSpecMeterProfile(_SunSpecProfile):

@@ -1,0 +1,381 @@
+"""Safe writing of controls: the one place the library writes to a device.
+
+A ``PlantController`` wraps a ``PlantClient`` and writes only what a caller asks, only once the owner
+set ``writes_allowed`` (so setup, probing and discovery never write), and each write:
+
+1. is checked against the device's limits before anything is sent (``ControlValueError``), first
+   against the fixed limits, then against those the device reports in its registers;
+2. skips registers that already hold the value (no needless write to flash);
+3. respects a budget per register: at most ``WriteBudget.per_hour`` writes in an hour and none within
+   ``min_interval`` seconds of the last (``WriteBudgetExceededError``, nothing sent);
+4. is read back: a device that acknowledged but did not take the value raises ``WriteNotTakenError`` with
+   the value it really has.
+
+Reads and writes share the client's lock, so a write and its read-back never interleave with a poll.
+Temporary battery modes are kept in a ``RevertBook`` (JSON-safe, for the caller to persist) and go back
+to self-use through ``expire`` once due.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .client import PlantClient
+from .control import (
+    FORCED_MODES,
+    BatteryMode,
+    Control,
+    ControlBinding,
+    ControlSpec,
+    ControlValue,
+    RegisterWrite,
+)
+from .exceptions import (
+    ControlNotAllowedError,
+    ControlNotOfferedError,
+    PlantError,
+    PlantProtocolError,
+    WriteBudgetExceededError,
+    WriteNotTakenError,
+)
+from .model import DeviceIdentity
+from .planner import PlanLimits, Span, plan_reads
+from .registers import Point, RawValue, RegisterKind, decode
+
+HOUR = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class WriteBudget:
+    """How often one register may be written: registers of inverters are often kept in flash, which
+    wears out. ``min_interval`` also swallows bursts (a slider dragged, an automation that loops)."""
+
+    per_hour: int = 10
+    min_interval: float = 5.0  # seconds
+
+
+@dataclass(frozen=True, slots=True)
+class ControlState:
+    """A control's current value and limits. A battery mode that carries its forced power has its
+    ``power_spec`` and the ``forced_power`` it runs at."""
+
+    value: ControlValue | None
+    spec: ControlSpec
+    power_spec: ControlSpec | None = None
+    forced_power: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ControlChange:
+    """One control written: its value before and after (as read back), and the registers written."""
+
+    device: str
+    control: Control
+    old: ControlValue | None
+    new: ControlValue | None
+    registers: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Revert:
+    """A temporary battery mode of one device, back to self-use at ``until`` (aware datetime)."""
+
+    device: str
+    mode: BatteryMode
+    until: datetime
+
+
+@dataclass
+class RevertBook:
+    """The pending temporary modes, at most one per device; JSON-safe for the caller to persist."""
+
+    items: dict[str, Revert] = field(default_factory=dict)
+
+    def add(self, revert: Revert) -> None:
+        """Remember a temporary mode (replacing the device's earlier one)."""
+        self.items[revert.device] = revert
+
+    def cancel(self, device: str) -> bool:
+        """Forget the device's temporary mode (a mode set for good replaces it); True if there was one."""
+        return self.items.pop(device, None) is not None
+
+    def due(self, now: datetime) -> list[Revert]:
+        """The temporary modes whose time is up."""
+        return sorted((r for r in self.items.values() if r.until <= now), key=lambda r: r.until)
+
+    def next_due(self) -> datetime | None:
+        """When the next temporary mode ends."""
+        return min((r.until for r in self.items.values()), default=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"reverts": [{"device", "mode", "until" (ISO 8601)}]}``."""
+        return {
+            "reverts": [
+                {"device": r.device, "mode": str(r.mode), "until": r.until.isoformat()}
+                for r in self.items.values()
+            ]
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RevertBook:
+        """The inverse of ``to_dict``; entries that do not parse (or lack a time zone) are left out."""
+        book = cls()
+        items = data.get("reverts") if isinstance(data, Mapping) else None
+        for item in items if isinstance(items, list) else ():
+            try:
+                until = datetime.fromisoformat(str(item["until"]))
+                revert = Revert(str(item["device"]), BatteryMode(item["mode"]), until)
+            except (KeyError, TypeError, ValueError):
+                continue
+            if until.tzinfo is not None:
+                book.add(revert)
+        return book
+
+
+class _Ledger:
+    """When each register was written, to enforce a ``WriteBudget``."""
+
+    def __init__(self, budget: WriteBudget, clock: Callable[[], float]) -> None:
+        self.budget = budget
+        self.clock = clock
+        self._times: dict[tuple[int, int], deque[float]] = defaultdict(deque)
+
+    def check(self, unit_id: int, addresses: Sequence[int], control: Control) -> None:
+        now = self.clock()
+        for address in addresses:
+            times = self._times[(unit_id, address)]
+            while times and now - times[0] >= HOUR:
+                times.popleft()
+            wait = 0.0
+            if times and now - times[-1] < self.budget.min_interval:
+                wait = self.budget.min_interval - (now - times[-1])
+            if len(times) >= self.budget.per_hour:
+                wait = max(wait, HOUR - (now - times[0]))
+            if wait > 0:
+                raise WriteBudgetExceededError(
+                    f"{control}: register {address} was written too often; try again in {wait:.0f} s",
+                    str(control),
+                    address=address,
+                    limit=self.budget.per_hour,
+                    retry_after=wait,
+                )
+
+    def record(self, unit_id: int, addresses: Sequence[int]) -> None:
+        now = self.clock()
+        for address in addresses:
+            self._times[(unit_id, address)].append(now)
+
+
+class PlantController:
+    """Reads and writes the controls of one endpoint's devices (see the module docstring)."""
+
+    def __init__(
+        self,
+        client: PlantClient,
+        *,
+        budget: WriteBudget | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.writes_allowed = False  # the owner allows writes once it is set up
+        self.reverts = RevertBook()
+        self._ledger = _Ledger(budget or WriteBudget(), clock)
+
+    # -- what is offered --------------------------------------------------------------------------------
+
+    def bindings(self, device: DeviceIdentity) -> dict[Control, ControlBinding]:
+        """The controls a device offers, bound to its registers (needs its profile prepared)."""
+        profile = self.client.profile(device.profile)
+        return {binding.control: binding for binding in profile.controls(device, self.client.devices)}
+
+    def device(self, key: str) -> DeviceIdentity:
+        """The plant's device with this key (``ControlNotOfferedError`` if there is none)."""
+        found = next((d for d in self.client.devices if d.key == key), None)
+        if found is None:
+            raise ControlNotOfferedError(f"no device {key} in the plant")
+        return found
+
+    # -- reading ----------------------------------------------------------------------------------------
+
+    async def read(self) -> dict[str, dict[Control, ControlState]]:
+        """The current value and limits of every control of every device (device key -> control)."""
+        await self.client.prepare()
+        offered = {d.key: (d, self.bindings(d)) for d in self.client.devices}
+        by_unit: dict[int, list[Point]] = defaultdict(list)
+        for device, bindings in offered.values():
+            for binding in bindings.values():
+                by_unit[device.unit_id].extend(binding.points)
+        raw_by_unit: dict[int, dict[str, RawValue]] = {}
+        async with self.client.lock:
+            for unit_id, points in by_unit.items():
+                raw_by_unit[unit_id] = _raw(points, await self._read_words(unit_id, points))
+        return {
+            key: {
+                control: _state(binding, raw_by_unit[device.unit_id]) for control, binding in bindings.items()
+            }
+            for key, (device, bindings) in offered.items()
+            if bindings
+        }
+
+    async def _read_words(self, unit_id: int, points: Sequence[Point]) -> dict[int, int]:
+        """The words of every register the points cover (the caller holds the client's lock), in requests
+        shaped by the unit's profiles (a gap is bridged only where the family serves every register)."""
+        limits = PlanLimits()
+        for device in self.client.devices:
+            if device.unit_id == unit_id:
+                own = self.client.profile(device.profile).limits
+                limits = PlanLimits(
+                    min(limits.max_registers, own.max_registers), min(limits.max_gap, own.max_gap)
+                )
+        words: dict[int, int] = {}
+        spans = (Span(p.kind, p.address, p.count) for p in points if p.kind is RegisterKind.HOLDING)
+        for request in plan_reads(spans, limits):
+            block = await self.client.transport.read_registers(
+                unit_id, request.kind, request.address, request.count
+            )
+            if len(block) != request.count:
+                raise PlantProtocolError(f"asked for {request.count} registers, got {len(block)}")
+            words.update(zip(range(request.address, request.end), block, strict=True))
+        return words
+
+    # -- writing ----------------------------------------------------------------------------------------
+
+    async def set(self, device_key: str, control: Control, value: object) -> ControlChange:
+        """Write one control (see the module docstring for what is checked first)."""
+        device, binding = self._binding(device_key, control)
+        checked = binding.spec.validate(value)
+        if control is Control.BATTERY_MODE:
+            self.reverts.cancel(device_key)  # a mode set for good ends a temporary one
+        async with self.client.lock:
+            return await self._write(device, binding, checked, None)
+
+    async def set_battery_mode(
+        self,
+        device_key: str,
+        mode: object,
+        power: object = None,
+        until: datetime | None = None,
+    ) -> list[ControlChange]:
+        """Set the battery mode, with the forced power first where given; with ``until`` the mode is
+        temporary and ``expire`` sets self-use once it is due. Nothing is written unless mode and power
+        are both within the device's limits."""
+        device, binding = self._binding(device_key, Control.BATTERY_MODE)
+        checked = binding.spec.validate(mode)
+        power_binding = self.bindings(device).get(Control.FORCE_POWER)
+        checked_power = None
+        if power is not None:
+            if power_binding is not None:
+                checked_power = power_binding.spec.validate(power)
+            elif not _carries_power(binding):
+                raise ControlNotOfferedError(f"{device_key} has no forced power", str(Control.FORCE_POWER))
+        forced = checked in FORCED_MODES
+        changes: list[ControlChange] = []
+        async with self.client.lock:
+            if power_binding is not None and checked_power is not None and forced:
+                changes.append(await self._write(device, power_binding, checked_power, None))
+            carried = power if power_binding is None and forced else None
+            changes.append(await self._write(device, binding, checked, carried))
+        if until is not None and isinstance(checked, BatteryMode) and checked is not BatteryMode.SELF_USE:
+            self.reverts.add(Revert(device_key, checked, until))
+        else:
+            self.reverts.cancel(device_key)
+        return changes
+
+    async def expire(self, now: datetime) -> list[ControlChange]:
+        """Set self-use on every device whose temporary mode is due. A device that cannot be written
+        keeps its entry (the caller tries again later); the first error is raised after the others."""
+        changes: list[ControlChange] = []
+        failure: PlantError | None = None
+        for revert in self.reverts.due(now):
+            try:
+                device, binding = self._binding(revert.device, Control.BATTERY_MODE)
+            except ControlNotOfferedError:
+                self.reverts.cancel(revert.device)  # the device is gone: nothing to revert
+                continue
+            try:
+                async with self.client.lock:
+                    changes.append(await self._write(device, binding, BatteryMode.SELF_USE, None))
+            except PlantError as err:
+                failure = failure or err
+                continue
+            self.reverts.cancel(revert.device)
+        if failure is not None:
+            raise failure
+        return changes
+
+    def _binding(self, device_key: str, control: Control) -> tuple[DeviceIdentity, ControlBinding]:
+        if not self.writes_allowed:
+            raise ControlNotAllowedError("writing to this plant is not allowed", str(control))
+        device = self.device(device_key)
+        binding = self.bindings(device).get(control)
+        if binding is None:
+            raise ControlNotOfferedError(f"{device_key} has no {control}", str(control))
+        return device, binding
+
+    async def _write(
+        self, device: DeviceIdentity, binding: ControlBinding, value: ControlValue, power: object
+    ) -> ControlChange:
+        """Check against the device's current limits, write what changes, read back (lock held)."""
+        await self.client.prepare()
+        unit_id = device.unit_id
+        points = binding.points
+        words = await self._read_words(unit_id, points)
+        raw = _raw(points, words)
+        value = binding.spec_for(raw).validate(value)
+        checked_power: float | None = None
+        if power is not None:
+            power_spec = binding.power_spec_for(raw)
+            if power_spec is None:
+                raise ControlNotOfferedError(
+                    f"{device.key} reports no forced power limit", str(Control.FORCE_POWER)
+                )
+            checked_power = float(power_spec.validate(power))
+        old = binding.decode(raw)
+        writes = [w for w in binding.encode(value, raw, checked_power) if _changes(w, words)]
+        addresses = [address for w in writes for address in w.addresses]
+        self._ledger.check(unit_id, addresses, binding.control)
+        for write in writes:
+            if len(write.words) == 1:
+                await self.client.transport.write_register(unit_id, write.address, write.words[0])
+            else:
+                await self.client.transport.write_registers(unit_id, write.address, write.words)
+            self._ledger.record(unit_id, list(write.addresses))
+        after = await self._read_words(unit_id, points) if writes else words
+        new = binding.decode(_raw(points, after))
+        for write in writes:
+            if tuple(after.get(a) for a in write.addresses) != write.words:
+                raise WriteNotTakenError(
+                    f"{device.key}: {binding.control} is {new!r} after writing {value!r}",
+                    str(binding.control),
+                    requested=value,
+                    actual=new,
+                )
+        return ControlChange(device.key, binding.control, old, new, tuple(addresses))
+
+
+def _carries_power(binding: ControlBinding) -> bool:
+    """True for battery modes that carry their forced power (their limit needs a read to be known)."""
+    return type(binding).power_spec_for is not ControlBinding.power_spec_for
+
+
+def _changes(write: RegisterWrite, words: Mapping[int, int]) -> bool:
+    return tuple(words.get(address) for address in write.addresses) != write.words
+
+
+def _raw(points: Sequence[Point], words: Mapping[int, int]) -> dict[str, RawValue]:
+    raw: dict[str, RawValue] = {}
+    for point in points:
+        block = [words[a] for a in range(point.address, point.end) if a in words]
+        raw[point.key] = decode(point, block) if len(block) == point.count else None
+    return raw
+
+
+def _state(binding: ControlBinding, raw: Mapping[str, RawValue]) -> ControlState:
+    return ControlState(
+        binding.decode(raw), binding.spec_for(raw), binding.power_spec_for(raw), binding.forced_power(raw)
+    )

@@ -1,0 +1,464 @@
+"""Battery and export controls in Home Assistant, against the simulated plant on loopback.
+
+Every write is counted at the simulator's server, so "nothing was written" is checked on the wire, and the
+simulated plant follows what was written, so "the plant does what it was told" is checked in its physics
+and in the sensors of the next poll.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.number import ATTR_VALUE, SERVICE_SET_VALUE
+from homeassistant.components.select import ATTR_OPTION, SERVICE_SELECT_OPTION
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_ON, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import (
+    async_capture_events,
+    async_fire_time_changed,
+)
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.sems import logbook
+from custom_components.sems.const import (
+    CONF_ALLOW_CONTROL,
+    DOMAIN,
+    EVENT_CONTROL_CHANGED,
+    SERVICE_SET_BATTERY_MODE,
+    SERVICE_SET_EXPORT_LIMIT,
+)
+from custom_components.sems.plantkit.exceptions import ModbusExceptionError
+from custom_components.sems.plantkit.model import Quantity
+from custom_components.sems.plantkit.registers import RegisterKind
+from simulator.plant import SimulatedPlant
+
+from .common import entry_device
+from .conftest import GOODWE_DT_UDP, GOODWE_ET_TCP, SUNSPEC_TCP, PlantCase, add_plant
+
+ET = GOODWE_ET_TCP.endpoint
+ET_KEY = "9010KETU000SIM01"
+ET_BATTERY = f"{ET_KEY}_battery"
+ET_UNIT = 247
+EMS_MODE, EMS_POWER, EXPORT_LIMIT = 47511, 47512, 47510  # GoodWe ET settings registers
+SELF_USE, FORCE_CHARGE = 1, 11  # their EMS mode codes
+SS_KEY = "SS-INV-0001"
+SS_BATTERY = f"{SS_KEY}_battery"
+
+
+async def allow_control(hass: HomeAssistant, entry: ConfigEntry, allowed: bool = True) -> None:
+    """Turn "Allow control of this plant" on (or off) in the options, as a user would; the entry reloads."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert "controls" in result["menu_options"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "controls"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "controls"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_ALLOW_CONTROL: allowed}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.options[CONF_ALLOW_CONTROL] is allowed
+
+
+async def controlled_plant(
+    hass: HomeAssistant, plant: SimulatedPlant, case: PlantCase = GOODWE_ET_TCP
+) -> ConfigEntry:
+    entry = await add_plant(hass, plant, case)
+    await allow_control(hass, entry)
+    return entry
+
+
+def entity_id(hass: HomeAssistant, platform: str, unique_id: str) -> str:
+    found = er.async_get(hass).async_get_entity_id(platform, DOMAIN, unique_id)
+    assert found is not None, unique_id
+    return found
+
+
+def state_of(hass: HomeAssistant, entity: str) -> str:
+    found = hass.states.get(entity)
+    assert found is not None, entity
+    return found.state
+
+
+def device_id(hass: HomeAssistant, entry: ConfigEntry, key: str) -> str:
+    device = entry_device(hass, entry, key)
+    assert device is not None, key
+    return device.id
+
+
+def writes(plant: SimulatedPlant, endpoint: str = ET) -> int:
+    return plant.server(endpoint).write_requests()
+
+
+def register(plant: SimulatedPlant, address: int) -> int:
+    return plant.devices["goodwe_et"].image.read(RegisterKind.HOLDING, address, 1)[0]
+
+
+async def test_control_is_off_by_default_and_nothing_is_written(
+    hass: HomeAssistant, plant: SimulatedPlant
+) -> None:
+    """Without the option no control entity exists, the actions are refused, and no write request ever
+    reaches the device (setup, polls and the refused calls included)."""
+    entry = await add_plant(hass, plant, GOODWE_ET_TCP)
+    registry = er.async_get(hass)
+    platforms = {e.domain for e in er.async_entries_for_config_entry(registry, entry.entry_id)}
+    assert platforms.isdisjoint({Platform.SELECT, Platform.NUMBER, Platform.SWITCH})
+    battery = device_id(hass, entry, ET_BATTERY)
+    with pytest.raises(ServiceValidationError) as caught:
+        await hass.services.async_call(
+            DOMAIN,
+            SERVICE_SET_BATTERY_MODE,
+            {"device_id": battery, "mode": "force_charge", "power": 3000},
+            blocking=True,
+        )
+    assert caught.value.translation_key == "control_not_allowed"
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call(
+            DOMAIN,
+            SERVICE_SET_EXPORT_LIMIT,
+            {"device_id": device_id(hass, entry, ET_KEY), "enabled": True, "power": 0},
+            blocking=True,
+        )
+    await entry.runtime_data.async_refresh()
+    assert writes(plant) == 0
+
+
+async def test_allowing_control_adds_the_entities_and_still_writes_nothing(
+    hass: HomeAssistant,
+    plant: SimulatedPlant,
+    entity_registry: er.EntityRegistry,
+    ha_snapshot: SnapshotAssertion,
+) -> None:
+    """The option adds each device's controls with the device's own limits; setting up writes nothing;
+    turning it off again removes them."""
+    entry = await controlled_plant(hass, plant)
+    with_controls = [Platform.SELECT, Platform.NUMBER, Platform.SWITCH]
+    registry_entries = er.async_entries_for_config_entry(entity_registry, entry.entry_id)
+    for control in sorted(
+        (e for e in registry_entries if e.domain in with_controls), key=lambda e: e.unique_id
+    ):
+        assert control == ha_snapshot(name=f"{control.unique_id}-entry")
+        assert hass.states.get(control.entity_id) == ha_snapshot(name=f"{control.unique_id}-state")
+    mode = hass.states.get(entity_id(hass, "select", f"{ET_BATTERY}_battery_mode"))
+    assert mode is not None
+    assert mode.state == "self_use"
+    assert mode.attributes["options"] == [
+        "self_use",
+        "force_charge",
+        "force_discharge",
+        "hold",
+        "off_grid_reserve",
+    ]
+    power = hass.states.get(entity_id(hass, "number", f"{ET_BATTERY}_force_power"))
+    assert power is not None
+    assert (power.attributes["min"], power.attributes["max"]) == (0, 10_000)  # the rated power
+    soc = hass.states.get(entity_id(hass, "number", f"{ET_BATTERY}_min_soc"))
+    assert soc is not None
+    assert (soc.state, soc.attributes["min"], soc.attributes["max"]) == ("10.0", 1, 100)
+    assert state_of(hass, entity_id(hass, "switch", f"{ET_KEY}_export_limit")) == "off"
+    assert writes(plant) == 0
+
+    await allow_control(hass, entry, allowed=False)
+    assert hass.states.get(entity_id(hass, "select", f"{ET_BATTERY}_battery_mode")) is None
+    assert writes(plant) == 0
+
+
+async def test_a_plant_without_controls_offers_none(hass: HomeAssistant, plant: SimulatedPlant) -> None:
+    """A PV-only GoodWe DT has no controls: the options do not offer them, no entity appears."""
+    entry = await add_plant(hass, plant, GOODWE_DT_UDP)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert "controls" not in result["menu_options"]
+    hass.config_entries.options.async_abort(result["flow_id"])
+
+
+async def test_entities_drive_the_plant_and_read_back(hass: HomeAssistant, plant: SimulatedPlant) -> None:
+    """Forced power, then a forced charge: the battery charges at that power from the next poll on, the
+    entities show what the device read back, and the logbook gets one entry per write."""
+    entry = await controlled_plant(hass, plant)
+    events = async_capture_events(hass, EVENT_CONTROL_CHANGED)
+    power = entity_id(hass, "number", f"{ET_BATTERY}_force_power")
+    mode = entity_id(hass, "select", f"{ET_BATTERY}_battery_mode")
+    await hass.services.async_call(
+        "number", SERVICE_SET_VALUE, {ATTR_ENTITY_ID: power, ATTR_VALUE: 3000}, blocking=True
+    )
+    await hass.services.async_call(
+        "select", SERVICE_SELECT_OPTION, {ATTR_ENTITY_ID: mode, ATTR_OPTION: "force_charge"}, blocking=True
+    )
+    assert (state_of(hass, power), state_of(hass, mode)) == ("3000.0", "force_charge")
+    assert (register(plant, EMS_POWER), register(plant, EMS_MODE)) == (3000, FORCE_CHARGE)
+    assert plant.physics.state.battery_power == -3000.0
+    await entry.runtime_data.async_refresh()
+    await hass.async_block_till_done()
+    battery_power = hass.states.get(entity_id(hass, "sensor", f"{ET_BATTERY}_{Quantity.BATTERY_POWER}"))
+    assert battery_power is not None
+    assert float(battery_power.state) == -3000.0
+    assert [(e.data["control"], e.data["old"], e.data["new"]) for e in events] == [
+        ("force_power", 0.0, 3000.0),
+        ("battery_mode", "self_use", "force_charge"),
+    ]
+    assert events[1].data["device_id"] == device_id(hass, entry, ET_BATTERY)
+    assert plant.server(ET).write_count(ET_UNIT, EMS_MODE) == 1
+
+
+async def test_logbook_describes_a_change(hass: HomeAssistant, plant: SimulatedPlant) -> None:
+    """The logbook entry names the device, the control, the old and the new value."""
+    entry = await controlled_plant(hass, plant)
+    events = async_capture_events(hass, EVENT_CONTROL_CHANGED)
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_SET_BATTERY_MODE,
+        {"device_id": device_id(hass, entry, ET_BATTERY), "mode": "hold"},
+        blocking=True,
+    )
+    described: dict[str, Any] = {}
+
+    def register_description(domain: str, event_type: str, describe: Any) -> None:
+        described[event_type] = describe
+
+    logbook.async_describe_events(hass, register_description)
+    [event] = events
+    entry_text = described[EVENT_CONTROL_CHANGED](event)
+    assert entry_text["message"] == "changed Mode from Self-use to Hold (no charge or discharge)"
+    assert entry_text["name"]
+
+
+@pytest.mark.freeze_time(tick=True)
+async def test_the_battery_mode_action_follows_the_commanded_mode(
+    hass: HomeAssistant, plant: SimulatedPlant, freezer: FrozenDateTimeFactory
+) -> None:
+    """Asked of the inverter, the battery mode action sets its battery's: forced discharge at a power, then
+    hold, then self-use again (a few seconds apart: the write budget swallows bursts)."""
+    entry = await controlled_plant(hass, plant)
+    inverter = device_id(hass, entry, ET_KEY)
+    mode = entity_id(hass, "select", f"{ET_BATTERY}_battery_mode")
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_SET_BATTERY_MODE,
+        {"device_id": inverter, "mode": "force_discharge", "power": 2500},
+        blocking=True,
+    )
+    assert plant.physics.state.battery_power == 2500.0
+    assert state_of(hass, mode) == "force_discharge"
+    for name, expected in (("hold", 0.0), ("self_use", None)):
+        freezer.tick(timedelta(seconds=6))
+        await hass.services.async_call(
+            DOMAIN, SERVICE_SET_BATTERY_MODE, {"device_id": inverter, "mode": name}, blocking=True
+        )
+        assert state_of(hass, mode) == name
+        if expected is not None:
+            assert plant.physics.state.battery_power == expected
+
+
+async def test_the_export_limit_action_caps_the_export(hass: HomeAssistant, plant: SimulatedPlant) -> None:
+    """At a sunny noon the plant exports; a limit of 0 W (negative prices) stops the export."""
+    entry = await controlled_plant(hass, plant)
+    assert plant.physics.state.grid_power < -500  # exporting
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_SET_EXPORT_LIMIT,
+        {"device_id": device_id(hass, entry, entry.unique_id + "_plant"), "enabled": True, "power": 0},
+        blocking=True,
+    )
+    assert plant.physics.state.grid_power >= 0
+    assert state_of(hass, entity_id(hass, "switch", f"{ET_KEY}_export_limit")) == "on"
+    assert state_of(hass, entity_id(hass, "number", f"{ET_KEY}_export_limit_power")) == "0.0"
+
+
+@pytest.mark.parametrize(
+    ("service", "data", "key"),
+    [
+        (SERVICE_SET_BATTERY_MODE, {"mode": "force_charge", "power": 20_000}, "control_out_of_range"),
+        (SERVICE_SET_BATTERY_MODE, {"mode": "nap"}, "control_invalid_choice"),
+        (SERVICE_SET_BATTERY_MODE, {"mode": "hold", "duration": {"hours": 25}}, "invalid_duration"),
+        (SERVICE_SET_EXPORT_LIMIT, {"enabled": True, "power": -1}, "control_out_of_range"),
+        (SERVICE_SET_EXPORT_LIMIT, {"enabled": True, "power": 10_001}, "control_out_of_range"),
+    ],
+)
+async def test_values_outside_the_limits_are_refused(
+    hass: HomeAssistant, plant: SimulatedPlant, service: str, data: dict[str, Any], key: str
+) -> None:
+    """Out of range or not offered: a translated ServiceValidationError, and nothing on the wire."""
+    entry = await controlled_plant(hass, plant)
+    with pytest.raises(ServiceValidationError) as caught:
+        await hass.services.async_call(
+            DOMAIN, service, {"device_id": device_id(hass, entry, ET_KEY), **data}, blocking=True
+        )
+    assert caught.value.translation_key == key
+    assert str(caught.value)  # the translated message
+    assert writes(plant) == 0
+
+
+async def test_an_unknown_device_is_refused(hass: HomeAssistant, plant: SimulatedPlant) -> None:
+    await controlled_plant(hass, plant)
+    with pytest.raises(ServiceValidationError) as caught:
+        await hass.services.async_call(
+            DOMAIN, SERVICE_SET_BATTERY_MODE, {"device_id": "nope", "mode": "hold"}, blocking=True
+        )
+    assert caught.value.translation_key == "unknown_device"
+
+
+async def test_a_write_the_device_does_not_take_leaves_the_real_value(
+    hass: HomeAssistant, plant: SimulatedPlant
+) -> None:
+    """The device acknowledges but keeps its value: a translated error, and the entity shows the real
+    value; a device that refuses the write with a Modbus exception says so."""
+    await controlled_plant(hass, plant)
+    mode = entity_id(hass, "select", f"{ET_BATTERY}_battery_mode")
+    plant.server(ET).faults.ignore_writes = True
+    with pytest.raises(HomeAssistantError) as caught:
+        await hass.services.async_call(
+            "select", SERVICE_SELECT_OPTION, {ATTR_ENTITY_ID: mode, ATTR_OPTION: "hold"}, blocking=True
+        )
+    assert not isinstance(caught.value, ServiceValidationError)
+    assert caught.value.translation_key == "write_not_taken"
+    assert "Self-use" in str(caught.value)
+    assert state_of(hass, mode) == "self_use"
+    assert register(plant, EMS_MODE) == SELF_USE
+
+    plant.server(ET).faults.ignore_writes = False
+    plant.server(ET).faults.refuse_writes = ModbusExceptionError.ILLEGAL_DATA_VALUE
+    switch = entity_id(hass, "switch", f"{ET_KEY}_export_limit")
+    with pytest.raises(HomeAssistantError) as caught:
+        await hass.services.async_call("switch", SERVICE_TURN_ON, {ATTR_ENTITY_ID: switch}, blocking=True)
+    assert caught.value.translation_key == "device_error"
+    assert state_of(hass, switch) == "off"
+
+
+async def test_the_write_budget_refuses_without_writing(hass: HomeAssistant, plant: SimulatedPlant) -> None:
+    """A register written a moment ago is not written again: refused, and nothing reaches the device."""
+    entry = await controlled_plant(hass, plant)
+    inverter = device_id(hass, entry, ET_KEY)
+    limit = entity_id(hass, "number", f"{ET_KEY}_export_limit_power")
+    await hass.services.async_call(
+        "number", SERVICE_SET_VALUE, {ATTR_ENTITY_ID: limit, ATTR_VALUE: 1000}, blocking=True
+    )
+    with pytest.raises(ServiceValidationError) as caught:
+        await hass.services.async_call(
+            DOMAIN,
+            SERVICE_SET_EXPORT_LIMIT,
+            {"device_id": inverter, "enabled": False, "power": 2000},
+            blocking=True,
+        )
+    assert caught.value.translation_key == "write_budget_exceeded"
+    assert plant.server(ET).write_count(ET_UNIT, EXPORT_LIMIT) == 1
+    assert writes(plant) == 1
+    assert state_of(hass, limit) == "1000.0"
+
+
+@pytest.mark.freeze_time(tick=True)
+async def test_a_temporary_mode_ends_on_time(
+    hass: HomeAssistant, plant: SimulatedPlant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A forced charge for 30 minutes: still charging after 29, back to self-use at 30."""
+    entry = await controlled_plant(hass, plant)
+    mode = entity_id(hass, "select", f"{ET_BATTERY}_battery_mode")
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_SET_BATTERY_MODE,
+        {
+            "device_id": device_id(hass, entry, ET_BATTERY),
+            "mode": "force_charge",
+            "power": 2000,
+            "duration": {"minutes": 30},
+        },
+        blocking=True,
+    )
+    freezer.tick(timedelta(minutes=29))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert register(plant, EMS_MODE) == FORCE_CHARGE
+    freezer.tick(timedelta(minutes=1, seconds=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert register(plant, EMS_MODE) == SELF_USE
+    assert state_of(hass, mode) == "self_use"
+    assert plant.physics.state.battery_power != -2000.0
+
+
+@pytest.mark.freeze_time(tick=True)
+async def test_a_temporary_mode_ends_across_a_restart(
+    hass: HomeAssistant, plant: SimulatedPlant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The end of a temporary mode is stored: Home Assistant down when it was due, the mode ends at the
+    next start, once setup is done."""
+    entry = await controlled_plant(hass, plant)
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_SET_BATTERY_MODE,
+        {"device_id": device_id(hass, entry, ET_BATTERY), "mode": "hold", "duration": {"minutes": 30}},
+        blocking=True,
+    )
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    freezer.tick(timedelta(hours=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert register(plant, EMS_MODE) == 8  # still holding: nothing ran while unloaded
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert register(plant, EMS_MODE) == 8  # not during setup
+    async_fire_time_changed(hass)  # the overdue end's timer runs right after
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert register(plant, EMS_MODE) == SELF_USE
+    assert state_of(hass, entity_id(hass, "select", f"{ET_BATTERY}_battery_mode")) == "self_use"
+
+
+async def test_sunspec_controls(hass: HomeAssistant, plant: SimulatedPlant) -> None:
+    """A SunSpec hybrid offers its 124 modes and reserve and its 123 output limit, and follows them."""
+    entry = await controlled_plant(hass, plant, SUNSPEC_TCP)
+    mode = hass.states.get(entity_id(hass, "select", f"{SS_BATTERY}_battery_mode"))
+    assert mode is not None
+    assert mode.attributes["options"] == ["self_use", "force_charge", "force_discharge", "hold"]
+    assert er.async_get(hass).async_get_entity_id("number", DOMAIN, f"{SS_BATTERY}_force_power") is None
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_SET_BATTERY_MODE,
+        {"device_id": device_id(hass, entry, SS_BATTERY), "mode": "force_discharge", "power": 1500},
+        blocking=True,
+    )
+    assert plant.physics.state.battery_power == 1500.0
+    assert state_of(hass, mode.entity_id) == "force_discharge"
+    soc = entity_id(hass, "number", f"{SS_BATTERY}_min_soc")
+    await hass.services.async_call(
+        "number", SERVICE_SET_VALUE, {ATTR_ENTITY_ID: soc, ATTR_VALUE: 30}, blocking=True
+    )
+    assert state_of(hass, soc) == "30.0"
+
+
+@pytest.mark.freeze_time(tick=True)
+async def test_an_end_that_cannot_be_written_is_tried_again(
+    hass: HomeAssistant,
+    plant: SimulatedPlant,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The device refuses the write that ends a temporary mode: a warning (no error), and a minute later
+    it is ended."""
+    entry = await controlled_plant(hass, plant)
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_SET_BATTERY_MODE,
+        {"device_id": device_id(hass, entry, ET_BATTERY), "mode": "hold", "duration": {"minutes": 5}},
+        blocking=True,
+    )
+    plant.server(ET).faults.refuse_writes = ModbusExceptionError.DEVICE_BUSY
+    freezer.tick(timedelta(minutes=5, seconds=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert register(plant, EMS_MODE) == 8
+    assert "trying again" in caplog.text
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    plant.server(ET).faults.refuse_writes = None
+    freezer.tick(timedelta(minutes=1, seconds=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert register(plant, EMS_MODE) == SELF_USE

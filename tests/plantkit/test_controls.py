@@ -1,0 +1,607 @@
+"""Controls: the vendor-neutral model, its safety rules, and each brand's mapping through the simulator.
+
+The simulator implements the control registers from the vendors' documents on its own, and its plant
+follows them: a forced charge shows as battery power and grid import in the next read.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from custom_components.sems.plantkit.client import PlantClient
+from custom_components.sems.plantkit.control import BatteryMode, Control, ControlSpec
+from custom_components.sems.plantkit.controller import PlantController, Revert, RevertBook, WriteBudget
+from custom_components.sems.plantkit.exceptions import (
+    ControlNotAllowedError,
+    ControlNotOfferedError,
+    ControlValueError,
+    ModbusExceptionError,
+    WriteBudgetExceededError,
+    WriteNotTakenError,
+)
+from custom_components.sems.plantkit.model import DeviceIdentity, Quantity, Role
+from custom_components.sems.plantkit.profiles.goodwe.controls import battery_controls, inverter_controls
+from custom_components.sems.plantkit.profiles.settings import NumberSetting
+from custom_components.sems.plantkit.profiles.sunspec import controls as sunspec_controls
+from custom_components.sems.plantkit.profiles.sunspec.chain import ModelInstance, SunSpecDetails
+from custom_components.sems.plantkit.profiles.sunspec.models import ensure_models_loaded
+from custom_components.sems.plantkit.registers import DataType, Point, RegisterKind, Sentinel, encode
+from custom_components.sems.plantkit.transport import Endpoint, TransportType
+from simulator.device import SimDevice
+from simulator.devices.sunspec import SunSpecChain
+from simulator.physics import PlantState
+from simulator.plant import SimulatedPlant
+from simulator.server import SimServer
+
+NIGHT = datetime(2026, 6, 21, 2, 0, 0)  # no sun: the battery feeds the house
+NOON = datetime(2026, 6, 21, 12, 0, 0)  # plenty of sun: the plant exports
+ET = "goodwe_et_tcp"
+SUNSPEC = "sunspec_tcp"
+ET_KEY = "9010KETU000SIM01"
+ET_BATTERY = f"{ET_KEY}_battery"
+SS_KEY = "SS-INV-0001"
+SS_BATTERY = f"{SS_KEY}_battery"
+# GoodWe settings registers (the simulator's own statement of them: simulator/devices/goodwe.py).
+EMS_MODE, EMS_POWER, EXPORT_ENABLED, EXPORT_LIMIT, DEPTH_OF_DISCHARGE = 47511, 47512, 47509, 47510, 45356
+ET_UNIT = 247
+
+
+# -- the model ------------------------------------------------------------------------------------------
+
+SPEC = ControlSpec(Control.FORCE_POWER, minimum=0, maximum=10_000, step=1)
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True) | st.integers(-(10**6), 10**6))
+def test_a_number_is_accepted_only_within_the_limits(value: float) -> None:
+    if (isinstance(value, float) and not math.isfinite(value)) or not 0 <= value <= 10_000:
+        with pytest.raises(ControlValueError) as caught:
+            SPEC.validate(value)
+        assert (caught.value.minimum, caught.value.maximum, caught.value.control) == (
+            0,
+            10_000,
+            "force_power",
+        )
+        return
+    checked = SPEC.validate(value)
+    assert isinstance(checked, float)
+    assert 0 <= checked <= 10_000
+    assert abs(checked - value) <= 0.5
+    assert SPEC.validate(checked) == checked  # idempotent
+
+
+@given(st.sampled_from([True, False, None, "1000", [1], {"a": 1}]))
+def test_a_number_must_be_a_number(value: object) -> None:
+    with pytest.raises(ControlValueError):
+        SPEC.validate(value)
+
+
+@given(st.text(max_size=20) | st.sampled_from([str(mode) for mode in BatteryMode]))
+def test_a_choice_is_one_the_device_offers(value: str) -> None:
+    spec = ControlSpec(Control.BATTERY_MODE, options=(BatteryMode.SELF_USE, BatteryMode.HOLD))
+    if value in ("self_use", "hold"):
+        assert spec.validate(value) is BatteryMode(value)
+    else:
+        with pytest.raises(ControlValueError) as caught:
+            spec.validate(value)
+        assert caught.value.options == ("self_use", "hold")
+
+
+def test_a_switch_takes_only_on_or_off() -> None:
+    spec = ControlSpec(Control.EXPORT_LIMIT)
+    assert spec.validate(True) is True
+    for value in (1, "on", None):
+        with pytest.raises(ControlValueError):
+            spec.validate(value)
+
+
+@given(
+    st.sampled_from([DataType.U16, DataType.S16]),
+    st.integers(0, 0xFFFF),
+    st.sampled_from([(1.0, 0.0, 1), (1.0, 100.0, -1), (0.1, 0.0, 1), (100.0, 0.0, 1)]),
+    st.integers(-3, 2),
+)
+def test_number_settings_round_trip(
+    dtype: DataType, word: int, linear: tuple[float, float, int], sf: int
+) -> None:
+    """Whatever a register holds, encoding its decoded value writes the same word back."""
+    scale, offset, sign = linear
+    point = Point("x", 100, dtype, RegisterKind.HOLDING, scale_factor="sf")
+    factor = Point("sf", 101, DataType.SUNSSF)
+    setting = NumberSetting(ControlSpec(Control.MIN_SOC), point, scale, offset, sign, scale_factor=factor)
+    raw: dict[str, Any] = {
+        "x": word - 0x10000 if dtype is DataType.S16 and word >= 0x8000 else word,
+        "sf": sf,
+    }
+    value = setting.decode(raw)
+    assert value is not None
+    [write] = setting.encode(value, raw)
+    assert (write.address, write.words) == (100, (word,))
+
+
+def test_a_missing_scale_factor_reads_as_unknown_and_refuses_to_encode() -> None:
+    point = Point("x", 100, DataType.U16, scale_factor="sf")
+    setting = NumberSetting(
+        ControlSpec(Control.MIN_SOC, maximum=100), point, scale_factor=Point("sf", 101, DataType.SUNSSF)
+    )
+    assert setting.decode({"x": 5, "sf": None}) is None
+    with pytest.raises(Exception, match="scale factor"):
+        setting.encode(5.0, {"x": 5, "sf": None})
+
+
+@given(
+    st.dictionaries(
+        st.text(min_size=1, max_size=8),
+        st.tuples(st.sampled_from(list(BatteryMode)), st.datetimes(timezones=st.just(UTC))),
+        max_size=4,
+    )
+)
+def test_revert_books_round_trip(items: dict[str, tuple[BatteryMode, datetime]]) -> None:
+    book = RevertBook()
+    for device, (mode, until) in items.items():
+        book.add(Revert(device, mode, until))
+    assert RevertBook.from_dict(book.to_dict()) == book
+
+
+def test_revert_books_skip_what_does_not_parse() -> None:
+    good = {"device": "a", "mode": "hold", "until": "2026-06-21T03:00:00+00:00"}
+    junk = [{"device": "b"}, {"device": "c", "mode": "nap", "until": "2026-06-21T03:00:00+00:00"}, 7]
+    junk.append({"device": "d", "mode": "hold", "until": "2026-06-21T03:00:00"})  # no time zone
+    book = RevertBook.from_dict({"reverts": [good, *junk]})
+    assert list(book.items) == ["a"]
+    assert RevertBook.from_dict("garbage").items == {}
+    assert book.due(datetime(2026, 6, 21, 2, 59, tzinfo=UTC)) == []
+    assert [r.device for r in book.due(datetime(2026, 6, 21, 3, 0, tzinfo=UTC))] == ["a"]
+
+
+# -- what each brand offers ------------------------------------------------------------------------------
+
+
+def _identity(role: Role, profile: str, **extra: Any) -> DeviceIdentity:
+    return DeviceIdentity(role, profile, 1, "X", "Y", "S1", **extra)
+
+
+def test_goodwe_offers_battery_controls_on_the_battery_and_the_export_limit_on_the_inverter() -> None:
+    inverter = _identity(Role.INVERTER, "goodwe_et", rated_power=8000)
+    battery = _identity(Role.BATTERY, "goodwe_et_battery", via_serial="S1")
+    plant = [inverter, battery]
+    by_control = {b.control: b for b in battery_controls(battery, plant)}
+    assert list(by_control) == [Control.BATTERY_MODE, Control.FORCE_POWER, Control.MIN_SOC]
+    assert by_control[Control.FORCE_POWER].spec.maximum == 8000  # the inverter's rated power
+    assert (by_control[Control.MIN_SOC].spec.minimum, by_control[Control.MIN_SOC].spec.maximum) == (1, 100)
+    assert [b.control for b in inverter_controls(inverter, plant)] == [
+        Control.EXPORT_LIMIT,
+        Control.EXPORT_LIMIT_POWER,
+    ]
+    # Without a stated rated power there is no limit to check a power against: not offered.
+    assert inverter_controls(_identity(Role.INVERTER, "goodwe_et"), []) == ()
+    assert [b.control for b in battery_controls(battery, [])] == [Control.BATTERY_MODE, Control.MIN_SOC]
+
+
+async def test_sunspec_offers_what_the_chain_has() -> None:
+    await ensure_models_loaded()
+
+    def identity(role: Role, *models: tuple[int, int], rated: int | None = 5000) -> DeviceIdentity:
+        chain = tuple(
+            ModelInstance(model_id, address, length) for model_id, address, length in _lengths(models)
+        )
+        return _identity(role, "x", details=SunSpecDetails(40000, chain), rated_power=rated)
+
+    def offered(bindings: tuple[Any, ...]) -> list[Control]:
+        return [binding.control for binding in bindings]
+
+    assert offered(sunspec_controls.inverter_controls(identity(Role.INVERTER, (123, 40100)))) == [
+        Control.EXPORT_LIMIT,
+        Control.EXPORT_LIMIT_POWER,
+    ]
+    assert offered(sunspec_controls.inverter_controls(identity(Role.INVERTER, (704, 40100)))) == [
+        Control.EXPORT_LIMIT,
+        Control.EXPORT_LIMIT_POWER,
+    ]
+    assert sunspec_controls.inverter_controls(identity(Role.INVERTER, (123, 40100), rated=None)) == ()
+    assert sunspec_controls.inverter_controls(identity(Role.INVERTER, (103, 40100))) == ()
+    assert offered(sunspec_controls.battery_controls(identity(Role.BATTERY, (124, 40100)))) == [
+        Control.BATTERY_MODE,
+        Control.MIN_SOC,
+    ]
+    assert offered(sunspec_controls.battery_controls(identity(Role.BATTERY, (802, 40100)))) == [
+        Control.MIN_SOC
+    ]
+    assert sunspec_controls.battery_controls(identity(Role.BATTERY, (713, 40100))) == ()
+
+
+def _lengths(models: tuple[tuple[int, int], ...]) -> list[tuple[int, int, int]]:
+    from custom_components.sems.plantkit.profiles.sunspec.models import layout
+
+    found = []
+    for model_id, address in models:
+        model_layout = layout(model_id)
+        assert model_layout is not None
+        found.append((model_id, address, model_layout.length))
+    return found
+
+
+# -- through the simulator ------------------------------------------------------------------------------
+
+
+def _night_plant(start: datetime = NIGHT) -> Callable[[], SimulatedPlant]:
+    return lambda: SimulatedPlant(start=start, endpoints=[ET, "goodwe_et_udp", SUNSPEC])
+
+
+@pytest.fixture
+async def night(socket_enabled: None) -> AsyncIterator[SimulatedPlant]:
+    """The GoodWe ET (TCP and UDP) and the SunSpec hybrid at 02:00: no sun, the battery feeds the house."""
+    sim = _night_plant()()
+    await sim.start()
+    try:
+        yield sim
+    finally:
+        await sim.stop()
+
+
+@pytest.fixture
+async def noon(socket_enabled: None) -> AsyncIterator[SimulatedPlant]:
+    """The same at a sunny noon: the plant exports."""
+    sim = _night_plant(NOON)()
+    await sim.start()
+    try:
+        yield sim
+    finally:
+        await sim.stop()
+
+
+class Clock:
+    """A monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def _controller(
+    sim: SimulatedPlant, endpoint: str, *, budget: WriteBudget | None = None, clock: Clock | None = None
+) -> PlantController:
+    framing = TransportType.UDP if endpoint.endswith("udp") else TransportType.TCP
+    client = PlantClient(Endpoint("127.0.0.1", sim.port(endpoint), framing, timeout=1.0, retries=1))
+    client.devices = await client.probe([1] if endpoint == SUNSPEC else None)
+    controller = PlantController(
+        client, budget=budget or WriteBudget(per_hour=100, min_interval=0), clock=clock or Clock()
+    )
+    controller.writes_allowed = True
+    return controller
+
+
+def _values(readings: list[Any], key: str) -> dict[Quantity, float | None]:
+    return next(r.values for r in readings if r.identity.key == key)
+
+
+async def test_goodwe_controls_read_their_factory_settings(night: SimulatedPlant) -> None:
+    async with (controller := await _controller(night, ET)).client:
+        states = await controller.read()
+    battery, inverter = states[ET_BATTERY], states[ET_KEY]
+    assert {control: state.value for control, state in battery.items()} == {
+        Control.BATTERY_MODE: BatteryMode.SELF_USE,
+        Control.FORCE_POWER: 0.0,
+        Control.MIN_SOC: 10.0,
+    }
+    assert {control: state.value for control, state in inverter.items()} == {
+        Control.EXPORT_LIMIT: False,
+        Control.EXPORT_LIMIT_POWER: 10_000.0,
+    }
+    assert night.server(ET).write_requests() == 0
+
+
+async def test_nothing_is_written_until_writes_are_allowed(night: SimulatedPlant) -> None:
+    controller = await _controller(night, ET)
+    controller.writes_allowed = False
+    async with controller.client:
+        with pytest.raises(ControlNotAllowedError):
+            await controller.set_battery_mode(ET_BATTERY, "force_charge", 3000)
+        with pytest.raises(ControlNotAllowedError):
+            await controller.set(ET_KEY, Control.EXPORT_LIMIT, True)
+        await controller.read()
+        await controller.client.read()
+    assert night.server(ET).write_requests() == 0
+
+
+@pytest.mark.parametrize("endpoint", [ET, "goodwe_et_udp"])
+async def test_goodwe_forced_charge_charges_the_battery_from_the_grid(
+    night: SimulatedPlant, endpoint: str
+) -> None:
+    async with (controller := await _controller(night, endpoint)).client:
+        before = _values(await controller.client.read(), ET_BATTERY)
+        assert before[Quantity.BATTERY_POWER] is not None
+        assert before[Quantity.BATTERY_POWER] > 0  # the battery feeds the house at night
+        changes = await controller.set_battery_mode(ET_BATTERY, "force_charge", 3000)
+        assert [(c.control, c.old, c.new) for c in changes] == [
+            (Control.FORCE_POWER, 0.0, 3000.0),
+            (Control.BATTERY_MODE, BatteryMode.SELF_USE, BatteryMode.FORCE_CHARGE),
+        ]
+        readings = await controller.client.read()
+    assert _values(readings, ET_BATTERY)[Quantity.BATTERY_POWER] == -3000.0
+    grid = _values(readings, f"{ET_KEY}_meter")[Quantity.GRID_POWER]
+    assert grid is not None
+    assert grid == pytest.approx(night.physics.state.load_power + 3000, abs=1)  # imported
+    server = night.server(endpoint)
+    assert (server.write_count(ET_UNIT, EMS_POWER), server.write_count(ET_UNIT, EMS_MODE)) == (1, 1)
+
+
+async def test_goodwe_discharge_hold_reserve_and_minimum_soc(night: SimulatedPlant) -> None:
+    async with (controller := await _controller(night, ET)).client:
+        await controller.set_battery_mode(ET_BATTERY, "force_discharge", 2500)
+        assert night.physics.state.battery_power == 2500.0
+        await controller.set_battery_mode(ET_BATTERY, "hold")
+        assert night.physics.state.battery_power == 0.0
+        await controller.set_battery_mode(ET_BATTERY, "off_grid_reserve")
+        assert night.physics.state.battery_power == 0.0  # no sun: nothing to charge from, no discharge
+        await controller.set_battery_mode(ET_BATTERY, "self_use")
+        assert night.physics.state.battery_power > 0
+        change = await controller.set(ET_BATTERY, Control.MIN_SOC, 55)
+        assert (change.old, change.new) == (10.0, 55.0)
+        assert night.devices["goodwe_et"].image.read(RegisterKind.HOLDING, DEPTH_OF_DISCHARGE, 1) == [
+            45
+        ]  # kept as the depth of discharge
+        assert night.physics.state.battery_soc == 55.0
+        assert night.physics.state.battery_power == 0.0  # at its minimum: no discharge
+        await controller.set(ET_BATTERY, Control.MIN_SOC, 40)
+        await controller.set_battery_mode(ET_BATTERY, "force_discharge", 5000)
+        night.advance(3 * 3600)  # 15 kWh asked of a 10 kWh battery: it stops at 40 %
+        assert night.physics.state.battery_soc == pytest.approx(40, abs=1.5)
+        assert night.physics.state.battery_power == 0.0
+
+
+async def test_goodwe_export_limit_caps_the_export(noon: SimulatedPlant) -> None:
+    async with (controller := await _controller(noon, ET)).client:
+        before = _values(await controller.client.read(), f"{ET_KEY}_meter")[Quantity.GRID_POWER]
+        assert before is not None
+        assert before < -500  # exporting
+        await controller.set(ET_KEY, Control.EXPORT_LIMIT_POWER, 200)
+        await controller.set(ET_KEY, Control.EXPORT_LIMIT, True)
+        after = _values(await controller.client.read(), f"{ET_KEY}_meter")[Quantity.GRID_POWER]
+        states = await controller.read()
+        await controller.set(ET_KEY, Control.EXPORT_LIMIT_POWER, 0)  # negative prices
+        zero = _values(await controller.client.read(), f"{ET_KEY}_meter")[Quantity.GRID_POWER]
+    assert after == pytest.approx(-200, abs=1)
+    assert zero is not None
+    assert zero >= 0
+    assert states[ET_KEY][Control.EXPORT_LIMIT].value is True
+    assert states[ET_KEY][Control.EXPORT_LIMIT_POWER].value == 200.0
+
+
+async def test_values_outside_the_limits_are_refused_before_anything_is_sent(night: SimulatedPlant) -> None:
+    async with (controller := await _controller(night, ET)).client:
+        for call in (
+            controller.set_battery_mode(ET_BATTERY, "force_charge", 20_000),  # above the rated power
+            controller.set_battery_mode(ET_BATTERY, "nap"),
+            controller.set(ET_BATTERY, Control.MIN_SOC, 0),  # GoodWe keeps at least 1 %
+            controller.set(ET_KEY, Control.EXPORT_LIMIT_POWER, -1),
+        ):
+            with pytest.raises(ControlValueError):
+                await call
+        with pytest.raises(ControlNotOfferedError):
+            await controller.set(ET_KEY, Control.MIN_SOC, 20)  # the inverter has no battery settings
+        with pytest.raises(ControlNotOfferedError):
+            await controller.set("no-such-device", Control.MIN_SOC, 20)
+    assert night.server(ET).write_requests() == 0
+
+
+async def test_a_value_already_set_is_not_written_again(night: SimulatedPlant) -> None:
+    async with (controller := await _controller(night, ET)).client:
+        change = await controller.set_battery_mode(ET_BATTERY, "self_use")
+    assert change[0].registers == ()
+    assert night.server(ET).write_requests() == 0
+
+
+async def test_a_write_the_device_does_not_take_reports_the_real_value(night: SimulatedPlant) -> None:
+    night.server(ET).faults.ignore_writes = True
+    async with (controller := await _controller(night, ET)).client:
+        with pytest.raises(WriteNotTakenError) as caught:
+            await controller.set_battery_mode(ET_BATTERY, "hold")
+        assert (caught.value.requested, caught.value.actual) == (BatteryMode.HOLD, BatteryMode.SELF_USE)
+        assert (await controller.read())[ET_BATTERY][Control.BATTERY_MODE].value is BatteryMode.SELF_USE
+    assert night.server(ET).write_count(ET_UNIT, EMS_MODE) == 1  # it was sent, and echoed
+
+
+async def test_a_refused_write_raises_the_device_s_exception(night: SimulatedPlant) -> None:
+    night.server(ET).faults.refuse_writes = ModbusExceptionError.ILLEGAL_DATA_VALUE
+    async with (controller := await _controller(night, ET)).client:
+        with pytest.raises(ModbusExceptionError):
+            await controller.set(ET_KEY, Control.EXPORT_LIMIT, True)
+
+
+async def test_the_write_budget_refuses_without_sending(night: SimulatedPlant) -> None:
+    clock = Clock()
+    budget = WriteBudget(per_hour=3, min_interval=10)
+    async with (controller := await _controller(night, ET, budget=budget, clock=clock)).client:
+        await controller.set(ET_KEY, Control.EXPORT_LIMIT_POWER, 1000)
+        with pytest.raises(WriteBudgetExceededError) as too_soon:
+            await controller.set(ET_KEY, Control.EXPORT_LIMIT_POWER, 2000)  # within 10 s
+        assert too_soon.value.retry_after == pytest.approx(10)
+        for power in (2000, 3000):
+            clock.now += 11
+            await controller.set(ET_KEY, Control.EXPORT_LIMIT_POWER, power)
+        clock.now += 11
+        with pytest.raises(WriteBudgetExceededError) as used_up:
+            await controller.set(ET_KEY, Control.EXPORT_LIMIT_POWER, 4000)  # a fourth in the hour
+        assert used_up.value.limit == 3
+        assert used_up.value.retry_after == pytest.approx(3600 - 33)
+        await controller.set(ET_KEY, Control.EXPORT_LIMIT, True)  # another register has its own budget
+        clock.now += 3600
+        await controller.set(ET_KEY, Control.EXPORT_LIMIT_POWER, 4000)
+    server = night.server(ET)
+    assert server.write_count(ET_UNIT, EXPORT_LIMIT) == 4
+    assert server.write_count(ET_UNIT, EXPORT_ENABLED) == 1
+
+
+async def test_a_temporary_mode_goes_back_to_self_use_when_due(night: SimulatedPlant) -> None:
+    start = datetime(2026, 6, 21, 2, 0, tzinfo=UTC)
+    async with (controller := await _controller(night, ET)).client:
+        await controller.set_battery_mode(ET_BATTERY, "force_charge", 2000, until=start + timedelta(hours=1))
+        assert controller.reverts.next_due() == start + timedelta(hours=1)
+        assert await controller.expire(start + timedelta(minutes=59)) == []
+        assert night.physics.state.battery_power == -2000.0
+        [change] = await controller.expire(start + timedelta(hours=1))
+        assert (change.old, change.new) == (BatteryMode.FORCE_CHARGE, BatteryMode.SELF_USE)
+        assert controller.reverts.items == {}
+        assert night.physics.state.battery_power > 0
+        # A mode set for good ends a temporary one.
+        await controller.set_battery_mode(ET_BATTERY, "hold", until=start + timedelta(hours=2))
+        await controller.set(ET_BATTERY, Control.BATTERY_MODE, "force_discharge")
+        assert controller.reverts.items == {}
+
+
+async def test_an_expiry_that_cannot_be_written_stays_pending(night: SimulatedPlant) -> None:
+    start = datetime(2026, 6, 21, 2, 0, tzinfo=UTC)
+    async with (controller := await _controller(night, ET)).client:
+        await controller.set_battery_mode(ET_BATTERY, "hold", until=start)
+        night.server(ET).faults.refuse_writes = ModbusExceptionError.DEVICE_BUSY
+        with pytest.raises(ModbusExceptionError):
+            await controller.expire(start)
+        assert list(controller.reverts.items) == [ET_BATTERY]
+        night.server(ET).faults.refuse_writes = None
+        await controller.expire(start)
+        assert controller.reverts.items == {}
+
+
+# -- SunSpec ---------------------------------------------------------------------------------------------
+
+
+async def test_sunspec_controls_read_their_factory_settings(night: SimulatedPlant) -> None:
+    async with (controller := await _controller(night, SUNSPEC)).client:
+        states = await controller.read()
+    assert {c: s.value for c, s in states[SS_BATTERY].items()} == {
+        Control.BATTERY_MODE: BatteryMode.SELF_USE,
+        Control.MIN_SOC: 10.0,
+    }
+    mode = states[SS_BATTERY][Control.BATTERY_MODE]
+    assert mode.power_spec == ControlSpec(Control.FORCE_POWER, minimum=0, maximum=5000)  # WChaMax
+    assert {c: s.value for c, s in states[SS_KEY].items()} == {
+        Control.EXPORT_LIMIT: False,
+        Control.EXPORT_LIMIT_POWER: 10_000.0,  # 100 % of the nameplate 10 kW
+    }
+
+
+async def test_sunspec_storage_modes_drive_the_battery(night: SimulatedPlant) -> None:
+    state = night.physics.state
+    async with (controller := await _controller(night, SUNSPEC)).client:
+        [change] = await controller.set_battery_mode(SS_BATTERY, "force_charge", 2000)
+        assert (change.old, change.new) == (BatteryMode.SELF_USE, BatteryMode.FORCE_CHARGE)
+        assert state.battery_power == -2000.0
+        assert state.grid_power == pytest.approx(state.load_power + 2000, abs=1)  # from the grid
+        reading = _values(await controller.client.read(), SS_BATTERY)
+        assert reading[Quantity.BATTERY_POWER] == -2000.0
+        states = await controller.read()
+        assert states[SS_BATTERY][Control.BATTERY_MODE].forced_power == 2000.0
+        await controller.set_battery_mode(SS_BATTERY, "force_discharge", 1500)
+        assert state.battery_power == 1500.0
+        await controller.set_battery_mode(SS_BATTERY, "force_discharge")  # keeps its power
+        assert state.battery_power == 1500.0
+        await controller.set_battery_mode(SS_BATTERY, "hold")
+        assert state.battery_power == 0.0
+        await controller.set_battery_mode(SS_BATTERY, "force_charge")  # the full rate, WChaMax
+        assert state.battery_power == -5000.0
+        with pytest.raises(ControlValueError):
+            await controller.set_battery_mode(SS_BATTERY, "force_charge", 6000)  # above WChaMax
+        with pytest.raises(ControlValueError):
+            await controller.set_battery_mode(SS_BATTERY, "off_grid_reserve")  # 124 has no such mode
+        await controller.set_battery_mode(SS_BATTERY, "self_use")
+        assert state.battery_power > 0
+        change = await controller.set(SS_BATTERY, Control.MIN_SOC, 55)
+        assert (change.old, change.new) == (10.0, 55.0)
+        assert state.battery_power == 0.0  # 55 % is the battery's SOC: it keeps it
+
+
+async def test_sunspec_export_limit_caps_the_inverter_output(noon: SimulatedPlant) -> None:
+    state = noon.physics.state
+    async with (controller := await _controller(noon, SUNSPEC)).client:
+        await controller.set(SS_KEY, Control.EXPORT_LIMIT_POWER, 1234)
+        assert state.ac_power > 1234  # not enabled yet
+        await controller.set(SS_KEY, Control.EXPORT_LIMIT, True)
+        states = await controller.read()
+        reading = _values(await controller.client.read(), SS_KEY)
+    limit = states[SS_KEY][Control.EXPORT_LIMIT_POWER].value
+    assert limit == 1230.0  # 12.3 %: the register's 0.1 % steps
+    assert reading[Quantity.AC_POWER] == pytest.approx(1230, abs=1)
+    assert -state.grid_power <= 1230
+
+
+async def test_sunspec_write_the_device_does_not_take(night: SimulatedPlant) -> None:
+    night.server(SUNSPEC).faults.ignore_writes = True
+    async with (controller := await _controller(night, SUNSPEC)).client:
+        with pytest.raises(WriteNotTakenError) as caught:
+            await controller.set(SS_BATTERY, Control.MIN_SOC, 30)
+    assert (caught.value.requested, caught.value.actual) == (30.0, 10.0)
+
+
+def test_encode_fits_or_refuses() -> None:
+    """A value whose raw form does not fit its register is refused, never truncated."""
+    point = Point("x", 1, DataType.U16, sentinel=Sentinel.NONE)
+    setting = NumberSetting(ControlSpec(Control.FORCE_POWER, maximum=1e9), point)
+    with pytest.raises(ControlValueError):
+        setting.encode(70_000.0, {})
+    assert encode(point, 65535) == [0xFFFF]
+
+
+class _ChainDevice(SimDevice):
+    """A hand-built SunSpec chain with the models the plant simulator does not serve (704, 802 alone)."""
+
+    name = "sunspec_chain"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unit_id = 1
+        self.serial = "DER-1"
+        chain = self.chain = SunSpecChain(self.image)
+        chain.add(1)
+        chain.set_common("X", "DER", "1", "DER-1", 1)
+        chain.add(103)
+        chain.set_scaled(103, "W", 1000, 0)
+        chain.add(120)
+        chain.set_scaled(120, "WRtg", 8000, 0)
+        chain.add(704)
+        chain.set(704, "WMaxLimPctEna", 0)
+        chain.set_scaled(704, "WMaxLimPct", 100.0, -1)
+        chain.add(802)
+        chain.set_scaled(802, "SoC", 60.0, -1)
+        chain.set_scaled(802, "SoCMin", 5.0, -1)
+        chain.set_scaled(802, "SoCMax", 95.0, -1)
+        chain.set_scaled(802, "SoCRsvMin", 20.0, -1)
+        chain.end()
+
+    def render(self, state: PlantState) -> None:
+        """Static registers."""
+
+
+async def test_sunspec_704_limit_and_802_reserve_reach_their_registers(socket_enabled: None) -> None:
+    """Checked against pysunspec2's own reading of the registers written."""
+    device = _ChainDevice()
+    server = SimServer([device], "tcp")
+    await server.start()
+    try:
+        client = PlantClient(Endpoint("127.0.0.1", server.port, timeout=1.0, retries=0))
+        async with client:
+            client.devices = await client.probe([1])
+            controller = PlantController(client, budget=WriteBudget(min_interval=0))
+            controller.writes_allowed = True
+            states = await controller.read()
+            assert states["DER-1"][Control.EXPORT_LIMIT_POWER].value == 8000.0
+            reserve = states["DER-1_battery"][Control.MIN_SOC]
+            assert (reserve.value, reserve.spec.minimum, reserve.spec.maximum) == (20.0, 5.0, 95.0)
+            await controller.set("DER-1", Control.EXPORT_LIMIT_POWER, 4000)
+            await controller.set("DER-1", Control.EXPORT_LIMIT, True)
+            await controller.set("DER-1_battery", Control.MIN_SOC, 50)
+            with pytest.raises(ControlValueError):
+                await controller.set("DER-1_battery", Control.MIN_SOC, 96)  # above the battery's SoCMax
+    finally:
+        await server.stop()
+    limits = device.chain.refresh(704).points
+    assert (limits["WMaxLimPctEna"].value, limits["WMaxLimPct"].cvalue) == (1, 50.0)
+    assert device.chain.refresh(802).points["SoCRsvMin"].cvalue == 50.0
