@@ -6,6 +6,7 @@ follows them: a forced charge shows as battery power and grid import in the next
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -469,6 +470,39 @@ async def test_an_expiry_that_cannot_be_written_stays_pending(night: SimulatedPl
         night.server(ET).faults.refuse_writes = None
         await controller.expire(start)
         assert controller.reverts.items == {}
+
+
+async def test_a_mode_that_could_not_be_set_keeps_the_temporary_mode_s_end(night: SimulatedPlant) -> None:
+    """A forced discharge for an hour, then a mode set for good that the device does not take: the forced
+    discharge must still end on time (else it would run until the battery is at its minimum, for good)."""
+    start = datetime(2026, 6, 21, 2, 0, tzinfo=UTC)
+    async with (controller := await _controller(night, ET)).client:
+        await controller.set_battery_mode(ET_BATTERY, "force_discharge", 2000, until=start)
+        night.server(ET).faults.refuse_writes = ModbusExceptionError.DEVICE_BUSY
+        with pytest.raises(ModbusExceptionError):
+            await controller.set(ET_BATTERY, Control.BATTERY_MODE, "hold")
+        night.server(ET).faults.refuse_writes = None
+        assert list(controller.reverts.items) == [ET_BATTERY]
+        await controller.expire(start)
+    assert night.physics.state.battery_power > 0  # self-use again
+
+
+async def test_a_mode_set_for_good_while_a_temporary_one_is_written_wins(night: SimulatedPlant) -> None:
+    """Two calls race on the battery mode: a temporary forced charge is being written when a mode for good
+    (hold) is asked. The later write wins on the device, so nothing may end it later."""
+    start = datetime(2026, 6, 21, 2, 0, tzinfo=UTC)
+    async with (controller := await _controller(night, ET)).client:
+        async with controller.client.lock:  # both calls queue behind this, temporary first
+            temporary = asyncio.create_task(
+                controller.set_battery_mode(ET_BATTERY, "force_charge", 2000, until=start)
+            )
+            await asyncio.sleep(0)
+            for_good = asyncio.create_task(controller.set(ET_BATTERY, Control.BATTERY_MODE, "hold"))
+            await asyncio.sleep(0)
+        await asyncio.gather(temporary, for_good)
+        assert controller.reverts.items == {}
+        assert await controller.expire(start) == []
+    assert night.physics.state.battery_power == 0.0  # still holding
 
 
 # -- SunSpec ---------------------------------------------------------------------------------------------

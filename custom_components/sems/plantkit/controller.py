@@ -249,10 +249,14 @@ class PlantController:
         """Write one control (see the module docstring for what is checked first)."""
         device, binding = self._binding(device_key, control)
         checked = binding.spec.validate(value)
-        if control is Control.BATTERY_MODE:
-            self.reverts.cancel(device_key)  # a mode set for good ends a temporary one
         async with self.client.lock:
-            return await self._write(device, binding, checked, None)
+            change = await self._write(device, binding, checked, None)
+            if control is Control.BATTERY_MODE:
+                # A mode set for good ends a temporary one, once the device has it (a failed write leaves
+                # the temporary mode running, so its end must stay); under the lock, so a temporary mode
+                # written before this one cannot outlive it.
+                self.reverts.cancel(device_key)
+        return change
 
     async def set_battery_mode(
         self,
