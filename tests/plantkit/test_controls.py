@@ -505,6 +505,27 @@ async def test_a_mode_set_for_good_while_a_temporary_one_is_written_wins(night: 
     assert night.physics.state.battery_power == 0.0  # still holding
 
 
+async def test_an_end_due_while_a_new_temporary_mode_is_written_leaves_the_new_one(
+    night: SimulatedPlant,
+) -> None:
+    """A temporary hold ends while a new temporary forced charge is already queued: the end must not undo
+    the new mode nor forget when it ends."""
+    start = datetime(2026, 6, 21, 2, 0, tzinfo=UTC)
+    later = start + timedelta(hours=1)
+    async with (controller := await _controller(night, ET)).client:
+        await controller.set_battery_mode(ET_BATTERY, "hold", until=start)
+        async with controller.client.lock:  # the new mode queues first, the due end after it
+            new = asyncio.create_task(
+                controller.set_battery_mode(ET_BATTERY, "force_charge", 2000, until=later)
+            )
+            await asyncio.sleep(0)
+            ending = asyncio.create_task(controller.expire(start))
+            await asyncio.sleep(0)
+        await asyncio.gather(new, ending)
+        assert night.physics.state.battery_power == -2000.0  # still charging
+        assert controller.reverts.next_due() == later
+
+
 # -- SunSpec ---------------------------------------------------------------------------------------------
 
 

@@ -303,11 +303,12 @@ class PlantController:
                 continue
             try:
                 async with self.client.lock:
+                    if self.reverts.items.get(revert.device) is not revert:
+                        continue  # a mode written while this end waited replaced it
                     changes.append(await self._write(device, binding, BatteryMode.SELF_USE, None))
+                    self.reverts.cancel(revert.device)
             except PlantError as err:
                 failure = failure or err
-                continue
-            self.reverts.cancel(revert.device)
         if failure is not None:
             raise failure
         return changes
