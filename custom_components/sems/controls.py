@@ -7,6 +7,7 @@ adds what belongs to Home Assistant (README "Battery and export controls"):
 - every refusal and failure becomes a translated ``ServiceValidationError`` (the request was wrong or is
   not allowed now) or ``HomeAssistantError`` (the device failed or did not take the value);
 - temporary battery modes are stored, so one that ends while Home Assistant is down ends at the start;
+  so are the writes the budget counts, so neither a reload nor a restart resets it;
 - every write that changed a control fires ``sems_control_changed`` with the old and the new value,
   which the logbook shows (``logbook.py``).
 """
@@ -14,7 +15,6 @@ adds what belongs to Home Assistant (README "Battery and export controls"):
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -105,7 +105,9 @@ class SemsControls:
         self.controller = PlantController(
             coordinator.client,
             budget=WriteBudget(per_hour=CONTROL_WRITES_PER_HOUR, min_interval=CONTROL_WRITE_INTERVAL),
-            clock=lambda: time.monotonic(),  # looked up at each call (a frozen test clock moves it)
+            # Wall-clock seconds, so the budget's stored writes count across a restart (looked up at each
+            # call: a frozen test clock moves it).
+            clock=lambda: dt_util.utcnow().timestamp(),
         )
         self.states: dict[str, dict[Control, ControlState]] | None = None  # None: not read yet
         self._read_at: datetime | None = None
@@ -122,7 +124,9 @@ class SemsControls:
     async def async_setup(self) -> None:
         """Load the pending temporary modes and, with control allowed, read the controls once (a failed
         read is tried again with the next polls). Writes nothing."""
-        self.controller.reverts = RevertBook.from_dict(await self._store.async_load() or {})
+        stored = await self._store.async_load() or {}
+        self.controller.reverts = RevertBook.from_dict(stored)
+        self.controller.restore_write_log(stored.get("writes"))  # a reload or restart keeps the budget
         if self.allowed:
             await self.async_read_if_due()
 
@@ -308,7 +312,8 @@ class SemsControls:
         self._schedule_expiry()
 
     async def _async_save(self) -> None:
-        await self._store.async_save(self.controller.reverts.to_dict())
+        stored = {**self.controller.reverts.to_dict(), "writes": self.controller.write_log}
+        await self._store.async_save(stored)
 
     # -- messages ---------------------------------------------------------------------------------------
 

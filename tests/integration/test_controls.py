@@ -7,6 +7,7 @@ and in the sensors of the next poll.
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -354,6 +355,29 @@ async def test_the_write_budget_refuses_without_writing(hass: HomeAssistant, pla
     assert plant.server(ET).write_count(ET_UNIT, EXPORT_LIMIT) == 1
     assert writes(plant) == 1
     assert state_of(hass, limit) == "1000.0"
+
+
+async def test_the_write_budget_holds_across_a_reload_and_a_restart(
+    hass: HomeAssistant, plant: SimulatedPlant, hass_storage: dict[str, Any]
+) -> None:
+    """Reloading the entry (an options change does) or restarting Home Assistant does not give a register
+    a fresh budget: the write a moment ago still counts, and nothing reaches the device."""
+    entry = await controlled_plant(hass, plant)
+    limit = entity_id(hass, "number", f"{ET_KEY}_export_limit_power")
+    await hass.services.async_call(
+        "number", SERVICE_SET_VALUE, {ATTR_ENTITY_ID: limit, ATTR_VALUE: 1000}, blocking=True
+    )
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    with pytest.raises(ServiceValidationError) as caught:
+        await hass.services.async_call(
+            "number", SERVICE_SET_VALUE, {ATTR_ENTITY_ID: limit, ATTR_VALUE: 2000}, blocking=True
+        )
+    assert caught.value.translation_key == "write_budget_exceeded"
+    assert plant.server(ET).write_count(ET_UNIT, EXPORT_LIMIT) == 1
+    # What a restart finds: the writes are stored with the temporary modes.
+    stored = hass_storage[f"{DOMAIN}.{entry.entry_id}.controls"]["data"]
+    assert stored["writes"] == {f"{ET_UNIT}:{EXPORT_LIMIT}": [pytest.approx(time.time(), abs=60)]}
 
 
 @pytest.mark.freeze_time(tick=True)

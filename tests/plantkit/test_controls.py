@@ -442,6 +442,24 @@ async def test_the_write_budget_refuses_without_sending(night: SimulatedPlant) -
     assert server.write_count(ET_UNIT, EXPORT_ENABLED) == 1
 
 
+async def test_a_restored_write_log_keeps_the_budget(night: SimulatedPlant) -> None:
+    """A new controller (a reload, a restart) given the old one's write log refuses what the old one
+    would; a time ahead of the clock (it went back) or a log that does not parse blocks nothing."""
+    clock = Clock()
+    budget = WriteBudget(per_hour=3, min_interval=10)
+    async with (first := await _controller(night, ET, budget=budget, clock=clock)).client:
+        await first.set(ET_KEY, Control.EXPORT_LIMIT_POWER, 1000)
+    log = first.write_log
+    assert log == {f"{ET_UNIT}:{EXPORT_LIMIT}": [clock.now]}
+    async with (second := await _controller(night, ET, budget=budget, clock=clock)).client:
+        second.restore_write_log(log)
+        with pytest.raises(WriteBudgetExceededError):
+            await second.set(ET_KEY, Control.EXPORT_LIMIT_POWER, 2000)
+        second.restore_write_log({f"{ET_UNIT}:{EXPORT_LIMIT}": [clock.now + 5000], "x": [1], "1:2": "a"})
+        await second.set(ET_KEY, Control.EXPORT_LIMIT_POWER, 2000)
+    assert night.server(ET).write_count(ET_UNIT, EXPORT_LIMIT) == 2
+
+
 async def test_a_temporary_mode_goes_back_to_self_use_when_due(night: SimulatedPlant) -> None:
     start = datetime(2026, 6, 21, 2, 0, tzinfo=UTC)
     async with (controller := await _controller(night, ET)).client:

@@ -138,7 +138,7 @@ class RevertBook:
 
 
 class _Ledger:
-    """When each register was written, to enforce a ``WriteBudget``."""
+    """When each register was written, to enforce a ``WriteBudget`` (times on the controller's clock)."""
 
     def __init__(self, budget: WriteBudget, clock: Callable[[], float]) -> None:
         self.budget = budget
@@ -149,7 +149,7 @@ class _Ledger:
         now = self.clock()
         for address in addresses:
             times = self._times[(unit_id, address)]
-            while times and now - times[0] >= HOUR:
+            while times and not 0 <= now - times[0] < HOUR:  # also a time ahead: the clock went back
                 times.popleft()
             wait = 0.0
             if times and now - times[-1] < self.budget.min_interval:
@@ -170,6 +170,21 @@ class _Ledger:
         for address in addresses:
             self._times[(unit_id, address)].append(now)
 
+    def to_dict(self) -> dict[str, list[float]]:
+        """``{"<unit>:<address>": [times of its writes within the last hour]}``."""
+        now = self.clock()
+        recent = {key: [t for t in times if 0 <= now - t < HOUR] for key, times in self._times.items()}
+        return {f"{unit}:{address}": times for (unit, address), times in recent.items() if times}
+
+    def load(self, data: Any) -> None:
+        """Take the times of ``to_dict``; entries that do not parse are left out."""
+        for key, times in data.items() if isinstance(data, Mapping) else ():
+            try:
+                unit, address = (int(part) for part in str(key).split(":"))
+                self._times[(unit, address)] = deque(sorted(float(t) for t in times))
+            except (TypeError, ValueError):
+                continue
+
 
 class PlantController:
     """Reads and writes the controls of one endpoint's devices (see the module docstring)."""
@@ -185,6 +200,16 @@ class PlantController:
         self.writes_allowed = False  # the owner allows writes once it is set up
         self.reverts = RevertBook()
         self._ledger = _Ledger(budget or WriteBudget(), clock)
+
+    @property
+    def write_log(self) -> dict[str, list[float]]:
+        """The recent writes the budget counts, JSON-safe for the caller to persist (so a restart does not
+        reset the budget; meaningful only with a clock that survives it, such as wall-clock seconds)."""
+        return self._ledger.to_dict()
+
+    def restore_write_log(self, data: Any) -> None:
+        """Count the writes of a stored ``write_log`` against the budget."""
+        self._ledger.load(data)
 
     # -- what is offered --------------------------------------------------------------------------------
 
