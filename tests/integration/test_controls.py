@@ -284,6 +284,12 @@ async def test_the_export_limit_action_caps_the_export(hass: HomeAssistant, plan
         (SERVICE_SET_BATTERY_MODE, {"mode": "hold", "duration": {"hours": 25}}, "invalid_duration"),
         (SERVICE_SET_EXPORT_LIMIT, {"enabled": True, "power": -1}, "control_out_of_range"),
         (SERVICE_SET_EXPORT_LIMIT, {"enabled": True, "power": 10_001}, "control_out_of_range"),
+        (SERVICE_SET_EXPORT_LIMIT, {"enabled": True, "power": "nan"}, "control_out_of_range"),
+        (SERVICE_SET_EXPORT_LIMIT, {"enabled": True, "power": float("inf")}, "control_out_of_range"),
+        (SERVICE_SET_EXPORT_LIMIT, {"enabled": True, "power": 10**400}, "control_out_of_range"),
+        (SERVICE_SET_BATTERY_MODE, {"mode": "force_charge", "power": -5}, "control_out_of_range"),
+        (SERVICE_SET_BATTERY_MODE, {"mode": "hold", "duration": {"seconds": 0}}, "invalid_duration"),
+        (SERVICE_SET_BATTERY_MODE, {"mode": "hold", "duration": "-01:00:00"}, "invalid_duration"),
     ],
 )
 async def test_values_outside_the_limits_are_refused(

@@ -106,7 +106,9 @@ class ControlSpec:
             if not isinstance(value, bool):
                 raise self._error(value, "is not on or off")
             return value
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self._error(value, "is not a number")
+        if isinstance(value, float) and not math.isfinite(value):  # an int is compared exactly (any size)
             raise self._error(value, "is not a number")
         if not self.minimum <= value <= self.maximum:
             raise self._error(value, f"is outside {self.minimum:g}..{self.maximum:g}")
