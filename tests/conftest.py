@@ -11,6 +11,7 @@ import pytest
 from hypothesis import settings
 
 from .broker import Broker, Pki
+from .plantkit.lan import TEST_HOSTS, ContactLog
 
 # Property tests draw the same examples on every run (a suite must not fail by chance); run them with
 # HYPOTHESIS_PROFILE=explore (and --hypothesis-seed=N to replay a run) to search new examples.
@@ -42,3 +43,14 @@ def broker(tmp_path: Path, pki: Pki, socket_enabled: None) -> Iterator[Broker]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def contacts(socket_enabled: None) -> Iterator[ContactLog]:
+    """Sockets may reach the 127.0.0.0/28 test hosts only (``plantkit.lan``); every contact is recorded."""
+    log = ContactLog()
+    log.allow(TEST_HOSTS)
+    try:
+        yield log
+    finally:
+        log.uninstall()

@@ -32,7 +32,7 @@ from custom_components.sems.plantkit.model import Quantity
 from simulator.plant import SimulatedPlant
 
 from ..broker import Broker, Subscriber
-from ..plantkit.lan import TEST_HOSTS, ContactLog, Sims
+from ..plantkit.lan import ContactLog, Sims
 from .cloud_common import Clock, SocketLog
 
 # A fixed, sunny moment; the plant only moves when a test advances it, so values are stable.
@@ -210,17 +210,6 @@ QUICK_DISCOVERY = replace(
 def quick_discovery(hass: HomeAssistant) -> None:
     """The flows of the test discover with ``QUICK_DISCOVERY`` (``common.discovering_with`` changes it)."""
     hass.data[DISCOVERY_SETTINGS] = QUICK_DISCOVERY
-
-
-@pytest.fixture
-def contacts(socket_enabled: None) -> Iterator[ContactLog]:
-    """Sockets may reach the 127.0.0.0/28 test hosts only (``plantkit.lan``); every contact is recorded."""
-    log = ContactLog()
-    log.allow(TEST_HOSTS)
-    try:
-        yield log
-    finally:
-        log.uninstall()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from simulator.plant import SimulatedPlant
 from simulator.server import SimServer
 
 from ..broker import Broker, Subscriber
-from .lan import TEST_HOSTS, ContactLog, Sims
+from .lan import ContactLog, Sims
 
 # A fixed, sunny moment: values are stable and every quantity is non-zero.
 SIM_START = datetime(2026, 6, 21, 12, 0, 0)
@@ -57,17 +57,6 @@ async def serve(socket_enabled: None, sim_state: PlantState) -> AsyncIterator[Se
     yield start
     for server in servers:
         await server.stop()
-
-
-@pytest.fixture
-def contacts(socket_enabled: None) -> Iterator[ContactLog]:
-    """Sockets may reach the 127.0.0.0/28 test hosts; every contact is recorded."""
-    log = ContactLog()
-    log.allow(TEST_HOSTS)
-    try:
-        yield log
-    finally:
-        log.uninstall()
 
 
 @pytest.fixture
