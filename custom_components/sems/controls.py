@@ -46,6 +46,7 @@ from .plantkit.exceptions import (
     ControlNotAllowedError,
     ControlNotOfferedError,
     ControlValueError,
+    ModbusExceptionError,
     PlantError,
     WriteBudgetExceededError,
     WriteNotTakenError,
@@ -165,7 +166,7 @@ class SemsControls:
         try:
             self.states = await self.controller.read()
         except PlantError as err:
-            LOGGER.debug("%s: reading the controls failed: %s", self.title, err)
+            LOGGER.debug("%s: reading the controls failed: %s", self.title, _reason(err))
             return
         self._read_at = now
 
@@ -300,7 +301,10 @@ class SemsControls:
             if isinstance(err, WriteBudgetExceededError):
                 retry = max(retry, timedelta(seconds=err.retry_after))
             LOGGER.warning(
-                "%s: ending a temporary battery mode failed (%s); trying again in %s", self.title, err, retry
+                "%s: ending a temporary battery mode failed (%s); trying again in %s",
+                self.title,
+                _reason(err),
+                retry,
             )
             await self._async_save()
             self._unsub_expiry = async_track_point_in_utc_time(
@@ -417,6 +421,14 @@ def _refusal(key: str, **placeholders: str) -> ServiceValidationError:
     return ServiceValidationError(
         translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
     )
+
+
+def _reason(err: PlantError) -> str:
+    """Why a read or write failed, for the log: the library's own messages name the endpoint and the device
+    key (host and serial), which log lines never carry."""
+    if isinstance(err, ModbusExceptionError):
+        return f"{type(err).__name__} {err.code}"
+    return type(err).__name__
 
 
 def _event_value(value: ControlValue | None) -> str | float | bool | None:

@@ -492,3 +492,29 @@ async def test_an_end_that_cannot_be_written_is_tried_again(
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert register(plant, EMS_MODE) == SELF_USE
+
+
+@pytest.mark.freeze_time(tick=True)
+async def test_a_failed_end_logs_no_serial(
+    hass: HomeAssistant,
+    plant: SimulatedPlant,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The device does not take the write that ends a temporary mode: the warning says so without the
+    device's serial (the library's message names the device by its key)."""
+    entry = await controlled_plant(hass, plant)
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_SET_BATTERY_MODE,
+        {"device_id": device_id(hass, entry, ET_BATTERY), "mode": "hold", "duration": {"minutes": 5}},
+        blocking=True,
+    )
+    plant.server(ET).faults.ignore_writes = True
+    freezer.tick(timedelta(minutes=5, seconds=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    warnings = [r.getMessage() for r in caplog.records if "trying again" in r.getMessage()]
+    assert warnings
+    assert not [message for message in warnings if ET_KEY in message]
+    plant.server(ET).faults.ignore_writes = False
