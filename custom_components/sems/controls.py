@@ -39,7 +39,7 @@ from .const import (
     MAX_TEMPORARY_MODE,
 )
 from .coordinator import SemsConfigEntry, failure
-from .plantkit.control import CONTROL_KINDS, BatteryMode, Control, ControlKind, ControlValue
+from .plantkit.control import CONTROL_KINDS, CONTROL_UNITS, BatteryMode, Control, ControlKind, ControlValue
 from .plantkit.controller import ControlChange, ControlState, PlantController, RevertBook, WriteBudget
 from .plantkit.exceptions import (
     ControlError,
@@ -334,8 +334,8 @@ class SemsControls:
         if isinstance(value, bool):
             return "on" if value else "off"
         if isinstance(value, int | float):
-            unit = {Control.MIN_SOC: " %"}.get(control, " W")
-            return f"{value:g}{unit}"
+            unit = CONTROL_UNITS.get(control)
+            return f"{value:g} {unit}" if unit else f"{value:g}"
         return str(value)
 
     def _text(self, key: str, default: str) -> str:

@@ -261,11 +261,16 @@ def _device_json(device: DeviceSnapshot) -> dict[str, Any]:
     return {
         **identity,
         "status": str(device.status),
-        "faults": sorted(code for fault in device.faults or () for code in fault.raw),
+        "faults": _raw_faults(device),
         "values": {str(q): device.value(q) for q in _ordered(device.quantities)},
         "held": sorted(str(q) for q, sample in device.values.items() if sample.source is not Source.FRESH),
         "rejected": device.rejected,
     }
+
+
+def _raw_faults(device: DeviceSnapshot) -> list[str]:
+    """The vendor codes behind the device's active faults, sorted (what an installer looks up)."""
+    return sorted(code for fault in device.faults or () for code in fault.raw)
 
 
 def _ordered(quantities: frozenset[Quantity]) -> list[Quantity]:
@@ -295,7 +300,7 @@ def _print_snapshot(snapshot: PlantSnapshot, out: TextIO, *, as_json: bool, stam
         )
         rows = _value_rows(device.values, device.quantities)
         if device.faults:
-            rows.append(("  faults", ", ".join(sorted(c for f in device.faults for c in f.raw)), "", ""))
+            rows.append(("  faults", ", ".join(_raw_faults(device)), "", ""))
         _print_rows(rows, out, right_align={1})
     if snapshot.totals:
         out.write(f"\nplant: {snapshot.status}\n")
