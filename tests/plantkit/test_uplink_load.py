@@ -6,13 +6,15 @@ uplink's work shares this interpreter. A probe measures how late the event loop 
 are printed. Speed claims belong in ``scripts/bench``; this only guards the ceiling: the
 uplink must not hold the event loop (p99 lag under 10 ms, under pytest's debug-mode event loop). The
 ceiling is checked on the part of the lag during which this thread ran (CPU time), so a busy machine
-(two test stacks side by side in CI) does not fail it; the wall-clock lag is printed beside it.
+(two test stacks side by side in CI) does not fail it; the wall-clock lag is printed beside it. Under a
+line tracer (the coverage run) the CPU time measures the tracer, so the ceiling is checked only without.
 """
 
 from __future__ import annotations
 
 import asyncio
 import statistics
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -179,4 +181,17 @@ async def test_200_devices_every_5_s_for_an_hour_keep_the_event_loop_responsive(
     assert stats.sent == EXPECTED
     assert stats.dropped == 0
     assert len(set(receiver.ids())) == EXPECTED
+    if _traced():
+        # Coverage traces every line this thread runs, so its CPU time says how fast the tracer is, not
+        # the uplink (2-3x in CI). The ceiling is held by the runs without it (CI runs this test in the
+        # library-alone and newest-HA suites too).
+        return
     assert held_p99 < 0.010  # the machine's own load (CI runs two stacks at once) is not the uplink's
+
+
+def _traced() -> bool:
+    """True while a line tracer (coverage, a debugger) watches this interpreter."""
+    monitoring = getattr(sys, "monitoring", None)
+    return sys.gettrace() is not None or (
+        monitoring is not None and monitoring.get_tool(monitoring.COVERAGE_ID) is not None
+    )
