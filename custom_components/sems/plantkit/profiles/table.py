@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..energy.spec import CounterWidth
-from ..model import QUANTITY_INFO, Quantity, Unit
+from ..model import QUANTITY_INFO, DeviceIdentity, Quantity, Unit
 from ..registers import DataType, Point, RawValue, RegisterKind, Sentinel, decode
+from .base import Profile
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,3 +114,28 @@ def sum_of(values: Iterable[float | None], *, floor: float | None = None) -> flo
 def first_of(*values: float | None) -> float | None:
     """The first available value."""
     return next((v for v in values if v is not None), None)
+
+
+class TableProfile(Profile):
+    """A profile whose reads, counter widths and values all come from its register tables (each fact
+    stated once, in ``_tables``); ``decode`` starts from ``_values``."""
+
+    def _tables(self, identity: DeviceIdentity) -> tuple[Table, ...]:
+        """The device's register tables."""
+        raise NotImplementedError
+
+    def points(self, identity: DeviceIdentity) -> Sequence[Point]:
+        return [point for table in self._tables(identity) for point in table.points]
+
+    def counter_widths(self, identity: DeviceIdentity) -> dict[Quantity, CounterWidth]:
+        widths: dict[Quantity, CounterWidth] = {}
+        for table in self._tables(identity):
+            widths.update(table.counter_widths())
+        return widths
+
+    def _values(self, identity: DeviceIdentity, raw: Mapping[str, RawValue]) -> dict[Quantity, float | None]:
+        """Every table's values from the raw point values (None where unavailable)."""
+        values: dict[Quantity, float | None] = {}
+        for table in self._tables(identity):
+            values.update(table.values(raw))
+        return values

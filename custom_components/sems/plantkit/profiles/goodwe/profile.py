@@ -23,7 +23,6 @@ from enum import StrEnum
 from typing import Any
 
 from ...control import ControlBinding
-from ...energy.spec import CounterWidth
 from ...exceptions import UnsupportedDeviceError
 from ...model import (
     Details,
@@ -36,10 +35,10 @@ from ...model import (
     legacy_details,
 )
 from ...planner import MAX_REGISTERS_PER_READ, PlanLimits
-from ...registers import Point, RawValue, RegisterKind, decode
+from ...registers import RawValue, RegisterKind, decode
 from ...transport.base import TransportType
 from ..base import Profile, UnitSession
-from ..table import Table, first_of, sum_of
+from ..table import Table, TableProfile, first_of, sum_of
 from . import controls, faults
 from .registers import (
     BATTERY_MODE,
@@ -302,29 +301,10 @@ def _word_pair(high: int | None, low: int | None) -> int | None:
 # -- profiles ---------------------------------------------------------------------------------------------
 
 
-class _GoodWeProfile(Profile):
+class _GoodWeProfile(TableProfile):
     limits = GOODWE_LIMITS
     default_poll_seconds = GOODWE_POLL_SECONDS
     transports = ALL_TRANSPORTS
-
-    @staticmethod
-    def _tables(identity: DeviceIdentity) -> tuple[Table, ...]:
-        raise NotImplementedError
-
-    def points(self, identity: DeviceIdentity) -> Sequence[Point]:
-        return [point for table in self._tables(identity) for point in table.points]
-
-    def counter_widths(self, identity: DeviceIdentity) -> dict[Quantity, CounterWidth]:
-        widths: dict[Quantity, CounterWidth] = {}
-        for table in self._tables(identity):
-            widths.update(table.counter_widths())
-        return widths
-
-    def _values(self, identity: DeviceIdentity, raw: Mapping[str, RawValue]) -> dict[Quantity, float | None]:
-        values: dict[Quantity, float | None] = {}
-        for table in self._tables(identity):
-            values.update(table.values(raw))
-        return values
 
 
 class _DecodeOnlyProfile(_GoodWeProfile):

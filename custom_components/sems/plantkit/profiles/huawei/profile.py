@@ -26,11 +26,10 @@ Which identity carries what:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ...energy.spec import CounterWidth
 from ...exceptions import ModbusExceptionError, UnsupportedDeviceError
 from ...model import (
     Details,
@@ -42,10 +41,10 @@ from ...model import (
     Role,
     legacy_details,
 )
-from ...registers import Point, RawValue, RegisterKind, decode
+from ...registers import RawValue, RegisterKind, decode
 from ...transport.base import TransportType
 from ..base import Profile, UnitSession
-from ..table import Field, Table
+from ..table import Field, Table, TableProfile
 from . import faults
 from .registers import (
     ALARM_2,
@@ -183,26 +182,12 @@ class HuaweiMeterDetails(Details):
 # -- profiles --------------------------------------------------------------------------------------------
 
 
-class _HuaweiProfile(Profile):
+class _HuaweiProfile(TableProfile):
     transports = HOLDING_TCP
     connect_delay = CONNECT_DELAY
 
-    def _tables(self, identity: DeviceIdentity) -> tuple[Table, ...]:
-        raise NotImplementedError
-
-    def points(self, identity: DeviceIdentity) -> Sequence[Point]:
-        return [point for table in self._tables(identity) for point in table.points]
-
-    def counter_widths(self, identity: DeviceIdentity) -> dict[Quantity, CounterWidth]:
-        widths: dict[Quantity, CounterWidth] = {}
-        for table in self._tables(identity):
-            widths.update(table.counter_widths())
-        return widths
-
     def _values(self, identity: DeviceIdentity, raw: Mapping[str, RawValue]) -> dict[Quantity, float | None]:
-        values: dict[Quantity, float | None] = {}
-        for table in self._tables(identity):
-            values.update(table.values(raw))
+        values = super()._values(identity, raw)
         for quantity in UNDIRECTED_CURRENTS & values.keys():
             current = values[quantity]
             values[quantity] = None if current is None else abs(current)
