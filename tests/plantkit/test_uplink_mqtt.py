@@ -29,6 +29,7 @@ from custom_components.sems.plantkit.uplink import (
     SyncState,
     SyncTerms,
     Uplink,
+    engine,
     preview,
     probe_broker,
 )
@@ -361,6 +362,34 @@ async def test_storage_failures_are_logged_and_the_uplink_carries_on(
         lambda m: any("12:03:00Z" in x.payload.decode() for x in m if "/data/" in x.topic)
     )
     assert uplink.status.state is SyncState.ACTIVE
+
+
+async def test_an_ack_that_arrives_while_stopping_is_written_and_leaves_no_timer(
+    broker: Broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broker's late PUBACK lands while the uplink disconnects: it is written to the outbox by ``stop``,
+    not by a flush timer that would outlive the uplink (seen once in CI as a lingering timer)."""
+    monkeypatch.setattr(engine, "_ACK_FLUSH_DELAY", 60.0)  # a timer, if one is set, is still there after stop
+    uplink = Uplink(make_config(broker, tmp_path / "outbox"))
+    await uplink.start()
+    broker.kill()  # nothing is acknowledged from here on: what is fed stays queued
+    await feed(uplink, 0, 1)
+    queued = uplink.status.stats.queued
+    assert queued > 0
+    late = uplink._store.batch(0, 1)[0]
+    destination = uplink._destination
+    assert destination is not None
+    disconnect = destination.stop
+
+    async def stop_with_a_late_ack() -> None:
+        uplink._inflight[late.id] = late
+        uplink.acknowledged(late.id, True)
+        await disconnect()
+
+    destination.stop = stop_with_a_late_ack  # type: ignore[method-assign]
+    await uplink.stop()
+    assert uplink._ack_flush is None
+    assert uplink.status.stats.queued == queued - 1
 
 
 async def test_an_unusable_outbox_stops_start_cleanly(broker: Broker, tmp_path: Path) -> None:

@@ -176,10 +176,12 @@ class Uplink:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(_STATUS_TIMEOUT):
                     await offline
-        await self._flush_acks()
-        await self._run(self._save_state)
         if destination is not None:
             await destination.stop()
+        # Acks that came in while saying offline are written now, not by a timer that would outlive the stop.
+        self._cancel_ack_flush()
+        await self._flush_acks()
+        await self._run(self._save_state)
         await self._close_worker()
 
     def _save_state(self) -> None:
@@ -219,10 +221,13 @@ class Uplink:
             await asyncio.get_running_loop().run_in_executor(executor, self._store.close)
         await asyncio.to_thread(executor.shutdown, True)
 
-    async def _cancel_sender(self) -> None:
+    def _cancel_ack_flush(self) -> None:
         if self._ack_flush is not None:
             self._ack_flush.cancel()
             self._ack_flush = None
+
+    async def _cancel_sender(self) -> None:
+        self._cancel_ack_flush()
         for task in (self._sender, *self._tasks):
             if task is not None:
                 task.cancel()
@@ -407,6 +412,8 @@ class Uplink:
         else:
             _LOGGER.warning("Cloud sync: the broker refused a message on %s (not authorised?)", message.topic)
             self._rejected.append(message.id)
+        if not self._running:
+            return  # stopping: ``stop`` writes them after the disconnect
         if len(self._acked) + len(self._rejected) >= _ACK_FLUSH_COUNT:
             self._spawn(self._flush_acks())
         elif self._ack_flush is None:
