@@ -17,6 +17,7 @@ class RegisterImage:
     def __init__(self) -> None:
         self._words: dict[RegisterKind, dict[int, int]] = {k: {} for k in RegisterKind}
         self.refused: set[tuple[RegisterKind, int]] = set()  # exist on paper, but the device refuses them
+        self.write_only: set[int] = set()  # holding registers a client may write but never read
 
     def define(self, kind: RegisterKind, start: int, count: int, fill: int = 0) -> None:
         """Declare a readable block (real devices refuse reads outside their blocks)."""
@@ -39,7 +40,8 @@ class RegisterImage:
         table = self._words[kind]
         out: list[int] = []
         for a in range(address, address + count):
-            if a not in table or (kind, a) in self.refused:
+            unreadable = kind is RegisterKind.HOLDING and a in self.write_only
+            if a not in table or (kind, a) in self.refused or unreadable:
                 raise IllegalAddress(f"{kind} {a}")
             out.append(table[a])
         return out
@@ -47,5 +49,16 @@ class RegisterImage:
     def write(self, address: int, words: Iterable[int]) -> None:
         """A client's write to holding registers; ``IllegalAddress`` if any is undefined or refused."""
         values = list(words)
-        self.read(RegisterKind.HOLDING, address, len(values))
+        self.check_writable(address, len(values))
         self.set_words(RegisterKind.HOLDING, address, values)
+
+    def check_writable(self, address: int, count: int) -> None:
+        """``IllegalAddress`` unless every holding register of the range exists and is not refused."""
+        table = self._words[RegisterKind.HOLDING]
+        for a in range(address, address + count):
+            if a not in table or (RegisterKind.HOLDING, a) in self.refused:
+                raise IllegalAddress(f"{RegisterKind.HOLDING} {a}")
+
+    def stored(self, address: int) -> int:
+        """The word a holding register holds, also one a client cannot read (the device's own view)."""
+        return self._words[RegisterKind.HOLDING][address]

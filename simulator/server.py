@@ -200,7 +200,7 @@ class SimServer:
         device = self.devices[unit_id]
         try:
             if self.faults.ignore_writes:
-                device.image.read(RegisterKind.HOLDING, address, len(words))  # only existing registers echo
+                device.image.check_writable(address, len(words))  # only existing registers echo
             else:
                 device.image.write(address, words)
         except IllegalAddress:

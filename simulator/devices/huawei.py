@@ -27,17 +27,30 @@ Device faults (``simulator.faults.DEVICE_FAULTS`` names in ``PlantState.faults``
 - ``bms_alarm``: alarm 2 bit 9 (Battery abnormal) and alarm 3 bit 15 (low discharge capacity).
 - ``meter_comm_lost``: meter status 0 (offline) and alarm 2 bit 8 (Faulty Power Collector).
 - ``sentinel_values``: nothing; the document defines no "not available" value.
+
+Controls (the document's "Battery" settings and active power control; holding registers a client writes,
+and the plant follows them):
+- 47100 forcible charge/discharge (write only: a read is refused, like any register the device does not
+  let be read): 1 charges at 47247 (W), 2 discharges at 47249 (W), 0 stops; while forced the storage's
+  running mode 37006 reads 1 (forcible charge/discharge), otherwise what the working mode 47086 sets
+  (2 maximise self consumption -> 4). A forced charge takes power from the grid only with charge from grid
+  47087 = 1. The device's own end of a forced mode after the period 47083 is not modelled.
+- 47082 end-of-discharge SOC (%, gain 10): the SOC a discharge stops at.
+- 47415 active power control: 6 limits the feed-in at the meter to 47416 (I32, kW, gain 1000), 5 to zero;
+  0 (and the other modes) leave it unlimited.
+- 47075/47077 maximum charging/discharging power (U32, W) are read by clients as the limits of a forced
+  mode; writes are stored. Like GoodWe's model, values are not range-checked.
 """
 
 from __future__ import annotations
 
 import math
 
-from custom_components.sems.plantkit.registers import DataType, Point, RegisterKind
+from custom_components.sems.plantkit.registers import DataType, Point, RegisterKind, decode
 
 from ..device import SimDevice
 from ..image import RegisterImage
-from ..physics import PlantState
+from ..physics import PlantCommand, PlantState
 
 HOLDING = RegisterKind.HOLDING
 U16, I16, U32, I32 = DataType.U16, DataType.S16, DataType.U32, DataType.S32
@@ -67,6 +80,10 @@ BLOCKS = (
     (37758, 30),  # energy storage, both units (37758..37787)
     (40000, 2),  # system time
     (47000, 1),  # energy storage unit 1 product model
+    (47075, 14),  # energy storage settings: max charge/discharge power .. grid charge cutoff (47075..47088)
+    (47100, 1),  # forcible charge/discharge (write only)
+    (47246, 5),  # forcible charge/discharge setting mode and powers (47246..47250)
+    (47415, 4),  # active power control mode, maximum feed-in power (kW, %) (47415..47418)
 )
 
 # Inverter equipment.
@@ -150,6 +167,24 @@ METER_DETECTION = reg(37138)  # 1: the selected model is the connected one
 
 SYSTEM_TIME = reg(40000, U32)  # epoch seconds, local time
 
+# Energy storage settings and active power control.
+MAX_CHARGING_POWER = reg(47075, U32)  # W
+MAX_DISCHARGING_POWER = reg(47077, U32)  # W
+END_OF_DISCHARGE_SOC = reg(47082, U16, 0.1)  # %
+FORCIBLE_PERIOD = reg(47083)  # minutes
+WORKING_MODE_SETTING = reg(47086)  # 0 adaptive .. 2 maximise self consumption .. 5 TOU (LUNA2000)
+CHARGE_FROM_GRID = reg(47087)  # 0 disable, 1 enable
+FORCIBLE_COMMAND = reg(47100)  # write only: 0 stop, 1 charge, 2 discharge
+FORCIBLE_SETTING_MODE = reg(47246)  # 0 duration, 1 target SOC
+FORCIBLE_CHARGE_POWER = reg(47247, U32)  # W
+FORCIBLE_DISCHARGE_POWER = reg(47249, U32)  # W
+ACTIVE_POWER_CONTROL = reg(47415)  # 0 unlimited, 5 zero power, 6 limited (kW), 7 limited (%)
+MAX_FEED_IN_POWER = reg(47416, I32)  # kW, gain 1000
+# Working mode setting 47086 -> the storage's running mode 37006 it makes.
+RUNNING_MODES = {1: 3, 2: 4, 3: 2, 4: 5, 5: 6}
+RUNNING_FORCIBLE = 1
+FORCIBLE_COMMANDS = {1: "charge", 2: "discharge"}
+
 # Alarm bits (the document's "Alarms via Modbus").
 ALARM1_GRID_LOSS = 7
 ALARM1_GRID_OVERVOLTAGE = 9
@@ -225,9 +260,41 @@ class HuaweiSun2000Sim(SimDevice):
             put(image, UNIT1_RATED_CHARGE_POWER, 5000)
             put(image, UNIT1_RATED_DISCHARGE_POWER, 5000)
             put(image, STORAGE_RATED_CAPACITY, 10_000)
+            # Factory settings: maximise self consumption, no grid charging, 10 % end-of-discharge SOC.
+            put(image, MAX_CHARGING_POWER, 5000)
+            put(image, MAX_DISCHARGING_POWER, 5000)
+            put(image, END_OF_DISCHARGE_SOC, 10)
+            put(image, WORKING_MODE_SETTING, 2)
+            image.write_only.add(FORCIBLE_COMMAND.address)
         if has_meter:
             put(image, METER_TYPE, 0 if phases == 1 else 1)
             put(image, METER_DETECTION, 1)
+
+    def command(self, state: PlantState) -> None:
+        """The plant follows the forcible charge/discharge, the end-of-discharge SOC and the feed-in limit."""
+        image = self.image
+
+        def value(register: Point) -> float:
+            """The register's value in its unit, as the device holds it (write-only ones too)."""
+            number = decode(register, [image.stored(a) for a in range(register.address, register.end)])
+            return float(number) * register.scale if isinstance(number, int) else 0.0
+
+        control = value(ACTIVE_POWER_CONTROL)
+        export_limit = value(MAX_FEED_IN_POWER) if control == 6 else 0.0 if control == 5 else None
+        if not self.has_battery:
+            state.command = PlantCommand(export_limit=export_limit)
+            return
+        forced = FORCIBLE_COMMANDS.get(int(value(FORCIBLE_COMMAND)))
+        power = FORCIBLE_CHARGE_POWER if forced == "charge" else FORCIBLE_DISCHARGE_POWER
+        running = RUNNING_FORCIBLE if forced else RUNNING_MODES.get(int(value(WORKING_MODE_SETTING)), 0)
+        put(image, UNIT1_WORKING_MODE, running)
+        state.command = PlantCommand(
+            battery=forced or "self_use",  # the other working modes run as self-use here
+            power=value(power) if forced else 0.0,
+            grid_charge=value(CHARGE_FROM_GRID) == 1,
+            min_soc=value(END_OF_DISCHARGE_SOC),
+            export_limit=export_limit,
+        )
 
     def render(self, state: PlantState) -> None:
         self._render_inverter(state)

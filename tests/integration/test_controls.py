@@ -41,7 +41,7 @@ from custom_components.sems.plantkit.registers import RegisterKind
 from simulator.plant import SimulatedPlant
 
 from .common import entry_device
-from .conftest import GOODWE_DT_UDP, GOODWE_ET_TCP, SUNSPEC_TCP, PlantCase, add_plant
+from .conftest import GOODWE_DT_UDP, GOODWE_ET_TCP, HUAWEI_TCP, SUNSPEC_TCP, PlantCase, add_plant
 
 ET = GOODWE_ET_TCP.endpoint
 ET_KEY = "9010KETU000SIM01"
@@ -51,6 +51,10 @@ EMS_MODE, EMS_POWER, EXPORT_LIMIT = 47511, 47512, 47510  # GoodWe ET settings re
 SELF_USE, FORCE_CHARGE = 1, 11  # their EMS mode codes
 SS_KEY = "SS-INV-0001"
 SS_BATTERY = f"{SS_KEY}_battery"
+HUAWEI = HUAWEI_TCP.endpoint
+HW_KEY = "HV2240SIM001"
+HW_BATTERY = "HVLUNA0SIM01_battery"
+HW_UNIT = 1
 
 
 async def allow_control(hass: HomeAssistant, entry: ConfigEntry, allowed: bool = True) -> None:
@@ -462,6 +466,59 @@ async def test_sunspec_controls(hass: HomeAssistant, plant: SimulatedPlant) -> N
         "number", SERVICE_SET_VALUE, {ATTR_ENTITY_ID: soc, ATTR_VALUE: 30}, blocking=True
     )
     assert state_of(hass, soc) == "30.0"
+
+
+async def test_huawei_controls(
+    hass: HomeAssistant,
+    plant: SimulatedPlant,
+    entity_registry: er.EntityRegistry,
+    ha_snapshot: SnapshotAssertion,
+) -> None:
+    """A SUN2000 with its LUNA2000 and meter offers the forcible modes (their power travels with the mode),
+    the end-of-discharge SOC and the feed-in limit, and the plant follows them."""
+    entry = await controlled_plant(hass, plant, HUAWEI_TCP)
+    registry_entries = er.async_entries_for_config_entry(entity_registry, entry.entry_id)
+    for control in sorted(
+        (e for e in registry_entries if e.domain in (Platform.SELECT, Platform.NUMBER, Platform.SWITCH)),
+        key=lambda e: e.unique_id,
+    ):
+        assert control == ha_snapshot(name=f"{control.unique_id}-entry")
+        assert hass.states.get(control.entity_id) == ha_snapshot(name=f"{control.unique_id}-state")
+    mode = hass.states.get(entity_id(hass, "select", f"{HW_BATTERY}_battery_mode"))
+    assert mode is not None
+    assert mode.attributes["options"] == ["self_use", "force_charge", "force_discharge"]
+    assert er.async_get(hass).async_get_entity_id("number", DOMAIN, f"{HW_BATTERY}_force_power") is None
+    assert writes(plant, HUAWEI) == 0
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_SET_BATTERY_MODE,
+        {"device_id": device_id(hass, entry, HW_BATTERY), "mode": "force_charge", "power": 2500},
+        blocking=True,
+    )
+    assert plant.physics.state.battery_power == -2500.0
+    assert state_of(hass, mode.entity_id) == "force_charge"
+    assert plant.server(HUAWEI).write_count(HW_UNIT, 47100) == 1  # the write-only command register
+    soc = entity_id(hass, "number", f"{HW_BATTERY}_min_soc")
+    await hass.services.async_call(
+        "number", SERVICE_SET_VALUE, {ATTR_ENTITY_ID: soc, ATTR_VALUE: 15}, blocking=True
+    )
+    assert state_of(hass, soc) == "15.0"
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_SET_EXPORT_LIMIT,
+        {"device_id": device_id(hass, entry, HW_KEY), "enabled": True, "power": 0},
+        blocking=True,
+    )
+    assert plant.physics.state.grid_power >= 0
+    assert state_of(hass, entity_id(hass, "switch", f"{HW_KEY}_export_limit")) == "on"
+    with pytest.raises(ServiceValidationError) as caught:
+        await hass.services.async_call(
+            DOMAIN,
+            SERVICE_SET_BATTERY_MODE,
+            {"device_id": device_id(hass, entry, HW_BATTERY), "mode": "hold"},
+            blocking=True,
+        )
+    assert caught.value.translation_key == "control_invalid_choice"
 
 
 @pytest.mark.freeze_time(tick=True)

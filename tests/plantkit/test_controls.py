@@ -29,6 +29,7 @@ from custom_components.sems.plantkit.exceptions import (
 )
 from custom_components.sems.plantkit.model import DeviceIdentity, Quantity, Role
 from custom_components.sems.plantkit.profiles.goodwe.controls import battery_controls, inverter_controls
+from custom_components.sems.plantkit.profiles.huawei import controls as huawei_controls
 from custom_components.sems.plantkit.profiles.settings import NumberSetting
 from custom_components.sems.plantkit.profiles.sunspec import controls as sunspec_controls
 from custom_components.sems.plantkit.profiles.sunspec.chain import ModelInstance, SunSpecDetails
@@ -679,3 +680,213 @@ async def test_sunspec_704_limit_and_802_reserve_reach_their_registers(socket_en
     limits = device.chain.refresh(704).points
     assert (limits["WMaxLimPctEna"].value, limits["WMaxLimPct"].cvalue) == (1, 50.0)
     assert device.chain.refresh(802).points["SoCRsvMin"].cvalue == 50.0
+
+
+# -- Huawei SUN2000 + LUNA2000 ---------------------------------------------------------------------------
+
+HUAWEI = "huawei_tcp"
+HW_KEY = "HV2240SIM001"
+HW_BATTERY = "HVLUNA0SIM01_battery"
+HW_UNIT = 1
+# The simulator's own statement of the document's registers (simulator/devices/huawei.py).
+HW_FORCIBLE, HW_CHARGE_POWER, HW_WORKING_MODE, HW_END_OF_DISCHARGE = 47100, 47247, 47086, 47082
+HW_POWER_CONTROL, HW_FEED_IN_LIMIT = 47415, 47416
+
+
+@pytest.fixture
+async def huawei_night(socket_enabled: None) -> AsyncIterator[SimulatedPlant]:
+    """The Huawei SUN2000 with its LUNA2000 and meter at 02:00: the battery feeds the house."""
+    sim = SimulatedPlant(start=NIGHT, endpoints=[HUAWEI])
+    await sim.start()
+    try:
+        yield sim
+    finally:
+        await sim.stop()
+
+
+@pytest.fixture
+async def huawei_noon(socket_enabled: None) -> AsyncIterator[SimulatedPlant]:
+    """The same at a sunny noon: the plant exports."""
+    sim = SimulatedPlant(start=NOON, endpoints=[HUAWEI])
+    await sim.start()
+    try:
+        yield sim
+    finally:
+        await sim.stop()
+
+
+def test_huawei_offers_battery_controls_and_the_export_limit_with_a_meter() -> None:
+    inverter = _identity(Role.INVERTER, "huawei_sun2000", rated_power=10_000)
+    battery = _identity(Role.BATTERY, "huawei_sun2000_battery", via_serial="S1")
+    meter = _identity(Role.METER, "huawei_sun2000_meter", via_serial="S1")
+    assert [b.control for b in huawei_controls.battery_controls(battery, [inverter, battery])] == [
+        Control.BATTERY_MODE,
+        Control.MIN_SOC,
+    ]
+    assert [b.control for b in huawei_controls.inverter_controls(inverter, [inverter, meter])] == [
+        Control.EXPORT_LIMIT,
+        Control.EXPORT_LIMIT_POWER,
+    ]
+    # Huawei limits the feed-in at its meter: without one (or without a rated power) nothing is offered.
+    assert huawei_controls.inverter_controls(inverter, [inverter, battery]) == ()
+    assert huawei_controls.inverter_controls(_identity(Role.INVERTER, "huawei_sun2000"), [meter]) == ()
+
+
+async def test_huawei_controls_read_their_factory_settings(huawei_night: SimulatedPlant) -> None:
+    async with (controller := await _controller(huawei_night, HUAWEI)).client:
+        states = await controller.read()
+    mode = states[HW_BATTERY][Control.BATTERY_MODE]
+    assert (mode.value, mode.spec.options) == (
+        BatteryMode.SELF_USE,
+        (BatteryMode.SELF_USE, BatteryMode.FORCE_CHARGE, BatteryMode.FORCE_DISCHARGE),
+    )
+    assert mode.power_spec == ControlSpec(Control.FORCE_POWER, minimum=0, maximum=5000)  # 47075
+    assert mode.forced_power is None
+    reserve = states[HW_BATTERY][Control.MIN_SOC]
+    assert (reserve.value, reserve.spec.minimum, reserve.spec.maximum) == (10.0, 0, 20)
+    assert {control: state.value for control, state in states[HW_KEY].items()} == {
+        Control.EXPORT_LIMIT: False,
+        Control.EXPORT_LIMIT_POWER: 0.0,
+    }
+    assert huawei_night.server(HUAWEI).write_requests() == 0
+
+
+async def test_huawei_forcible_register_cannot_be_read(huawei_night: SimulatedPlant) -> None:
+    """47100 is write only, as the document says: the simulated device refuses to read it."""
+    async with (controller := await _controller(huawei_night, HUAWEI)).client:
+        with pytest.raises(ModbusExceptionError):
+            await controller.client.transport.read_registers(HW_UNIT, RegisterKind.HOLDING, HW_FORCIBLE, 1)
+
+
+async def test_huawei_forced_charge_charges_the_battery_from_the_grid(huawei_night: SimulatedPlant) -> None:
+    state = huawei_night.physics.state
+    async with (controller := await _controller(huawei_night, HUAWEI)).client:
+        assert state.battery_power > 0  # the battery feeds the house at night
+        [change] = await controller.set_battery_mode(HW_BATTERY, "force_charge", 3000)
+        assert (change.old, change.new) == (BatteryMode.SELF_USE, BatteryMode.FORCE_CHARGE)
+        assert state.battery_power == -3000.0
+        assert state.grid_power == pytest.approx(state.load_power + 3000, abs=1)  # from the grid
+        readings = await controller.client.read()
+        states = await controller.read()
+    assert _values(readings, HW_BATTERY)[Quantity.BATTERY_POWER] == -3000.0
+    grid = _values(readings, f"{HW_KEY}_meter")[Quantity.GRID_POWER]
+    assert grid == pytest.approx(state.load_power + 3000, abs=1)
+    assert states[HW_BATTERY][Control.BATTERY_MODE].forced_power == 3000.0
+    server = huawei_night.server(HUAWEI)
+    assert (server.write_count(HW_UNIT, HW_CHARGE_POWER), server.write_count(HW_UNIT, HW_FORCIBLE)) == (1, 1)
+
+
+async def test_huawei_discharge_self_use_and_minimum_soc(huawei_night: SimulatedPlant) -> None:
+    state = huawei_night.physics.state
+    async with (controller := await _controller(huawei_night, HUAWEI)).client:
+        await controller.set_battery_mode(HW_BATTERY, "force_discharge", 1500)
+        assert state.battery_power == 1500.0
+        await controller.set_battery_mode(HW_BATTERY, "force_discharge")  # keeps its power
+        assert state.battery_power == 1500.0
+        await controller.set_battery_mode(HW_BATTERY, "force_charge")  # the full rate, 47075
+        assert state.battery_power == -5000.0
+        await controller.set_battery_mode(HW_BATTERY, "self_use")
+        assert state.battery_power > 0
+        change = await controller.set(HW_BATTERY, Control.MIN_SOC, 20)
+        assert (change.old, change.new) == (10.0, 20.0)
+        await controller.set_battery_mode(HW_BATTERY, "force_discharge", 5000)
+        huawei_night.advance(3 * 3600)  # 15 kWh asked of a 10 kWh battery: it stops at 20 %
+        assert state.battery_soc == pytest.approx(20, abs=1.5)
+        assert state.battery_power == 0.0
+    image = huawei_night.devices["huawei_sun2000"].image
+    assert image.read(RegisterKind.HOLDING, HW_END_OF_DISCHARGE, 1) == [200]  # % with gain 10
+    assert image.read(RegisterKind.HOLDING, HW_WORKING_MODE, 1) == [2]  # maximise self consumption
+
+
+async def test_huawei_refuses_what_it_does_not_offer_before_anything_is_sent(
+    huawei_night: SimulatedPlant,
+) -> None:
+    async with (controller := await _controller(huawei_night, HUAWEI)).client:
+        for call in (
+            controller.set_battery_mode(HW_BATTERY, "force_charge", 6000),  # above 47075
+            controller.set_battery_mode(HW_BATTERY, "hold"),  # no documented register means it
+            controller.set_battery_mode(HW_BATTERY, "off_grid_reserve"),
+            controller.set(HW_BATTERY, Control.MIN_SOC, 21),  # the manuals' 0..20 %
+            controller.set(HW_KEY, Control.EXPORT_LIMIT_POWER, 10_001),  # above the rated power
+        ):
+            with pytest.raises(ControlValueError):
+                await call
+        with pytest.raises(ControlNotOfferedError):
+            await controller.set(HW_BATTERY, Control.FORCE_POWER, 1000)  # it travels with the mode
+    assert huawei_night.server(HUAWEI).write_requests() == 0
+
+
+async def test_huawei_export_limit_caps_the_export(huawei_noon: SimulatedPlant) -> None:
+    async with (controller := await _controller(huawei_noon, HUAWEI)).client:
+        before = _values(await controller.client.read(), f"{HW_KEY}_meter")[Quantity.GRID_POWER]
+        assert before is not None
+        assert before < -500  # exporting
+        await controller.set(HW_KEY, Control.EXPORT_LIMIT_POWER, 300)
+        await controller.set(HW_KEY, Control.EXPORT_LIMIT, True)
+        after = _values(await controller.client.read(), f"{HW_KEY}_meter")[Quantity.GRID_POWER]
+        states = await controller.read()
+        await controller.set(HW_KEY, Control.EXPORT_LIMIT, False)
+        free = _values(await controller.client.read(), f"{HW_KEY}_meter")[Quantity.GRID_POWER]
+    assert after == pytest.approx(-300, abs=1)
+    assert free == pytest.approx(before, abs=1)
+    assert states[HW_KEY][Control.EXPORT_LIMIT].value is True
+    assert states[HW_KEY][Control.EXPORT_LIMIT_POWER].value == 300.0
+    image = huawei_noon.devices["huawei_sun2000"].image
+    assert image.read(RegisterKind.HOLDING, HW_FEED_IN_LIMIT, 2) == [0, 300]  # kW with gain 1000
+    assert image.read(RegisterKind.HOLDING, HW_POWER_CONTROL, 1) == [0]  # unlimited again
+
+
+async def test_huawei_write_the_device_does_not_take(huawei_night: SimulatedPlant) -> None:
+    """The write-only command is checked through what the storage then runs: the real mode is reported."""
+    huawei_night.server(HUAWEI).faults.ignore_writes = True
+    async with (controller := await _controller(huawei_night, HUAWEI)).client:
+        with pytest.raises(WriteNotTakenError) as caught:
+            await controller.set_battery_mode(HW_BATTERY, "force_charge", 2000)
+        assert (caught.value.requested, caught.value.actual) == (
+            BatteryMode.FORCE_CHARGE,
+            BatteryMode.SELF_USE,
+        )
+        with pytest.raises(WriteNotTakenError) as caught:
+            await controller.set(HW_BATTERY, Control.MIN_SOC, 15)
+        assert (caught.value.requested, caught.value.actual) == (15.0, 10.0)
+    assert huawei_night.server(HUAWEI).write_count(HW_UNIT, HW_FORCIBLE) == 1  # sent, and echoed
+
+
+async def test_huawei_write_budget_refuses_without_sending(huawei_night: SimulatedPlant) -> None:
+    clock = Clock()
+    budget = WriteBudget(per_hour=10, min_interval=10)
+    async with (controller := await _controller(huawei_night, HUAWEI, budget=budget, clock=clock)).client:
+        await controller.set_battery_mode(HW_BATTERY, "force_charge", 2000)
+        sent = huawei_night.server(HUAWEI).write_requests()
+        with pytest.raises(WriteBudgetExceededError):
+            await controller.set_battery_mode(HW_BATTERY, "self_use")  # 47100 again within 10 s
+        assert huawei_night.server(HUAWEI).write_requests() == sent
+        clock.now += 11
+        await controller.set_battery_mode(HW_BATTERY, "self_use")
+    assert huawei_night.server(HUAWEI).write_count(HW_UNIT, HW_FORCIBLE) == 2
+
+
+async def test_huawei_nothing_is_written_until_writes_are_allowed(huawei_night: SimulatedPlant) -> None:
+    controller = await _controller(huawei_night, HUAWEI)
+    controller.writes_allowed = False
+    async with controller.client:
+        with pytest.raises(ControlNotAllowedError):
+            await controller.set_battery_mode(HW_BATTERY, "force_charge", 3000)
+        with pytest.raises(ControlNotAllowedError):
+            await controller.set(HW_KEY, Control.EXPORT_LIMIT, True)
+        await controller.read()
+        await controller.client.read()
+    assert huawei_night.server(HUAWEI).write_requests() == 0
+
+
+async def test_huawei_temporary_mode_goes_back_to_self_use_when_due(huawei_night: SimulatedPlant) -> None:
+    start = datetime(2026, 6, 21, 2, 0, tzinfo=UTC)
+    state = huawei_night.physics.state
+    async with (controller := await _controller(huawei_night, HUAWEI)).client:
+        await controller.set_battery_mode(HW_BATTERY, "force_charge", 2000, until=start + timedelta(hours=1))
+        assert await controller.expire(start + timedelta(minutes=59)) == []
+        assert state.battery_power == -2000.0
+        [change] = await controller.expire(start + timedelta(hours=1))
+        assert (change.old, change.new) == (BatteryMode.FORCE_CHARGE, BatteryMode.SELF_USE)
+        assert controller.reverts.items == {}
+    assert state.battery_power > 0

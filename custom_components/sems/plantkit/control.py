@@ -155,7 +155,8 @@ class ControlBinding(ABC):
     them into the canonical value (None when the registers hold something the control cannot show);
     ``encode`` turns a validated canonical value into writes, given the current raw values (scale
     factors, the registers a write shares with others). A battery mode whose forced power lives in the
-    mode's own registers takes it as ``power`` and states its limits in ``power_spec_for``.
+    mode's own registers takes it as ``power`` and states its limits in ``power_spec_for``. A command
+    register the device cannot read back is named in ``write_only``.
     """
 
     spec: ControlSpec
@@ -169,6 +170,12 @@ class ControlBinding(ABC):
     @abstractmethod
     def points(self) -> Sequence[Point]:
         """Every register point ``decode`` and ``encode`` need."""
+
+    @property
+    def write_only(self) -> Sequence[Point]:
+        """Registers ``encode`` may write that the device never lets be read (a document's "write only"):
+        they are not among ``points``, and a write to them is checked through ``decode`` instead."""
+        return ()
 
     def spec_for(self, raw: Mapping[str, RawValue]) -> ControlSpec:
         """The control's limits now: ``spec``, narrowed where the device reports limits in registers."""

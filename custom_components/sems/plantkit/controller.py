@@ -9,7 +9,8 @@ set ``writes_allowed`` (so setup, probing and discovery never write), and each w
 3. respects a budget per register: at most ``WriteBudget.per_hour`` writes in an hour and none within
    ``min_interval`` seconds of the last (``WriteBudgetExceededError``, nothing sent);
 4. is read back: a device that acknowledged but did not take the value raises ``WriteNotTakenError`` with
-   the value it really has.
+   the value it really has (a write to a register the device cannot read back, ``write_only``, is checked
+   through the control's value as the other registers show it).
 
 Reads and writes share the client's lock, so a write and its read-back never interleave with a poll.
 Temporary battery modes are kept in a ``RevertBook`` (JSON-safe, for the caller to persist) and go back
@@ -377,8 +378,11 @@ class PlantController:
             self._ledger.record(unit_id, list(write.addresses))
         after = await self._read_words(unit_id, points) if writes else words
         new = binding.decode(_raw(points, after))
+        unreadable = {a for point in binding.write_only for a in range(point.address, point.end)}
+        blind = [w for w in writes if unreadable.intersection(w.addresses)]
         for write in writes:
-            if tuple(after.get(a) for a in write.addresses) != write.words:
+            taken = tuple(after.get(a) for a in write.addresses) == write.words
+            if not (taken or write in blind) or (write in blind and new != value):
                 raise WriteNotTakenError(
                     f"{device.key}: {binding.control} is {new!r} after writing {value!r}",
                     str(binding.control),

@@ -26,10 +26,11 @@ Which identity carries what:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ...control import ControlBinding
 from ...exceptions import ModbusExceptionError, UnsupportedDeviceError
 from ...model import (
     Details,
@@ -45,7 +46,7 @@ from ...registers import RawValue, RegisterKind, decode
 from ...transport.base import TransportType
 from ..base import Profile, UnitSession
 from ..table import Field, Table, TableProfile
-from . import faults
+from . import controls, faults
 from .registers import (
     ALARM_2,
     ALARM_3,
@@ -283,6 +284,11 @@ class HuaweiInverterProfile(_HuaweiProfile):
             bool(stored.get("has_battery")),
         )
 
+    def controls(
+        self, identity: DeviceIdentity, plant: Sequence[DeviceIdentity]
+    ) -> tuple[ControlBinding, ...]:
+        return controls.inverter_controls(identity, plant)
+
     def _tables(self, identity: DeviceIdentity) -> tuple[Table, ...]:
         details = identity.details
         single = isinstance(details, HuaweiInverterDetails) and details.phases == 1
@@ -338,6 +344,11 @@ class HuaweiBatteryProfile(_DecodeOnlyProfile):
     def details_from(self, data: Any) -> Details:
         product = legacy_details(data).get("product_model")
         return HuaweiBatteryDetails(None if product is None else int(product))
+
+    def controls(
+        self, identity: DeviceIdentity, plant: Sequence[DeviceIdentity]
+    ) -> tuple[ControlBinding, ...]:
+        return controls.battery_controls(identity, plant)
 
     def _tables(self, identity: DeviceIdentity) -> tuple[Table, ...]:
         return (BATTERY, _BATTERY_ALARMS)

@@ -22,6 +22,28 @@ stated here from the document, no other project's tables or code are used.
   totals are int32 x 0.01 kWh: 37119 "positive active electricity" is what the inverter fed to the grid
   (export), 37121 "reverse active power" what the grid supplied (import).
 - The document marks no value as "not available": every raw value is taken as real.
+
+Settings (read and written by the controls, never by a poll; ``SETTINGS``), from the document's
+sections "Battery" (energy storage settings 47xxx, unit 1 running data 37xxx) and "Inverter Equipment"
+(active power control), each fact checked against a public reading of the document: the register list
+of the ``sun2000_modbus`` package (parsed from the document), my-gekko's SUN2000 device profile and
+evcc's SUN2000 hybrid template (facts only, no code or tables taken):
+- 37006 unit 1 working mode (RO): 1 forcible charge/discharge, 4 maximise self consumption (others:
+  0 none, 2 TOU (LG), 3 fixed charge/discharge, 5 fully fed to grid, 6 TOU (LUNA2000), 7-10 remote
+  scheduling and AI modes);
+- 47075 maximum charging power, 47077 maximum discharging power: U32, W (gain 1);
+- 47082 end-of-discharge SOC ("discharge cutoff capacity"): U16, %, gain 10;
+- 47083 forcible charge/discharge period: U16, minutes (1..1440 where the setting mode is "duration");
+- 47086 working mode settings: U16, 0 adaptive, 1 fixed charge/discharge, 2 maximise self consumption,
+  3 TOU (LG), 4 fully fed to grid, 5 TOU (LUNA2000);
+- 47087 charge from grid: U16, 0 disable, 1 enable;
+- 47100 forcible charge/discharge: U16, write only ("WO": it cannot be read back), 0 stop, 1 charge,
+  2 discharge;
+- 47246 forcible charge/discharge setting mode: U16, 0 duration (47083);
+- 47247 forcible charge power, 47249 forcible discharge power: U32, W (one watt per count);
+- 47415 active power control mode: U16, 0 unlimited, 1 DI active scheduling, 5 zero-power grid
+  connection, 6 power-limited grid connection (kW), 7 power-limited grid connection (%);
+- 47416 maximum feed-in power: I32, kW, gain 1000.
 """
 
 from __future__ import annotations
@@ -179,3 +201,23 @@ METER_PHASES_B_C = Table(
 
 # Currents the document types as signed without saying which way they count: published as magnitudes.
 UNDIRECTED_CURRENTS = frozenset({Q.GRID_CURRENT_L1, Q.GRID_CURRENT_L2, Q.GRID_CURRENT_L3})
+
+# -- settings (read and written by the controls, never by a poll) ----------------------------------------
+UNIT1_WORKING_MODE = reg("unit1_working_mode", 37006, U16)  # what the storage runs now (see docstring)
+SETTINGS = Table(
+    (
+        UNIT1_WORKING_MODE,
+        reg("max_charging_power", 47075, U32, "W"),
+        reg("max_discharging_power", 47077, U32, "W"),
+        reg("discharge_cutoff_soc", 47082, U16, "%", 10),  # the end-of-discharge SOC
+        reg("forcible_period", 47083, U16),  # minutes
+        reg("working_mode", 47086, U16),
+        reg("charge_from_grid", 47087, U16),  # 0 disable, 1 enable
+        reg("forcible_command", 47100, U16),  # write only: 0 stop, 1 charge, 2 discharge
+        reg("forcible_setting_mode", 47246, U16),  # 0 duration
+        reg("forcible_charge_power", 47247, U32, "W"),
+        reg("forcible_discharge_power", 47249, U32, "W"),
+        reg("active_power_control_mode", 47415, U16),
+        reg("max_feed_in_power", 47416, I32, "kW", 1000),  # whole watts
+    )
+)
