@@ -3,7 +3,8 @@
 They are reached through the SDongle (port 502; the unit id is the inverter's communication address,
 usually 1) or through the inverter's own access point (port 6607 on older firmware, unit id 0). Both drop
 requests sent right after the TCP connect, so the profiles ask young connections to wait
-``CONNECT_DELAY`` (``Profile.connect_delay``). Register facts are in ``registers``, alarm bits in ``faults``.
+``CONNECT_DELAY`` (``Profile.connect_delay``). Register facts are in ``registers``, alarm bits in ``faults``,
+the battery and export controls in ``controls``.
 
 Identification, in four to eight reads:
 1. Model (30000, STR) and serial number (30015, STR). The model must be a Huawei inverter's name
