@@ -866,6 +866,14 @@ async def test_huawei_write_budget_refuses_without_sending(huawei_night: Simulat
     assert huawei_night.server(HUAWEI).write_count(HW_UNIT, HW_FORCIBLE) == 2
 
 
+async def test_huawei_self_use_already_set_is_not_written_again(huawei_night: SimulatedPlant) -> None:
+    """The write-only command is not sent when the storage runs self-consumption already."""
+    async with (controller := await _controller(huawei_night, HUAWEI)).client:
+        [change] = await controller.set_battery_mode(HW_BATTERY, "self_use")
+    assert (change.old, change.new, change.registers) == (BatteryMode.SELF_USE, BatteryMode.SELF_USE, ())
+    assert huawei_night.server(HUAWEI).write_requests() == 0
+
+
 async def test_huawei_nothing_is_written_until_writes_are_allowed(huawei_night: SimulatedPlant) -> None:
     controller = await _controller(huawei_night, HUAWEI)
     controller.writes_allowed = False

@@ -3,9 +3,9 @@
 Register facts are in ``registers.SETTINGS`` (with their sources). What each means canonically:
 
 - Battery mode (battery), several registers at once (``StorageMode``):
-  - self-use: forcible charge/discharge 47100 = 0 (stop), working mode 47086 = 2 (maximise self
-    consumption), charge from grid 47087 = 0; it reads as self-use while the storage runs "maximise self
-    consumption" (37006 = 4);
+  - self-use: forcible charge/discharge 47100 = 0 (stop; only while a forced mode may run, as 47100
+    cannot be read), working mode 47086 = 2 (maximise self consumption), charge from grid 47087 = 0; it
+    reads as self-use while the storage runs "maximise self consumption" (37006 = 4);
   - forced charge / forced discharge: setting mode 47246 = 0 (duration), period 47083 = 1440 minutes (the
     longest the document allows: the device itself ends a forced mode after a day), the power in 47247
     (charge) or 47249 (discharge) with the other one 0, for a charge 47087 = 1 (from PV first, the grid
@@ -120,8 +120,10 @@ class StorageMode(ControlBinding):
     ) -> tuple[RegisterWrite, ...]:
         command = _point("forcible_command")
         if value is BatteryMode.SELF_USE:
+            # The command cannot be read, so it is written only where a forced mode may be running.
+            forced = raw.get("unit1_working_mode") in (RUNNING_FORCIBLE, None)
             return (
-                word_write(command, FORCIBLE_STOP),
+                *((word_write(command, FORCIBLE_STOP),) if forced else ()),
                 word_write(_point("working_mode"), MAXIMISE_SELF_CONSUMPTION),
                 word_write(_point("charge_from_grid"), GRID_CHARGING_OFF),
             )
