@@ -301,6 +301,22 @@ async def test_goodwe_controls_read_their_factory_settings(night: SimulatedPlant
     assert night.server(ET).write_requests() == 0
 
 
+async def test_a_control_register_the_device_refuses_leaves_the_others_readable(night: SimulatedPlant) -> None:
+    """A firmware without the export limit switch (47509) refuses it: that control reads as unknown, the
+    others still read, and the refusal is remembered (the next read does not ask for it again)."""
+    server = night.server(ET)
+    night.devices["goodwe_et"].image.refused.add((RegisterKind.HOLDING, 47509))
+    async with (controller := await _controller(night, ET)).client:
+        states = await controller.read()
+        server.requests.clear()
+        again = await controller.read()
+    assert states[ET_KEY][Control.EXPORT_LIMIT].value is None
+    assert states[ET_KEY][Control.EXPORT_LIMIT_POWER].value == 10_000.0
+    assert states[ET_BATTERY][Control.BATTERY_MODE].value is BatteryMode.SELF_USE
+    assert again == states
+    assert server.count() == 2  # 45356 alone, then 47510-47512: 47509 is not asked for again
+
+
 async def test_nothing_is_written_until_writes_are_allowed(night: SimulatedPlant) -> None:
     controller = await _controller(night, ET)
     controller.writes_allowed = False

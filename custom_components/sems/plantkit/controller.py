@@ -39,13 +39,11 @@ from .exceptions import (
     ControlNotAllowedError,
     ControlNotOfferedError,
     PlantError,
-    PlantProtocolError,
     WriteBudgetExceededError,
     WriteNotTakenError,
 )
 from .model import DeviceIdentity
-from .planner import PlanLimits, Span, plan_reads
-from .registers import Point, RawValue, RegisterKind, decode
+from .registers import Point, RawValue, decode
 
 HOUR = 3600.0
 
@@ -238,7 +236,7 @@ class PlantController:
         raw_by_unit: dict[int, dict[str, RawValue]] = {}
         async with self.client.lock:
             for unit_id, points in by_unit.items():
-                raw_by_unit[unit_id] = _raw(points, await self._read_words(unit_id, points))
+                raw_by_unit[unit_id] = _raw(points, await self.client.read_points(unit_id, points))
         return {
             key: {
                 control: _state(binding, raw_by_unit[device.unit_id]) for control, binding in bindings.items()
@@ -246,27 +244,6 @@ class PlantController:
             for key, (device, bindings) in offered.items()
             if bindings
         }
-
-    async def _read_words(self, unit_id: int, points: Sequence[Point]) -> dict[int, int]:
-        """The words of every register the points cover (the caller holds the client's lock), in requests
-        shaped by the unit's profiles (a gap is bridged only where the family serves every register)."""
-        limits = PlanLimits()
-        for device in self.client.devices:
-            if device.unit_id == unit_id:
-                own = self.client.profile(device.profile).limits
-                limits = PlanLimits(
-                    min(limits.max_registers, own.max_registers), min(limits.max_gap, own.max_gap)
-                )
-        words: dict[int, int] = {}
-        spans = (Span(p.kind, p.address, p.count) for p in points if p.kind is RegisterKind.HOLDING)
-        for request in plan_reads(spans, limits):
-            block = await self.client.transport.read_registers(
-                unit_id, request.kind, request.address, request.count
-            )
-            if len(block) != request.count:
-                raise PlantProtocolError(f"asked for {request.count} registers, got {len(block)}")
-            words.update(zip(range(request.address, request.end), block, strict=True))
-        return words
 
     # -- writing ----------------------------------------------------------------------------------------
 
@@ -354,7 +331,7 @@ class PlantController:
         await self.client.prepare()
         unit_id = device.unit_id
         points = binding.points
-        words = await self._read_words(unit_id, points)
+        words = await self.client.read_points(unit_id, points)
         raw = _raw(points, words)
         value = binding.spec_for(raw).validate(value)
         checked_power: float | None = None
@@ -375,7 +352,7 @@ class PlantController:
             else:
                 await self.client.transport.write_registers(unit_id, write.address, write.words)
             self._ledger.record(unit_id, list(write.addresses))
-        after = await self._read_words(unit_id, points) if writes else words
+        after = await self.client.read_points(unit_id, points) if writes else words
         new = binding.decode(_raw(points, after))
         for write in writes:
             if tuple(after.get(a) for a in write.addresses) != write.words:
