@@ -205,28 +205,11 @@ class SemsControls:
 
     async def async_set_export_limit(self, device_key: str, enabled: bool, power: object = None) -> None:
         """Set the export limit's power (if given) first, then switch the limit on or off."""
-
-        async def write() -> list[ControlChange]:
-            changes = []
-            if power is not None:
-                changes.append(await self.controller.set(device_key, Control.EXPORT_LIMIT_POWER, power))
-            changes.append(await self.controller.set(device_key, Control.EXPORT_LIMIT, enabled))
-            return changes
-
-        if power is not None:  # nothing is written unless both values fit
-            self._validate(device_key, Control.EXPORT_LIMIT_POWER, power)
-        await self._async_write(device_key, Control.EXPORT_LIMIT, write)
-
-    def _validate(self, device_key: str, control: Control, value: object) -> None:
-        try:
-            if not self.controller.writes_allowed:
-                raise ControlNotAllowedError("control is off", str(control))
-            binding = self.controller.bindings(self.controller.device(device_key)).get(control)
-            if binding is None:
-                raise ControlNotOfferedError(f"{device_key} has no {control}", str(control))
-            binding.spec.validate(value)
-        except PlantError as err:
-            raise self._translated(device_key, control, err) from err
+        await self._async_write(
+            device_key,
+            Control.EXPORT_LIMIT,
+            lambda: self.controller.set_export_limit(device_key, enabled, power),
+        )
 
     async def _async_write(
         self, device_key: str, control: Control, write: Callable[[], Awaitable[list[ControlChange]]]

@@ -260,6 +260,21 @@ class PlantController:
                 self.reverts.cancel(device_key)
         return change
 
+    async def set_export_limit(
+        self, device_key: str, enabled: object, power: object = None
+    ) -> list[ControlChange]:
+        """Switch the export limit on or off, with its power (W) first where given. Nothing is written
+        unless both values are within the device's limits; a failed second write leaves the first in place
+        (the raised error says which control failed)."""
+        self._binding(device_key, Control.EXPORT_LIMIT)[1].spec.validate(enabled)
+        if power is not None:
+            self._binding(device_key, Control.EXPORT_LIMIT_POWER)[1].spec.validate(power)
+        changes = []
+        if power is not None:
+            changes.append(await self.set(device_key, Control.EXPORT_LIMIT_POWER, power))
+        changes.append(await self.set(device_key, Control.EXPORT_LIMIT, enabled))
+        return changes
+
     async def set_battery_mode(
         self,
         device_key: str,
