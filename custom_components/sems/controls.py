@@ -90,6 +90,34 @@ def control_platform(control: Control) -> str:
     return CONTROL_PLATFORMS[CONTROL_KINDS[control]]
 
 
+def _cached_text(hass: HomeAssistant, domain: str, key: str, default: str) -> str:
+    """``component.<domain>.<key>`` in Home Assistant's language, or ``default``."""
+    category = key.split(".", 1)[0]
+    cached = async_get_cached_translations(hass, hass.config.language, category, domain)
+    return cached.get(f"component.{domain}.{key}", default)
+
+
+def control_label(hass: HomeAssistant, control: Control) -> str:
+    """The control's name in Home Assistant's language (its entity's name)."""
+    return _cached_text(hass, DOMAIN, f"entity.{control_platform(control)}.{control}.name", str(control))
+
+
+def control_value_label(hass: HomeAssistant, control: Control, value: object) -> str:
+    """A value as the user sees it, in Home Assistant's language: a battery mode's name, on/off (as the
+    switch shows them), a number with its unit, "-" for unknown."""
+    if isinstance(value, BatteryMode) or (control is Control.BATTERY_MODE and isinstance(value, str)):
+        return _cached_text(hass, DOMAIN, f"entity.select.battery_mode.state.{value}", str(value))
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        state = "on" if value else "off"
+        return _cached_text(hass, "switch", f"entity_component._.state.{state}", state)
+    if isinstance(value, int | float):
+        unit = CONTROL_UNITS.get(control)
+        return f"{value:g} {unit}" if unit else f"{value:g}"
+    return str(value)
+
+
 class SemsControls:
     """The controls of one entry's devices: their last known state, writes, and temporary modes.
 
@@ -205,28 +233,11 @@ class SemsControls:
 
     async def async_set_export_limit(self, device_key: str, enabled: bool, power: object = None) -> None:
         """Set the export limit's power (if given) first, then switch the limit on or off."""
-
-        async def write() -> list[ControlChange]:
-            changes = []
-            if power is not None:
-                changes.append(await self.controller.set(device_key, Control.EXPORT_LIMIT_POWER, power))
-            changes.append(await self.controller.set(device_key, Control.EXPORT_LIMIT, enabled))
-            return changes
-
-        if power is not None:  # nothing is written unless both values fit
-            self._validate(device_key, Control.EXPORT_LIMIT_POWER, power)
-        await self._async_write(device_key, Control.EXPORT_LIMIT, write)
-
-    def _validate(self, device_key: str, control: Control, value: object) -> None:
-        try:
-            if not self.controller.writes_allowed:
-                raise ControlNotAllowedError("control is off", str(control))
-            binding = self.controller.bindings(self.controller.device(device_key)).get(control)
-            if binding is None:
-                raise ControlNotOfferedError(f"{device_key} has no {control}", str(control))
-            binding.spec.validate(value)
-        except PlantError as err:
-            raise self._translated(device_key, control, err) from err
+        await self._async_write(
+            device_key,
+            Control.EXPORT_LIMIT,
+            lambda: self.controller.set_export_limit(device_key, enabled, power),
+        )
 
     async def _async_write(
         self, device_key: str, control: Control, write: Callable[[], Awaitable[list[ControlChange]]]
@@ -323,25 +334,11 @@ class SemsControls:
 
     def label(self, control: Control) -> str:
         """The control's name in Home Assistant's language (its entity's name)."""
-        return self._text(f"entity.{control_platform(control)}.{control}.name", str(control))
+        return control_label(self.hass, control)
 
     def value_label(self, control: Control, value: object) -> str:
-        """A value as the user sees it: a battery mode's name, on/off, a number with its unit."""
-        if isinstance(value, BatteryMode) or (control is Control.BATTERY_MODE and isinstance(value, str)):
-            return self._text(f"entity.select.battery_mode.state.{value}", str(value))
-        if value is None:
-            return "-"
-        if isinstance(value, bool):
-            return "on" if value else "off"
-        if isinstance(value, int | float):
-            unit = CONTROL_UNITS.get(control)
-            return f"{value:g} {unit}" if unit else f"{value:g}"
-        return str(value)
-
-    def _text(self, key: str, default: str) -> str:
-        category = key.split(".", 1)[0]
-        cached = async_get_cached_translations(self.hass, self.hass.config.language, category, DOMAIN)
-        return cached.get(f"component.{DOMAIN}.{key}", default)
+        """A value as the user sees it (``control_value_label``)."""
+        return control_value_label(self.hass, control, value)
 
     def _translated(self, device_key: str, control: Control, err: PlantError) -> HomeAssistantError:
         """The translated exception a failed write raises in Home Assistant."""

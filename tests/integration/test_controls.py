@@ -231,11 +231,20 @@ async def test_logbook_describes_a_change(hass: HomeAssistant, plant: SimulatedP
     def register_description(domain: str, event_type: str, describe: Any) -> None:
         described[event_type] = describe
 
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_SET_EXPORT_LIMIT,
+        {"device_id": device_id(hass, entry, ET_KEY), "enabled": True, "power": 500},
+        blocking=True,
+    )
     logbook.async_describe_events(hass, register_description)
-    [event] = events
-    entry_text = described[EVENT_CONTROL_CHANGED](event)
-    assert entry_text["message"] == "changed Mode from Self-use to Hold (no charge or discharge)"
-    assert entry_text["name"]
+    messages = [described[EVENT_CONTROL_CHANGED](event)["message"] for event in events]
+    assert messages == [
+        "Mode: Self-use \u2192 Hold (no charge or discharge)",
+        "Export limit: 10000 W \u2192 500 W",
+        "Limit export: Off \u2192 On",  # Home Assistant's own words for a switch's states
+    ]
+    assert all(described[EVENT_CONTROL_CHANGED](event)["name"] for event in events)
 
 
 @pytest.mark.freeze_time(tick=True)

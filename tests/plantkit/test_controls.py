@@ -302,6 +302,22 @@ async def test_goodwe_controls_read_their_factory_settings(night: SimulatedPlant
     assert night.server(ET).write_requests() == 0
 
 
+async def test_a_refused_control_register_leaves_the_others_readable(night: SimulatedPlant) -> None:
+    """A firmware without the export limit switch (47509) refuses it: that control reads as unknown, the
+    others still read, and the refusal is remembered (the next read does not ask for it again)."""
+    server = night.server(ET)
+    night.devices["goodwe_et"].image.refused.add((RegisterKind.HOLDING, 47509))
+    async with (controller := await _controller(night, ET)).client:
+        states = await controller.read()
+        server.requests.clear()
+        again = await controller.read()
+    assert states[ET_KEY][Control.EXPORT_LIMIT].value is None
+    assert states[ET_KEY][Control.EXPORT_LIMIT_POWER].value == 10_000.0
+    assert states[ET_BATTERY][Control.BATTERY_MODE].value is BatteryMode.SELF_USE
+    assert again == states
+    assert server.count() == 2  # 45356 alone, then 47510-47512: 47509 is not asked for again
+
+
 async def test_nothing_is_written_until_writes_are_allowed(night: SimulatedPlant) -> None:
     controller = await _controller(night, ET)
     controller.writes_allowed = False
@@ -366,12 +382,15 @@ async def test_goodwe_export_limit_caps_the_export(noon: SimulatedPlant) -> None
         before = _values(await controller.client.read(), f"{ET_KEY}_meter")[Quantity.GRID_POWER]
         assert before is not None
         assert before < -500  # exporting
-        await controller.set(ET_KEY, Control.EXPORT_LIMIT_POWER, 200)
-        await controller.set(ET_KEY, Control.EXPORT_LIMIT, True)
+        changes = await controller.set_export_limit(ET_KEY, True, 200)
         after = _values(await controller.client.read(), f"{ET_KEY}_meter")[Quantity.GRID_POWER]
         states = await controller.read()
         await controller.set(ET_KEY, Control.EXPORT_LIMIT_POWER, 0)  # negative prices
         zero = _values(await controller.client.read(), f"{ET_KEY}_meter")[Quantity.GRID_POWER]
+    assert [(c.control, c.old, c.new) for c in changes] == [
+        (Control.EXPORT_LIMIT_POWER, 10_000.0, 200.0),
+        (Control.EXPORT_LIMIT, False, True),
+    ]
     assert after == pytest.approx(-200, abs=1)
     assert zero is not None
     assert zero >= 0
@@ -386,6 +405,8 @@ async def test_values_outside_the_limits_are_refused_before_anything_is_sent(nig
             controller.set_battery_mode(ET_BATTERY, "nap"),
             controller.set(ET_BATTERY, Control.MIN_SOC, 0),  # GoodWe keeps at least 1 %
             controller.set(ET_KEY, Control.EXPORT_LIMIT_POWER, -1),
+            controller.set_export_limit(ET_KEY, True, 10_001),  # the switch is not written either
+            controller.set_export_limit(ET_KEY, "yes", 200),  # nor the power
         ):
             with pytest.raises(ControlValueError):
                 await call

@@ -317,6 +317,41 @@ class PlantClient(AsyncClosing):
             raise refusal
         return plan, blocks, single
 
+    async def read_points(self, unit_id: int, points: Sequence[Point]) -> dict[int, int]:
+        """The words (address -> word) of every register ``points`` cover that unit ``unit_id`` serves, read
+        in requests its profiles allow; registers it refuses are left out (a refused block is read point by
+        point, and what it refuses is remembered as for ``read``). The caller holds ``lock``.
+
+        Raises what ``read`` raises for a lost connection, a timeout or a short reply.
+        """
+        words: dict[int, int] = {}
+        spans = (Span(p.kind, p.address, p.count) for p in points)
+        for request in plan_reads(spans, self._limits(unit_id), self._refused[unit_id]):
+            try:
+                block = await self.transport.read_registers(
+                    unit_id, request.kind, request.address, request.count
+                )
+            except ModbusExceptionError as err:
+                if not err.refuses_registers:
+                    raise
+                single: dict[Point, list[int]] = {}
+                await self._learn_refusals(unit_id, request, points, single)
+                for point, got in single.items():
+                    words.update(zip(range(point.address, point.end), got, strict=True))
+                continue
+            if len(block) != request.count:
+                raise PlantProtocolError(f"asked for {request.count} registers, got {len(block)}")
+            words.update(zip(range(request.address, request.end), block, strict=True))
+        return words
+
+    def _limits(self, unit_id: int) -> PlanLimits:
+        """The tightest read limits of the profiles of the devices at ``unit_id``."""
+        limits: PlanLimits | None = None
+        for device in self.devices:
+            if device.unit_id == unit_id:
+                limits = _tighter(limits, self.profile(device.profile).limits)
+        return limits or PlanLimits()
+
     def _forget_refusals(self, unit_id: int) -> None:
         self._refused[unit_id].clear()
         self._plans.pop(unit_id, None)

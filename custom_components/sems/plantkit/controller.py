@@ -40,13 +40,11 @@ from .exceptions import (
     ControlNotAllowedError,
     ControlNotOfferedError,
     PlantError,
-    PlantProtocolError,
     WriteBudgetExceededError,
     WriteNotTakenError,
 )
 from .model import DeviceIdentity
-from .planner import PlanLimits, Span, plan_reads
-from .registers import Point, RawValue, RegisterKind, decode
+from .registers import Point, RawValue, decode
 
 HOUR = 3600.0
 
@@ -239,7 +237,7 @@ class PlantController:
         raw_by_unit: dict[int, dict[str, RawValue]] = {}
         async with self.client.lock:
             for unit_id, points in by_unit.items():
-                raw_by_unit[unit_id] = _raw(points, await self._read_words(unit_id, points))
+                raw_by_unit[unit_id] = _raw(points, await self.client.read_points(unit_id, points))
         return {
             key: {
                 control: _state(binding, raw_by_unit[device.unit_id]) for control, binding in bindings.items()
@@ -247,27 +245,6 @@ class PlantController:
             for key, (device, bindings) in offered.items()
             if bindings
         }
-
-    async def _read_words(self, unit_id: int, points: Sequence[Point]) -> dict[int, int]:
-        """The words of every register the points cover (the caller holds the client's lock), in requests
-        shaped by the unit's profiles (a gap is bridged only where the family serves every register)."""
-        limits = PlanLimits()
-        for device in self.client.devices:
-            if device.unit_id == unit_id:
-                own = self.client.profile(device.profile).limits
-                limits = PlanLimits(
-                    min(limits.max_registers, own.max_registers), min(limits.max_gap, own.max_gap)
-                )
-        words: dict[int, int] = {}
-        spans = (Span(p.kind, p.address, p.count) for p in points if p.kind is RegisterKind.HOLDING)
-        for request in plan_reads(spans, limits):
-            block = await self.client.transport.read_registers(
-                unit_id, request.kind, request.address, request.count
-            )
-            if len(block) != request.count:
-                raise PlantProtocolError(f"asked for {request.count} registers, got {len(block)}")
-            words.update(zip(range(request.address, request.end), block, strict=True))
-        return words
 
     # -- writing ----------------------------------------------------------------------------------------
 
@@ -283,6 +260,21 @@ class PlantController:
                 # written before this one cannot outlive it.
                 self.reverts.cancel(device_key)
         return change
+
+    async def set_export_limit(
+        self, device_key: str, enabled: object, power: object = None
+    ) -> list[ControlChange]:
+        """Switch the export limit on or off, with its power (W) first where given. Nothing is written
+        unless both values are within the device's limits; a failed second write leaves the first in place
+        (the raised error says which control failed)."""
+        self._binding(device_key, Control.EXPORT_LIMIT)[1].spec.validate(enabled)
+        if power is not None:
+            self._binding(device_key, Control.EXPORT_LIMIT_POWER)[1].spec.validate(power)
+        changes = []
+        if power is not None:
+            changes.append(await self.set(device_key, Control.EXPORT_LIMIT_POWER, power))
+        changes.append(await self.set(device_key, Control.EXPORT_LIMIT, enabled))
+        return changes
 
     async def set_battery_mode(
         self,
@@ -355,7 +347,7 @@ class PlantController:
         await self.client.prepare()
         unit_id = device.unit_id
         points = binding.points
-        words = await self._read_words(unit_id, points)
+        words = await self.client.read_points(unit_id, points)
         raw = _raw(points, words)
         value = binding.spec_for(raw).validate(value)
         checked_power: float | None = None
@@ -376,7 +368,7 @@ class PlantController:
             else:
                 await self.client.transport.write_registers(unit_id, write.address, write.words)
             self._ledger.record(unit_id, list(write.addresses))
-        after = await self._read_words(unit_id, points) if writes else words
+        after = await self.client.read_points(unit_id, points) if writes else words
         new = binding.decode(_raw(points, after))
         unreadable = {a for point in binding.write_only for a in range(point.address, point.end)}
         blind = [w for w in writes if unreadable.intersection(w.addresses)]
