@@ -351,6 +351,39 @@ async def test_values_outside_the_limits_are_refused(
     assert writes(plant) == 0
 
 
+async def test_export_limit_refusals_name_the_control_that_failed(
+    hass: HomeAssistant, plant: SimulatedPlant
+) -> None:
+    """The action writes two controls: an out-of-range power names the power (not the switch), and with
+    control off the refusal is "control is off", before anything is sent."""
+    entry = await controlled_plant(hass, plant)
+    inverter = device_id(hass, entry, ET_KEY)
+    with pytest.raises(ServiceValidationError) as caught:
+        await hass.services.async_call(
+            DOMAIN,
+            SERVICE_SET_EXPORT_LIMIT,
+            {"device_id": inverter, "enabled": True, "power": 10_001},
+            blocking=True,
+        )
+    assert caught.value.translation_key == "control_out_of_range"
+    assert caught.value.translation_placeholders == {
+        "control": "Export limit",
+        "value": "10001",
+        "minimum": "0",
+        "maximum": "10000",
+    }
+    await allow_control(hass, entry, allowed=False)
+    with pytest.raises(ServiceValidationError) as caught:
+        await hass.services.async_call(
+            DOMAIN,
+            SERVICE_SET_EXPORT_LIMIT,
+            {"device_id": inverter, "enabled": True, "power": 0},
+            blocking=True,
+        )
+    assert caught.value.translation_key == "control_not_allowed"
+    assert writes(plant) == 0
+
+
 async def test_an_unknown_device_is_refused(hass: HomeAssistant, plant: SimulatedPlant) -> None:
     await controlled_plant(hass, plant)
     with pytest.raises(ServiceValidationError) as caught:
