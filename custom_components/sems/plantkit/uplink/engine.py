@@ -442,6 +442,10 @@ class Uplink:
             self._last_message = _decode(self._last_payload)
         try:
             self._stats = await self._run(self._remove, acked, rejected)
+        except asyncio.CancelledError:
+            # ``stop`` cancelled this flush: it writes them itself (writing them twice removes nothing more).
+            self._acked[:0], self._rejected[:0] = acked, rejected
+            raise
         except UplinkError as err:
             # Still in the outbox: they are sent again after a restart (same msg_id, dropped as copies).
             _LOGGER.warning("Cloud sync could not update its outbox: %s", err)
