@@ -419,6 +419,25 @@ async def test_acks_whose_flush_stop_cancels_are_still_written(broker: Broker, t
         await again.stop()
 
 
+async def test_stop_with_a_failing_disk_still_ends_the_worker(
+    broker: Broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The open periods cannot be saved (disk full): ``stop`` says so and still disconnects and ends its
+    worker thread (an unload must not fail, nor leave a thread behind)."""
+    uplink = Uplink(make_config(broker, tmp_path / "outbox"))
+    await uplink.start()
+    await feed(uplink, 0, 1)
+
+    def fail(*args: Any) -> Any:
+        raise UplinkStorageError("disk full")
+
+    monkeypatch.setattr(uplink._store, "save_state", fail)
+    with caplog.at_level(logging.WARNING):
+        await uplink.stop()
+    assert "disk full" in caplog.text
+    assert uplink._executor is None
+
+
 async def test_an_unusable_outbox_stops_start_cleanly(broker: Broker, tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     uplink = Uplink(make_config(broker, tmp_path / "file" / "outbox"))
