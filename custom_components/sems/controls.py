@@ -113,8 +113,12 @@ def control_value_label(hass: HomeAssistant, control: Control, value: object) ->
         state = "on" if value else "off"
         return _cached_text(hass, "switch", f"entity_component._.state.{state}", state)
     if isinstance(value, int | float):
+        try:
+            number = f"{value:g}"
+        except OverflowError:  # an integer beyond any float: only a hand-made event carries one
+            return "-"
         unit = CONTROL_UNITS.get(control)
-        return f"{value:g} {unit}" if unit else f"{value:g}"
+        return f"{number} {unit}" if unit else number
     return str(value)
 
 

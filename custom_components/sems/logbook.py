@@ -39,4 +39,3 @@ def async_describe_events(
         }
 
     async_describe_event(DOMAIN, EVENT_CONTROL_CHANGED, describe)
-

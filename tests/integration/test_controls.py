@@ -17,7 +17,7 @@ from homeassistant.components.number import ATTR_VALUE, SERVICE_SET_VALUE
 from homeassistant.components.select import ATTR_OPTION, SERVICE_SELECT_OPTION
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_ON, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
@@ -35,6 +35,7 @@ from custom_components.sems.const import (
     SERVICE_SET_BATTERY_MODE,
     SERVICE_SET_EXPORT_LIMIT,
 )
+from custom_components.sems.plantkit.control import Control
 from custom_components.sems.plantkit.exceptions import ModbusExceptionError
 from custom_components.sems.plantkit.model import Quantity
 from custom_components.sems.plantkit.registers import RegisterKind
@@ -247,6 +248,41 @@ async def test_logbook_describes_a_change(hass: HomeAssistant, plant: SimulatedP
     assert all(described[EVENT_CONTROL_CHANGED](event)["name"] for event in events)
 
 
+async def test_logbook_survives_any_event_data_and_speaks_vietnamese(
+    hass: HomeAssistant, plant: SimulatedPlant
+) -> None:
+    """Anyone can fire ``sems_control_changed``: whatever its data, the logbook line is made (never an
+    exception in the describe callback); in Vietnamese the names come from vi.json and Home Assistant."""
+    hass.config.language = "vi"
+    entry = await controlled_plant(hass, plant)
+    described: dict[str, Any] = {}
+
+    def register_description(domain: str, event_type: str, describe: Any) -> None:
+        described[event_type] = describe
+
+    logbook.async_describe_events(hass, register_description)
+    describe = described[EVENT_CONTROL_CHANGED]
+    inverter = device_id(hass, entry, ET_KEY)
+    odd: list[object] = [None, {"a": [1]}, [1, 2], 10**400, -(10**400), float("nan"), float("inf"), "x" * 5]
+    odd += [True, 0, "hold", "", -1.5]
+    for control in [None, {"x": 1}, 5, "nonsense", *(str(c) for c in Control)]:
+        for old, new in zip(odd, reversed(odd), strict=True):
+            data = {"device_id": inverter, "device": ET_KEY, "control": control, "old": old, "new": new}
+            line = describe(Event(EVENT_CONTROL_CHANGED, data))
+            assert isinstance(line["message"], str)
+            assert isinstance(line["name"], str)
+    for data in ({}, {"device_id": None}, {"device_id": ["x"], "control": "min_soc", "old": 10**400}):
+        assert isinstance(describe(Event(EVENT_CONTROL_CHANGED, data))["message"], str)
+    said = [
+        describe(Event(EVENT_CONTROL_CHANGED, {"device_id": inverter, "control": c, "old": o, "new": n}))
+        for c, o, n in (("export_limit", False, True), ("battery_mode", "self_use", "hold"))
+    ]
+    assert [line["message"] for line in said] == [
+        "Giới hạn phát lưới: Tắt \u2192 Bật",
+        "Chế độ: Tự dùng \u2192 Giữ (không sạc, không xả)",
+    ]
+
+
 @pytest.mark.freeze_time(tick=True)
 async def test_the_battery_mode_action_follows_the_commanded_mode(
     hass: HomeAssistant, plant: SimulatedPlant, freezer: FrozenDateTimeFactory
@@ -316,6 +352,39 @@ async def test_values_outside_the_limits_are_refused(
         )
     assert caught.value.translation_key == key
     assert str(caught.value)  # the translated message
+    assert writes(plant) == 0
+
+
+async def test_export_limit_refusals_name_the_control_that_failed(
+    hass: HomeAssistant, plant: SimulatedPlant
+) -> None:
+    """The action writes two controls: an out-of-range power names the power (not the switch), and with
+    control off the refusal is "control is off", before anything is sent."""
+    entry = await controlled_plant(hass, plant)
+    inverter = device_id(hass, entry, ET_KEY)
+    with pytest.raises(ServiceValidationError) as caught:
+        await hass.services.async_call(
+            DOMAIN,
+            SERVICE_SET_EXPORT_LIMIT,
+            {"device_id": inverter, "enabled": True, "power": 10_001},
+            blocking=True,
+        )
+    assert caught.value.translation_key == "control_out_of_range"
+    assert caught.value.translation_placeholders == {
+        "control": "Export limit",
+        "value": "10001",
+        "minimum": "0",
+        "maximum": "10000",
+    }
+    await allow_control(hass, entry, allowed=False)
+    with pytest.raises(ServiceValidationError) as caught:
+        await hass.services.async_call(
+            DOMAIN,
+            SERVICE_SET_EXPORT_LIMIT,
+            {"device_id": inverter, "enabled": True, "power": 0},
+            blocking=True,
+        )
+    assert caught.value.translation_key == "control_not_allowed"
     assert writes(plant) == 0
 
 

@@ -703,6 +703,23 @@ async def test_sunspec_704_limit_and_802_reserve_reach_their_registers(socket_en
     assert device.chain.refresh(802).points["SoCRsvMin"].cvalue == 50.0
 
 
+async def test_a_gateway_refusing_everything_teaches_the_controls_nothing(night: SimulatedPlant) -> None:
+    """A booting gateway refuses every register for a while (as for ``read``: a state, not a layout): the
+    control read fails instead of learning every control register as refused, so once the device is up
+    the controls read and a write is checked against what the device holds."""
+    server = night.server(ET)
+    async with (controller := await _controller(night, ET)).client:
+        server.faults.exception_code = 2
+        with pytest.raises(ModbusExceptionError):
+            await controller.read()
+        server.faults.clear()
+        states = await controller.read()
+        assert states[ET_KEY][Control.EXPORT_LIMIT].value is False
+        assert states[ET_KEY][Control.EXPORT_LIMIT_POWER].value == 10_000.0
+        await controller.set_export_limit(ET_KEY, True, 4000)
+        assert night.devices["goodwe_et"].image.read(RegisterKind.HOLDING, EXPORT_ENABLED, 1) == [1]
+
+
 # -- Huawei SUN2000 + LUNA2000 ---------------------------------------------------------------------------
 
 HUAWEI = "huawei_tcp"

@@ -392,6 +392,52 @@ async def test_an_ack_that_arrives_while_stopping_is_written_and_leaves_no_timer
     assert uplink.status.stats.queued == queued - 1
 
 
+async def test_acks_whose_flush_stop_cancels_are_still_written(broker: Broker, tmp_path: Path) -> None:
+    """A burst of acknowledgements is flushed by a task; ``stop`` cancels it while it waits for the worker
+    (busy storing): the acknowledged messages still leave the outbox instead of being sent again."""
+    uplink = Uplink(make_config(broker, tmp_path / "outbox"))
+    await uplink.start()
+    broker.kill()
+    await feed(uplink, 0, 1)
+    queued = uplink.status.stats.queued
+    messages = uplink._store.batch(0, 2)
+    acked = [message.id for message in messages]
+    uplink._last_payload = messages[-1].payload
+    executor = uplink._executor
+    assert executor is not None
+    assert len(acked) == 2
+    executor.submit(time.sleep, 0.2)  # the worker is busy
+    uplink._acked.extend(acked)
+    uplink._spawn(uplink._flush_acks())
+    await asyncio.sleep(0)  # the flush took the acknowledgements and waits for the worker
+    await uplink.stop()
+    again = Uplink(make_config(broker, tmp_path / "outbox"))
+    await again.start()
+    try:
+        assert again.status.stats.queued == queued - 2
+    finally:
+        await again.stop()
+
+
+async def test_stop_with_a_failing_disk_still_ends_the_worker(
+    broker: Broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The open periods cannot be saved (disk full): ``stop`` says so and still disconnects and ends its
+    worker thread (an unload must not fail, nor leave a thread behind)."""
+    uplink = Uplink(make_config(broker, tmp_path / "outbox"))
+    await uplink.start()
+    await feed(uplink, 0, 1)
+
+    def fail(*args: Any) -> Any:
+        raise UplinkStorageError("disk full")
+
+    monkeypatch.setattr(uplink._store, "save_state", fail)
+    with caplog.at_level(logging.WARNING):
+        await uplink.stop()
+    assert "disk full" in caplog.text
+    assert uplink._executor is None
+
+
 async def test_an_unusable_outbox_stops_start_cleanly(broker: Broker, tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     uplink = Uplink(make_config(broker, tmp_path / "file" / "outbox"))

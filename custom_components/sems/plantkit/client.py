@@ -322,8 +322,11 @@ class PlantClient(AsyncClosing):
         in requests its profiles allow; registers it refuses are left out (a refused block is read point by
         point, and what it refuses is remembered as for ``read``). The caller holds ``lock``.
 
-        Raises what ``read`` raises for a lost connection, a timeout or a short reply.
+        Raises what ``read`` raises for a lost connection, a timeout or a short reply; like ``read``, the
+        refusal when the unit refused every register asked for (learning nothing from it).
         """
+        known_refusals = set(self._refused[unit_id])
+        refusal: ModbusExceptionError | None = None
         words: dict[int, int] = {}
         spans = (Span(p.kind, p.address, p.count) for p in points)
         for request in plan_reads(spans, self._limits(unit_id), self._refused[unit_id]):
@@ -334,6 +337,7 @@ class PlantClient(AsyncClosing):
             except ModbusExceptionError as err:
                 if not err.refuses_registers:
                     raise
+                refusal = err
                 single: dict[Point, list[int]] = {}
                 await self._learn_refusals(unit_id, request, points, single)
                 for point, got in single.items():
@@ -342,6 +346,12 @@ class PlantClient(AsyncClosing):
             if len(block) != request.count:
                 raise PlantProtocolError(f"asked for {request.count} registers, got {len(block)}")
             words.update(zip(range(request.address, request.end), block, strict=True))
+        if refusal is not None and not words:
+            # As in ``_read_unit``: refusing everything is a state (a booting gateway), not the layout;
+            # learned, it would hide these registers (and fail every write's read-back) for hours.
+            self._refused[unit_id] = known_refusals
+            self._plans.pop(unit_id, None)
+            raise refusal
         return words
 
     def _limits(self, unit_id: int) -> PlanLimits:

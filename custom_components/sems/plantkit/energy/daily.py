@@ -18,6 +18,8 @@ device does:
   in between) is taken at once (``Reason.DAILY``), and that value counts (it holds only today's energy). Any
   other drop (a boot-time 0, a stale value) waits as in the guard, and the reset's detection gap is always
   what the new counter shows when that is plausible.
+- Right after that reset, yesterday's value shown again (the sunrise strobe) is held even where it would
+  fit the allowance (a dull day, or a reboot late in the afternoon, leaves a small value).
 - The very first reading ever (no restored state) is trusted as today's value once a second one agrees.
 - One case cannot be told apart: Home Assistant down across the inverter's wake-up until today's energy has
   passed yesterday's total. A reset followed by growth then looks like growth of yesterday's counter, and
@@ -54,6 +56,7 @@ class _DailyGuard(CounterGuard):
     def __init__(self, spec: CounterSpec) -> None:
         super().__init__(spec)
         self.expect_since: datetime | None = None  # local midnight while the day's reset is still to come
+        self._yesterday: float | None = None  # the level the day's reset replaced (a strobe shows it again)
 
     @property
     def total(self) -> float | None:
@@ -70,6 +73,7 @@ class _DailyGuard(CounterGuard):
         ref = self._ref
         at_zero = ref is None or ref.raw <= 2 * self.spec.width.step_at(ref.raw)
         self.expect_since = None if at_zero else midnight
+        self._yesterday = None
 
     def _restarted_since(self, ref: _Reading) -> datetime:
         """The earliest the counter can have restarted: when its accepted value was first seen (a device
@@ -91,7 +95,21 @@ class _DailyGuard(CounterGuard):
     def _rebase(self, ref: _Reading, streak: _Streak, reason: Reason) -> GuardResult:
         result = super()._rebase(ref, streak, reason)  # its gap is judged while the day's reset is due
         self.expect_since = None
+        self._yesterday = ref.raw if reason is Reason.DAILY else None
         return result
+
+    def _judge(self, ref: _Reading, reading: _Reading) -> GuardResult:
+        yesterday = self._yesterday
+        if (
+            yesterday is not None
+            and abs(reading.raw - yesterday) <= EPSILON_KWH
+            and ref.raw <= 2 * self.spec.width.step_at(ref.raw)
+        ):
+            # Right after the day's reset the sunrise strobe shows yesterday's value again. After a dull
+            # day (or a reboot late in the afternoon) that value fits the allowance; taken as growth, the
+            # real counter below it would then be a reset and yesterday's energy counted twice.
+            return self._diverge(ref, reading, Reason.TOO_FAST)
+        return super()._judge(ref, reading)
 
     def _gap_kwh(self, ref: _Reading, streak: _Streak) -> float:
         first = streak.first
@@ -104,16 +122,18 @@ class _DailyGuard(CounterGuard):
         return super()._gap_kwh(ref, streak)
 
     def to_state(self) -> State:
-        return {**super().to_state(), "expect_since": _iso(self.expect_since)}
+        return {**super().to_state(), "expect_since": _iso(self.expect_since), "yesterday": self._yesterday}
 
     def restore(self, state: object) -> bool:
         try:
-            expect_since = _state.optional_timestamp(_state.mapping(state)["expect_since"])
+            data = _state.mapping(state)
+            expect_since = _state.optional_timestamp(data["expect_since"])
+            yesterday = _state.optional_number(data.get("yesterday"))  # absent in states before it was kept
         except (KeyError, StateError):
             return False
         if not super().restore(state):
             return False
-        self.expect_since = expect_since
+        self.expect_since, self._yesterday = expect_since, yesterday
         return True
 
 

@@ -164,7 +164,10 @@ class Uplink:
         return stats
 
     async def stop(self) -> None:
-        """Stop sending, keep what is queued and the open periods on disk, say ``offline``, disconnect."""
+        """Stop sending, keep what is queued and the open periods on disk, say ``offline``, disconnect.
+
+        Never raises for the disk: a failure to save is logged (the open periods are then lost) and the
+        worker thread still ends."""
         if not self._running:
             return
         self._running = False
@@ -180,9 +183,13 @@ class Uplink:
             await destination.stop()
         # Acks that came in while saying offline are written now, not by a timer that would outlive the stop.
         self._cancel_ack_flush()
-        await self._flush_acks()
-        await self._run(self._save_state)
-        await self._close_worker()
+        try:
+            await self._flush_acks()
+            await self._run(self._save_state)
+        except UplinkError as err:  # the periods still open are lost; what is queued stays queued
+            _LOGGER.warning("Cloud sync could not save its open periods: %s", err)
+        finally:
+            await self._close_worker()
 
     def _save_state(self) -> None:
         self._store.save_state(_STATE_PERIODS, self._aggregator.snapshot())
@@ -442,6 +449,10 @@ class Uplink:
             self._last_message = _decode(self._last_payload)
         try:
             self._stats = await self._run(self._remove, acked, rejected)
+        except asyncio.CancelledError:
+            # ``stop`` cancelled this flush: it writes them itself (writing them twice removes nothing more).
+            self._acked[:0], self._rejected[:0] = acked, rejected
+            raise
         except UplinkError as err:
             # Still in the outbox: they are sent again after a restart (same msg_id, dropped as copies).
             _LOGGER.warning("Cloud sync could not update its outbox: %s", err)
