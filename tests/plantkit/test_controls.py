@@ -53,6 +53,9 @@ SS_BATTERY = f"{SS_KEY}_battery"
 # GoodWe settings registers (the simulator's own statement of them: simulator/devices/goodwe.py).
 EMS_MODE, EMS_POWER, EXPORT_ENABLED, EXPORT_LIMIT, DEPTH_OF_DISCHARGE = 47511, 47512, 47509, 47510, 45356
 ET_UNIT = 247
+HUAWEI = "huawei_tcp"
+HW_KEY = "HV2240SIM001"
+HW_BATTERY = "HVLUNA0SIM01_battery"
 
 
 # -- the model ------------------------------------------------------------------------------------------
@@ -318,17 +321,26 @@ async def test_a_refused_control_register_leaves_the_others_readable(night: Simu
     assert server.count() == 2  # 45356 alone, then 47510-47512: 47509 is not asked for again
 
 
-async def test_nothing_is_written_until_writes_are_allowed(night: SimulatedPlant) -> None:
-    controller = await _controller(night, ET)
+async def _check_no_writes(plant: SimulatedPlant, endpoint: str, battery: str, inverter: str) -> None:
+    """With writes not allowed, every control refuses and reads and polls send no write."""
+    controller = await _controller(plant, endpoint)
     controller.writes_allowed = False
     async with controller.client:
         with pytest.raises(ControlNotAllowedError):
-            await controller.set_battery_mode(ET_BATTERY, "force_charge", 3000)
+            await controller.set_battery_mode(battery, "force_charge", 3000)
         with pytest.raises(ControlNotAllowedError):
-            await controller.set(ET_KEY, Control.EXPORT_LIMIT, True)
+            await controller.set(inverter, Control.EXPORT_LIMIT, True)
         await controller.read()
         await controller.client.read()
-    assert night.server(ET).write_requests() == 0
+    assert plant.server(endpoint).write_requests() == 0
+
+
+async def test_nothing_is_written_until_writes_are_allowed(night: SimulatedPlant) -> None:
+    await _check_no_writes(night, ET, ET_BATTERY, ET_KEY)
+
+
+async def test_huawei_nothing_is_written_until_writes_are_allowed(huawei_night: SimulatedPlant) -> None:
+    await _check_no_writes(huawei_night, HUAWEI, HW_BATTERY, HW_KEY)
 
 
 @pytest.mark.parametrize("endpoint", [ET, "goodwe_et_udp"])
@@ -722,9 +734,6 @@ async def test_a_gateway_refusing_everything_teaches_the_controls_nothing(night:
 
 # -- Huawei SUN2000 + LUNA2000 ---------------------------------------------------------------------------
 
-HUAWEI = "huawei_tcp"
-HW_KEY = "HV2240SIM001"
-HW_BATTERY = "HVLUNA0SIM01_battery"
 HW_UNIT = 1
 # The simulator's own statement of the document's registers (simulator/devices/huawei.py).
 HW_FORCIBLE, HW_CHARGE_POWER, HW_WORKING_MODE, HW_END_OF_DISCHARGE = 47100, 47247, 47086, 47082
@@ -909,19 +918,6 @@ async def test_huawei_self_use_already_set_is_not_written_again(huawei_night: Si
     async with (controller := await _controller(huawei_night, HUAWEI)).client:
         [change] = await controller.set_battery_mode(HW_BATTERY, "self_use")
     assert (change.old, change.new, change.registers) == (BatteryMode.SELF_USE, BatteryMode.SELF_USE, ())
-    assert huawei_night.server(HUAWEI).write_requests() == 0
-
-
-async def test_huawei_nothing_is_written_until_writes_are_allowed(huawei_night: SimulatedPlant) -> None:
-    controller = await _controller(huawei_night, HUAWEI)
-    controller.writes_allowed = False
-    async with controller.client:
-        with pytest.raises(ControlNotAllowedError):
-            await controller.set_battery_mode(HW_BATTERY, "force_charge", 3000)
-        with pytest.raises(ControlNotAllowedError):
-            await controller.set(HW_KEY, Control.EXPORT_LIMIT, True)
-        await controller.read()
-        await controller.client.read()
     assert huawei_night.server(HUAWEI).write_requests() == 0
 
 
