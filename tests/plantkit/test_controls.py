@@ -7,6 +7,7 @@ follows them: a forced charge shows as battery power and grid import in the next
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -740,26 +741,28 @@ HW_FORCIBLE, HW_CHARGE_POWER, HW_WORKING_MODE, HW_END_OF_DISCHARGE = 47100, 4724
 HW_POWER_CONTROL, HW_FEED_IN_LIMIT = 47415, 47416
 
 
-@pytest.fixture
-async def huawei_night(socket_enabled: None) -> AsyncIterator[SimulatedPlant]:
-    """The Huawei SUN2000 with its LUNA2000 and meter at 02:00: the battery feeds the house."""
-    sim = SimulatedPlant(start=NIGHT, endpoints=[HUAWEI])
+@contextlib.asynccontextmanager
+async def _huawei_at(start: datetime) -> AsyncIterator[SimulatedPlant]:
+    sim = SimulatedPlant(start=start, endpoints=[HUAWEI])
     await sim.start()
     try:
         yield sim
     finally:
         await sim.stop()
+
+
+@pytest.fixture
+async def huawei_night(socket_enabled: None) -> AsyncIterator[SimulatedPlant]:
+    """The Huawei SUN2000 with its LUNA2000 and meter at 02:00: the battery feeds the house."""
+    async with _huawei_at(NIGHT) as sim:
+        yield sim
 
 
 @pytest.fixture
 async def huawei_noon(socket_enabled: None) -> AsyncIterator[SimulatedPlant]:
     """The same at a sunny noon: the plant exports."""
-    sim = SimulatedPlant(start=NOON, endpoints=[HUAWEI])
-    await sim.start()
-    try:
+    async with _huawei_at(NOON) as sim:
         yield sim
-    finally:
-        await sim.stop()
 
 
 def test_huawei_offers_battery_controls_and_the_export_limit_with_a_meter() -> None:
