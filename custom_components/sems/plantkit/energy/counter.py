@@ -20,8 +20,9 @@ How a reading is judged (``spec.CounterSpec`` holds the parameters):
   readings (a lower level that persists) is never a wrap: it is a reset candidate.
 - **Off the level** (lower, or a jump larger than the device can produce): held, the published total stays
   (``HELD`` with ``BACKWARD``, ``DROP_TO_ZERO`` or ``TOO_FAST``). Held readings form a *streak* as long as
-  they never go down; a reading below the streak starts a new one. A streak becomes the new level (a rebase)
-  when
+  they never go down. One reading below the streak waits for the next: if that one continues the streak, it
+  was a glitch (a boot-time 0 while a reset is confirmed); if not, the streak is dropped and a new one
+  starts there. A streak becomes the new level (a rebase) when
   - ``CONFIRMED``: it has ``confirm_samples`` readings, every step within the allowance, and it grew by at
     least one counter step, by between half and twice the energy integrated from the measured power over the
     same readings (without power: any such growth); a stale value, a boot-time 0 or a torn read never grows,
@@ -152,6 +153,7 @@ class _Streak(NamedTuple):
     last: _Reading
     held: int  # readings in the streak
     within: bool  # every step stayed within the allowance
+    dip: _Reading | None = None  # the last reading, below the streak: a glitch, or the start of a new one
 
 
 def _power_covers(first: _Mark, last: _Mark) -> bool:
@@ -338,12 +340,25 @@ class CounterGuard:
     def _diverge(self, ref: _Reading, reading: _Reading, reason: Reason) -> GuardResult:
         streak = self._streak
         if streak is not None and reading.raw >= streak.last.raw - EPSILON_KWH:
+            if streak.dip is not None:
+                self._rejected += 1  # the reading below the streak was a glitch (e.g. a boot-time 0)
             within = streak.within and self._follows(streak.last, reading)
             streak = _Streak(streak.first, reading, streak.held + 1, within)
+        elif streak is not None and streak.dip is None:
+            # One reading below the streak may be a glitch (a boot-time 0 while a reset is confirmed): it
+            # starts a new streak only if the next reading does not continue this one. Restarting at once
+            # would count the new counter's energy before the glitch twice (in the gap and in the counter).
+            self._streak = streak._replace(dip=reading)
+            return self._hold(Decision.HELD, reason)
         else:
+            dip = None if streak is None else streak.dip
             if streak is not None:
                 self._rejected += streak.held
-            streak = _Streak(reading, reading, 1, True)
+            if dip is not None and reading.raw >= dip.raw - EPSILON_KWH:
+                streak = _Streak(dip, reading, 2, self._follows(dip, reading))  # the dip began a new level
+            else:
+                self._rejected += dip is not None
+                streak = _Streak(reading, reading, 1, True)
         self._streak = streak
         rebase = self._rebase_reason(ref, streak)
         if rebase is not None:
@@ -408,7 +423,7 @@ class CounterGuard:
         self, reading: _Reading, decision: Decision, reason: Reason | None = None, gap: float = 0.0
     ) -> GuardResult:
         if self._streak is not None:  # it never became the level: those readings were glitches
-            self._rejected += self._streak.held
+            self._rejected += self._streak.held + (self._streak.dip is not None)
             self._streak = None
         ref = self._ref
         repeated = ref is not None and abs(reading.raw - ref.raw) <= EPSILON_KWH
@@ -461,6 +476,7 @@ class CounterGuard:
                 "last": _reading_state(self._streak.last),
                 "count": self._streak.held,
                 "within": self._streak.within,
+                "dip": _reading_state(self._streak.dip),
             },
             "last_time": None if self._last_time is None else self._last_time.isoformat(),
             "rejected": self._rejected,
@@ -535,4 +551,5 @@ def _parse_streak(value: object) -> _Streak | None:
     count = _state.count(data["count"])
     if first is None or last is None or count < 1:
         raise StateError("a streak has a first and a last reading")
-    return _Streak(first, last, count, _state.flag(data["within"]))
+    dip = _parse_reading(data.get("dip"))  # absent in states written before dips were kept
+    return _Streak(first, last, count, _state.flag(data["within"]), dip)
