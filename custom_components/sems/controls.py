@@ -311,19 +311,16 @@ class SemsControls:
         self._unsub_expiry = None
         try:
             changes = await self.controller.expire(dt_util.utcnow())
-        except PlantError as err:
-            retry = CONTROL_RETRY
-            if isinstance(err, WriteBudgetExceededError):
-                retry = max(retry, timedelta(seconds=err.retry_after))
+        except PlantError as err:  # the device failed (the write budget never holds an end back)
             LOGGER.warning(
                 "%s: ending a temporary battery mode failed (%s); trying again in %s",
                 self.title,
                 _reason(err),
-                retry,
+                CONTROL_RETRY,
             )
             await self._async_save()
             self._unsub_expiry = async_track_point_in_utc_time(
-                self.hass, self._async_expire, dt_util.utcnow() + retry
+                self.hass, self._async_expire, dt_util.utcnow() + CONTROL_RETRY
             )
             return
         await self._async_save()

@@ -526,6 +526,27 @@ async def test_an_expiry_that_cannot_be_written_stays_pending(night: SimulatedPl
         assert controller.reverts.items == {}
 
 
+async def test_a_temporary_mode_ends_on_time_when_the_budget_is_used_up(night: SimulatedPlant) -> None:
+    """The end of a temporary mode is not held back by the write budget: a forced charge from the grid
+    that ended up to an hour late would cost money (found trying ten mode changes in an hour)."""
+    clock = Clock()
+    start = datetime(2026, 6, 21, 2, 0, tzinfo=UTC)
+    budget = WriteBudget(per_hour=2, min_interval=10)
+    async with (controller := await _controller(night, ET, budget=budget, clock=clock)).client:
+        await controller.set(ET_BATTERY, Control.BATTERY_MODE, "hold")
+        clock.now += 11
+        await controller.set_battery_mode(ET_BATTERY, "force_charge", until=start)
+        with pytest.raises(WriteBudgetExceededError):  # the budget is used up for anything else
+            await controller.set(ET_BATTERY, Control.BATTERY_MODE, "force_discharge")
+        [change] = await controller.expire(start)  # within min_interval too
+        assert (change.old, change.new) == (BatteryMode.FORCE_CHARGE, BatteryMode.SELF_USE)
+        assert controller.reverts.items == {}
+        clock.now += 11
+        with pytest.raises(WriteBudgetExceededError):  # and the end counts against the budget
+            await controller.set(ET_BATTERY, Control.BATTERY_MODE, "hold")
+    assert night.physics.state.battery_power > 0  # self-use again
+
+
 async def test_a_mode_that_could_not_be_set_keeps_the_temporary_mode_s_end(night: SimulatedPlant) -> None:
     """A forced discharge for an hour, then a mode set for good that the device does not take: the forced
     discharge must still end on time (else it would run until the battery is at its minimum, for good)."""

@@ -7,7 +7,9 @@ set ``writes_allowed`` (so setup, probing and discovery never write), and each w
    against the fixed limits, then against those the device reports in its registers;
 2. skips registers that already hold the value (no needless write to flash);
 3. respects a budget per register: at most ``WriteBudget.per_hour`` writes in an hour and none within
-   ``min_interval`` seconds of the last (``WriteBudgetExceededError``, nothing sent);
+   ``min_interval`` seconds of the last (``WriteBudgetExceededError``, nothing sent); the end of a
+   temporary mode (``expire``) is the one write the budget never holds back (it still counts), since a
+   forced mode running on would cost money or drain the battery;
 4. is read back: a device that acknowledged but did not take the value raises ``WriteNotTakenError`` with
    the value it really has (a write to a register the device cannot read back, ``write_only``, is checked
    through the control's value as the other registers show it).
@@ -323,7 +325,9 @@ class PlantController:
                 async with self.client.lock:
                     if self.reverts.items.get(revert.device) is not revert:
                         continue  # a mode written while this end waited replaced it
-                    changes.append(await self._write(device, binding, BatteryMode.SELF_USE, None))
+                    changes.append(
+                        await self._write(device, binding, BatteryMode.SELF_USE, None, budgeted=False)
+                    )
                     self.reverts.cancel(revert.device)
             except PlantError as err:
                 failure = failure or err
@@ -341,9 +345,16 @@ class PlantController:
         return device, binding
 
     async def _write(
-        self, device: DeviceIdentity, binding: ControlBinding, value: ControlValue, power: object
+        self,
+        device: DeviceIdentity,
+        binding: ControlBinding,
+        value: ControlValue,
+        power: object,
+        *,
+        budgeted: bool = True,
     ) -> ControlChange:
-        """Check against the device's current limits, write what changes, read back (lock held)."""
+        """Check against the device's current limits (and the budget, if ``budgeted``), write what
+        changes, read back (lock held). Every write counts against the budget."""
         await self.client.prepare()
         unit_id = device.unit_id
         points = binding.points
@@ -361,7 +372,8 @@ class PlantController:
         old = binding.decode(raw)
         writes = [w for w in binding.encode(value, raw, checked_power) if _changes(w, words)]
         addresses = [address for w in writes for address in w.addresses]
-        self._ledger.check(unit_id, addresses, binding.control)
+        if budgeted:
+            self._ledger.check(unit_id, addresses, binding.control)
         for write in writes:
             if len(write.words) == 1:
                 await self.client.transport.write_register(unit_id, write.address, write.words[0])
