@@ -499,6 +499,41 @@ async def test_a_temporary_mode_ends_on_time(
 
 
 @pytest.mark.freeze_time(tick=True)
+async def test_a_temporary_mode_ends_on_time_with_the_budget_used_up(
+    hass: HomeAssistant,
+    plant: SimulatedPlant,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Nine mode changes, then a forced charge for 30 minutes: the tenth write uses up the hour's budget
+    of the mode register, and the end is still written at 30 minutes (not once the hour is over)."""
+    entry = await controlled_plant(hass, plant)
+    mode = entity_id(hass, "select", f"{ET_BATTERY}_battery_mode")
+    for option in ["hold", "self_use"] * 4 + ["hold"]:
+        await hass.services.async_call(
+            "select", SERVICE_SELECT_OPTION, {ATTR_ENTITY_ID: mode, ATTR_OPTION: option}, blocking=True
+        )
+        freezer.tick(timedelta(seconds=6))
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_SET_BATTERY_MODE,
+        {
+            "device_id": device_id(hass, entry, ET_BATTERY),
+            "mode": "force_charge",
+            "duration": {"minutes": 30},
+        },
+        blocking=True,
+    )
+    assert plant.server(ET).write_count(ET_UNIT, EMS_MODE) == 10
+    freezer.tick(timedelta(minutes=30, seconds=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert register(plant, EMS_MODE) == SELF_USE
+    assert state_of(hass, mode) == "self_use"
+    assert "ending a temporary battery mode failed" not in caplog.text
+
+
+@pytest.mark.freeze_time(tick=True)
 async def test_a_temporary_mode_ends_across_a_restart(
     hass: HomeAssistant, plant: SimulatedPlant, freezer: FrozenDateTimeFactory
 ) -> None:
