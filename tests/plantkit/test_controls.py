@@ -478,6 +478,29 @@ async def test_the_write_budget_refuses_without_sending(night: SimulatedPlant) -
     assert server.write_count(ET_UNIT, EXPORT_ENABLED) == 1
 
 
+async def test_an_export_limit_the_budget_refuses_writes_neither_value(night: SimulatedPlant) -> None:
+    """The limit was switched on a moment ago; asked to switch it off with a new power, the switch is
+    refused by the budget, so the power is not written either (it was, leaving a half-applied limit)."""
+    clock = Clock()
+    budget = WriteBudget(per_hour=10, min_interval=5)
+    async with (controller := await _controller(night, ET, budget=budget, clock=clock)).client:
+        await controller.set(ET_KEY, Control.EXPORT_LIMIT, True)
+        clock.now += 1
+        with pytest.raises(WriteBudgetExceededError) as caught:
+            await controller.set_export_limit(ET_KEY, False, 2000)
+        assert caught.value.control == Control.EXPORT_LIMIT
+        assert night.server(ET).write_count(ET_UNIT, EXPORT_LIMIT) == 0
+        clock.now += 5
+        changes = await controller.set_export_limit(ET_KEY, False, 2000)
+        assert [(c.control, c.new) for c in changes] == [
+            (Control.EXPORT_LIMIT_POWER, 2000),
+            (Control.EXPORT_LIMIT, False),
+        ]
+    server = night.server(ET)
+    assert server.write_count(ET_UNIT, EXPORT_LIMIT) == 1
+    assert server.write_count(ET_UNIT, EXPORT_ENABLED) == 2
+
+
 async def test_a_restored_write_log_keeps_the_budget(night: SimulatedPlant) -> None:
     """A new controller (a reload, a restart) given the old one's write log refuses what the old one
     would; a time ahead of the clock (it went back) or a log that does not parse blocks nothing."""

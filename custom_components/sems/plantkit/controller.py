@@ -267,16 +267,19 @@ class PlantController:
         self, device_key: str, enabled: object, power: object = None
     ) -> list[ControlChange]:
         """Switch the export limit on or off, with its power (W) first where given. Nothing is written
-        unless both values are within the device's limits; a failed second write leaves the first in place
-        (the raised error says which control failed)."""
-        self._binding(device_key, Control.EXPORT_LIMIT)[1].spec.validate(enabled)
+        unless both values are within the device's limits and the write budget allows both; a device that
+        fails the second write leaves the first in place (the raised error says which control failed)."""
+        device, switch = self._binding(device_key, Control.EXPORT_LIMIT)
+        parts: list[tuple[ControlBinding, ControlValue]] = [(switch, switch.spec.validate(enabled))]
         if power is not None:
-            self._binding(device_key, Control.EXPORT_LIMIT_POWER)[1].spec.validate(power)
-        changes = []
-        if power is not None:
-            changes.append(await self.set(device_key, Control.EXPORT_LIMIT_POWER, power))
-        changes.append(await self.set(device_key, Control.EXPORT_LIMIT, enabled))
-        return changes
+            limit = self._binding(device_key, Control.EXPORT_LIMIT_POWER)[1]
+            parts.insert(0, (limit, limit.spec.validate(power)))
+        async with self.client.lock:
+            await self.client.prepare()
+            for binding, value in parts:  # a refusal known now must not leave the power half-applied
+                addresses = await self._changed_addresses(device, binding, value)
+                self._ledger.check(device.unit_id, addresses, binding.control)
+            return [await self._write(device, binding, value, None) for binding, value in parts]
 
     async def set_battery_mode(
         self,
@@ -343,6 +346,16 @@ class PlantController:
         if binding is None:
             raise ControlNotOfferedError(f"{device_key} has no {control}", str(control))
         return device, binding
+
+    async def _changed_addresses(
+        self, device: DeviceIdentity, binding: ControlBinding, value: object
+    ) -> list[int]:
+        """The registers writing ``value`` would change now, checked against the device's current limits
+        (lock held; nothing is written)."""
+        words = await self.client.read_points(device.unit_id, binding.points)
+        raw = _raw(binding.points, words)
+        checked = binding.spec_for(raw).validate(value)
+        return [a for w in binding.encode(checked, raw, None) if _changes(w, words) for a in w.addresses]
 
     async def _write(
         self,
