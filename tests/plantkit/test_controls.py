@@ -501,6 +501,23 @@ async def test_an_export_limit_the_budget_refuses_writes_neither_value(night: Si
     assert server.write_count(ET_UNIT, EXPORT_ENABLED) == 2
 
 
+async def test_a_battery_mode_the_budget_refuses_writes_no_power(night: SimulatedPlant) -> None:
+    """Forced discharge chosen in the select a moment ago; a forced charge at 3000 W is refused by the
+    budget of the mode register, so the power is not written either (it was: the discharge ran at 3000 W)."""
+    clock = Clock()
+    budget = WriteBudget(per_hour=10, min_interval=5)
+    async with (controller := await _controller(night, ET, budget=budget, clock=clock)).client:
+        await controller.set(ET_BATTERY, Control.BATTERY_MODE, "force_discharge")
+        clock.now += 1
+        with pytest.raises(WriteBudgetExceededError) as caught:
+            await controller.set_battery_mode(ET_BATTERY, "force_charge", 3000)
+        assert caught.value.control == Control.BATTERY_MODE
+        assert night.server(ET).write_count(ET_UNIT, EMS_POWER) == 0
+        clock.now += 5
+        await controller.set_battery_mode(ET_BATTERY, "force_charge", 3000)
+    assert night.physics.state.battery_power == -3000.0
+
+
 async def test_a_restored_write_log_keeps_the_budget(night: SimulatedPlant) -> None:
     """A new controller (a reload, a restart) given the old one's write log refuses what the old one
     would; a time ahead of the clock (it went back) or a log that does not parse blocks nothing."""

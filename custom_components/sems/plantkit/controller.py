@@ -290,7 +290,7 @@ class PlantController:
     ) -> list[ControlChange]:
         """Set the battery mode, with the forced power first where given; with ``until`` the mode is
         temporary and ``expire`` sets self-use once it is due. Nothing is written unless mode and power
-        are both within the device's limits."""
+        are both within the device's limits and the write budget allows both."""
         device, binding = self._binding(device_key, Control.BATTERY_MODE)
         checked = binding.spec.validate(mode)
         power_binding = self.bindings(device).get(Control.FORCE_POWER)
@@ -304,6 +304,11 @@ class PlantController:
         changes: list[ControlChange] = []
         async with self.client.lock:
             if power_binding is not None and checked_power is not None and forced:
+                await self.client.prepare()
+                for part, value in ((power_binding, checked_power), (binding, checked)):
+                    # a refusal known now must not leave a new power under the old mode
+                    addresses = await self._changed_addresses(device, part, value)
+                    self._ledger.check(device.unit_id, addresses, part.control)
                 changes.append(await self._write(device, power_binding, checked_power, None))
             carried = power if power_binding is None and forced else None
             changes.append(await self._write(device, binding, checked, carried))
