@@ -46,6 +46,7 @@ from .plantkit.exceptions import (
     ControlNotAllowedError,
     ControlNotOfferedError,
     ControlValueError,
+    ForcedModeRequiredError,
     ModbusExceptionError,
     PlantError,
     WriteBudgetExceededError,
@@ -73,6 +74,7 @@ TRANSLATED_EXCEPTIONS: dict[str, tuple[str, ...]] = {
     "control_out_of_range": ("control", "value", "minimum", "maximum"),
     "control_invalid_choice": ("control", "value", "options"),
     "control_invalid_value": ("control", "value"),
+    "forced_power_needs_forced_mode": ("control",),
     "write_budget_exceeded": ("control", "limit", "seconds"),
     "write_not_taken": ("name", "control", "requested", "actual"),
     "invalid_duration": ("hours",),
@@ -257,6 +259,23 @@ class SemsControls:
             await self._async_save()
             self._schedule_expiry()
         self._apply(changes)
+        if self._shares_registers(changes):
+            # Another control keeps its value in the registers just written (a forced power carried by
+            # the battery mode): read them all again, so its entity shows what the device has now.
+            await self._async_reread(None)
+
+    def _shares_registers(self, changes: list[ControlChange]) -> bool:
+        """True when a write touched a register another control of the same device reads."""
+        for change in changes:
+            written = set(change.registers)
+            if not written:
+                continue
+            bindings = self.controller.bindings(self.controller.device(change.device))
+            for control, binding in bindings.items():
+                read = {a for point in binding.points for a in range(point.address, point.end)}
+                if control is not change.control and read & written:
+                    return True
+        return False
 
     def _apply(self, changes: list[ControlChange]) -> None:
         """Take the read-back values into ``states``, tell the entities, log each change."""
@@ -268,9 +287,10 @@ class SemsControls:
                 self._log(change)
         self.entry.runtime_data.async_update_listeners()
 
-    async def _async_reread(self, err: PlantError) -> None:
-        """After a failed or refused write: read the controls again, so the entities show what the
-        device has (a write the device did not take also says its value)."""
+    async def _async_reread(self, err: PlantError | None) -> None:
+        """After a failed or refused write (``err``), or one that changed another control too: read the
+        controls again, so the entities show what the device has (a write the device did not take also
+        says its value)."""
         try:
             self.states = await self.controller.read()
             self._read_at = dt_util.utcnow()
@@ -351,6 +371,8 @@ class SemsControls:
             return _refusal("control_not_allowed", name=self.title)
         if isinstance(err, ControlNotOfferedError):
             return _refusal("control_not_offered", name=self._device_name(device_key), control=label)
+        if isinstance(err, ForcedModeRequiredError):
+            return _refusal("forced_power_needs_forced_mode", control=self.label(named))
         if isinstance(err, ControlValueError):
             label, value = self.label(named), str(err.value)
             if err.minimum is not None and err.maximum is not None:

@@ -21,6 +21,7 @@ from homeassistant.core import Event, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
     async_capture_events,
     async_fire_time_changed,
@@ -559,13 +560,24 @@ async def test_a_temporary_mode_ends_across_a_restart(
     assert state_of(hass, entity_id(hass, "select", f"{ET_BATTERY}_battery_mode")) == "self_use"
 
 
-async def test_sunspec_controls(hass: HomeAssistant, plant: SimulatedPlant) -> None:
+@pytest.mark.freeze_time(tick=True)
+async def test_sunspec_controls(
+    hass: HomeAssistant, plant: SimulatedPlant, freezer: FrozenDateTimeFactory
+) -> None:
     """A SunSpec hybrid offers its 124 modes and reserve and its 123 output limit, and follows them."""
     entry = await controlled_plant(hass, plant, SUNSPEC_TCP)
     mode = hass.states.get(entity_id(hass, "select", f"{SS_BATTERY}_battery_mode"))
     assert mode is not None
     assert mode.attributes["options"] == ["self_use", "force_charge", "force_discharge", "hold"]
-    assert er.async_get(hass).async_get_entity_id("number", DOMAIN, f"{SS_BATTERY}_force_power") is None
+    power = entity_id(hass, "number", f"{SS_BATTERY}_force_power")  # kept in the mode's own registers
+    assert state_of(hass, power) == "0.0"
+    with pytest.raises(ServiceValidationError) as caught:  # self-use: nothing to carry it
+        await hass.services.async_call(
+            "number", SERVICE_SET_VALUE, {ATTR_ENTITY_ID: power, ATTR_VALUE: 1000}, blocking=True
+        )
+    assert caught.value.translation_key == "forced_power_needs_forced_mode"
+    assert caught.value.translation_placeholders == {"control": "Forced power"}
+    assert writes(plant, "sunspec_tcp") == 0
     await hass.services.async_call(
         DOMAIN,
         SERVICE_SET_BATTERY_MODE,
@@ -574,6 +586,14 @@ async def test_sunspec_controls(hass: HomeAssistant, plant: SimulatedPlant) -> N
     )
     assert plant.physics.state.battery_power == 1500.0
     assert state_of(hass, mode.entity_id) == "force_discharge"
+    assert state_of(hass, power) == "1500.0"
+    # The write budget swallows bursts. (A ticking clock's tick() counts from the frozen start, not now.)
+    freezer.move_to(dt_util.utcnow() + timedelta(seconds=6))
+    await hass.services.async_call(
+        "number", SERVICE_SET_VALUE, {ATTR_ENTITY_ID: power, ATTR_VALUE: 2500}, blocking=True
+    )
+    assert plant.physics.state.battery_power == 2500.0
+    assert (state_of(hass, mode.entity_id), state_of(hass, power)) == ("force_discharge", "2500.0")
     soc = entity_id(hass, "number", f"{SS_BATTERY}_min_soc")
     await hass.services.async_call(
         "number", SERVICE_SET_VALUE, {ATTR_ENTITY_ID: soc, ATTR_VALUE: 30}, blocking=True
@@ -581,14 +601,17 @@ async def test_sunspec_controls(hass: HomeAssistant, plant: SimulatedPlant) -> N
     assert state_of(hass, soc) == "30.0"
 
 
+@pytest.mark.freeze_time(tick=True)
 async def test_huawei_controls(
     hass: HomeAssistant,
     plant: SimulatedPlant,
+    freezer: FrozenDateTimeFactory,
     entity_registry: er.EntityRegistry,
     ha_snapshot: SnapshotAssertion,
 ) -> None:
-    """A SUN2000 with its LUNA2000 and meter offers the forcible modes (their power travels with the mode),
-    the end-of-discharge SOC and the feed-in limit, and the plant follows them."""
+    """A SUN2000 with its LUNA2000 and meter offers the forcible modes (their power kept with the mode, shown
+    and set through the forced power number), the end-of-discharge SOC and the feed-in limit, and the plant
+    follows them."""
     entry = await controlled_plant(hass, plant, HUAWEI_TCP)
     registry_entries = er.async_entries_for_config_entry(entity_registry, entry.entry_id)
     for control in sorted(
@@ -600,7 +623,6 @@ async def test_huawei_controls(
     mode = hass.states.get(entity_id(hass, "select", f"{HW_BATTERY}_battery_mode"))
     assert mode is not None
     assert mode.attributes["options"] == ["self_use", "force_charge", "force_discharge"]
-    assert er.async_get(hass).async_get_entity_id("number", DOMAIN, f"{HW_BATTERY}_force_power") is None
     assert writes(plant, HUAWEI) == 0
     await hass.services.async_call(
         DOMAIN,
@@ -611,6 +633,14 @@ async def test_huawei_controls(
     assert plant.physics.state.battery_power == -2500.0
     assert state_of(hass, mode.entity_id) == "force_charge"
     assert plant.server(HUAWEI).write_count(HW_UNIT, 47100) == 1  # the write-only command register
+    power = entity_id(hass, "number", f"{HW_BATTERY}_force_power")
+    # The write budget swallows bursts. (A ticking clock's tick() counts from the frozen start, not now.)
+    freezer.move_to(dt_util.utcnow() + timedelta(seconds=6))
+    await hass.services.async_call(
+        "number", SERVICE_SET_VALUE, {ATTR_ENTITY_ID: power, ATTR_VALUE: 3000}, blocking=True
+    )
+    assert plant.physics.state.battery_power == -3000.0
+    assert (state_of(hass, mode.entity_id), state_of(hass, power)) == ("force_charge", "3000.0")
     soc = entity_id(hass, "number", f"{HW_BATTERY}_min_soc")
     await hass.services.async_call(
         "number", SERVICE_SET_VALUE, {ATTR_ENTITY_ID: soc, ATTR_VALUE: 15}, blocking=True

@@ -24,6 +24,7 @@ from custom_components.sems.plantkit.exceptions import (
     ControlNotAllowedError,
     ControlNotOfferedError,
     ControlValueError,
+    ForcedModeRequiredError,
     ModbusExceptionError,
     WriteBudgetExceededError,
     WriteNotTakenError,
@@ -215,6 +216,7 @@ async def test_sunspec_offers_what_the_chain_has() -> None:
     assert sunspec_controls.inverter_controls(identity(Role.INVERTER, (103, 40100))) == ()
     assert offered(sunspec_controls.battery_controls(identity(Role.BATTERY, (124, 40100)))) == [
         Control.BATTERY_MODE,
+        Control.FORCE_POWER,  # carried by the mode's own registers
         Control.MIN_SOC,
     ]
     assert offered(sunspec_controls.battery_controls(identity(Role.BATTERY, (802, 40100)))) == [
@@ -649,8 +651,10 @@ async def test_sunspec_controls_read_their_factory_settings(night: SimulatedPlan
         states = await controller.read()
     assert {c: s.value for c, s in states[SS_BATTERY].items()} == {
         Control.BATTERY_MODE: BatteryMode.SELF_USE,
+        Control.FORCE_POWER: 0.0,  # no forced mode runs
         Control.MIN_SOC: 10.0,
     }
+    assert states[SS_BATTERY][Control.FORCE_POWER].spec == ControlSpec(Control.FORCE_POWER, maximum=5000)
     mode = states[SS_BATTERY][Control.BATTERY_MODE]
     assert mode.power_spec == ControlSpec(Control.FORCE_POWER, minimum=0, maximum=5000)  # WChaMax
     assert {c: s.value for c, s in states[SS_KEY].items()} == {
@@ -687,6 +691,36 @@ async def test_sunspec_storage_modes_drive_the_battery(night: SimulatedPlant) ->
         change = await controller.set(SS_BATTERY, Control.MIN_SOC, 55)
         assert (change.old, change.new) == (10.0, 55.0)
         assert state.battery_power == 0.0  # 55 % is the battery's SOC: it keeps it
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "battery"), [(SUNSPEC, SS_BATTERY), (HUAWEI, HW_BATTERY)], ids=["sunspec", "huawei"]
+)
+async def test_a_carried_forced_power_changes_the_running_forced_mode(
+    night: SimulatedPlant, huawei_night: SimulatedPlant, endpoint: str, battery: str
+) -> None:
+    """SunSpec 124 and Huawei keep the forced power in the mode's own registers: the number shows the power
+    of the forced mode running (0 W outside one), setting it sends that mode again at the new power, and in
+    self-use it is refused with nothing sent."""
+    plant = night if endpoint == SUNSPEC else huawei_night
+    state = plant.physics.state
+    async with (controller := await _controller(plant, endpoint)).client:
+        with pytest.raises(ForcedModeRequiredError):
+            await controller.set(battery, Control.FORCE_POWER, 1000)
+        assert plant.server(endpoint).write_requests() == 0
+        await controller.set_battery_mode(battery, "force_discharge", 1500)
+        change = await controller.set(battery, Control.FORCE_POWER, 2500)
+        assert (change.old, change.new) == (1500.0, 2500.0)
+        assert state.battery_power == 2500.0
+        states = await controller.read()
+        assert states[battery][Control.BATTERY_MODE].value is BatteryMode.FORCE_DISCHARGE
+        assert states[battery][Control.FORCE_POWER].value == 2500.0
+        with pytest.raises(ControlValueError):
+            await controller.set(battery, Control.FORCE_POWER, 5001)  # above the device's limit
+        await controller.set_battery_mode(battery, "force_charge", 2000)  # the mode still takes its power
+        assert state.battery_power == -2000.0
+        await controller.set_battery_mode(battery, "self_use")
+        assert (await controller.read())[battery][Control.FORCE_POWER].value == 0.0
 
 
 async def test_sunspec_export_limit_caps_the_inverter_output(noon: SimulatedPlant) -> None:
@@ -832,6 +866,7 @@ def test_huawei_offers_battery_controls_and_the_export_limit_with_a_meter() -> N
     meter = _identity(Role.METER, "huawei_sun2000_meter", via_serial="S1")
     assert [b.control for b in huawei_controls.battery_controls(battery, [inverter, battery])] == [
         Control.BATTERY_MODE,
+        Control.FORCE_POWER,  # carried by the mode's own registers
         Control.MIN_SOC,
     ]
     assert [b.control for b in huawei_controls.inverter_controls(inverter, [inverter, meter])] == [
@@ -922,8 +957,8 @@ async def test_huawei_refuses_what_it_does_not_offer_before_anything_is_sent(
         ):
             with pytest.raises(ControlValueError):
                 await call
-        with pytest.raises(ControlNotOfferedError):
-            await controller.set(HW_BATTERY, Control.FORCE_POWER, 1000)  # it travels with the mode
+        with pytest.raises(ForcedModeRequiredError):
+            await controller.set(HW_BATTERY, Control.FORCE_POWER, 1000)  # self-use: nothing to carry it
     assert huawei_night.server(HUAWEI).write_requests() == 0
 
 

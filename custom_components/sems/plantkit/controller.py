@@ -293,7 +293,8 @@ class PlantController:
         are both within the device's limits and the write budget allows both."""
         device, binding = self._binding(device_key, Control.BATTERY_MODE)
         checked = binding.spec.validate(mode)
-        power_binding = self.bindings(device).get(Control.FORCE_POWER)
+        # A mode that carries its power writes it itself (its FORCE_POWER binding only re-sends it).
+        power_binding = None if _carries_power(binding) else self.bindings(device).get(Control.FORCE_POWER)
         checked_power = None
         if power is not None:
             if power_binding is not None:

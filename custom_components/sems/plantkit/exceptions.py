@@ -129,6 +129,11 @@ class ControlValueError(ControlError):
         self.options = options
 
 
+class ForcedModeRequiredError(ControlValueError):
+    """A forced power that lives in the battery mode's own registers was set while no forced mode runs:
+    there is nothing to write it to (choose a forced mode, or give the power with it). Nothing was sent."""
+
+
 class WriteBudgetExceededError(ControlError):
     """A register was written too often (its write budget protects registers kept in flash): nothing was
     sent. ``retry_after`` is the number of seconds until the budget allows the write again."""

@@ -4,6 +4,7 @@
   scale factor). A depth of discharge kept as "100 - minimum SOC" is ``offset=100, sign=-1``.
 - ``ChoiceSetting``: a register whose codes mean battery modes.
 - ``SwitchSetting``: a register whose codes mean on and off.
+- ``CarriedPower``: the forced power of a battery mode that keeps it in the mode's own registers.
 
 Vendor folders state their controls with these (``profiles/<vendor>/controls.py``); a control that needs
 several registers at once is a ``ControlBinding`` of its own in its vendor's folder.
@@ -11,11 +12,20 @@ several registers at once is a ``ControlBinding`` of its own in its vendor's fol
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ..control import BatteryMode, ControlBinding, ControlSpec, ControlValue, RegisterWrite
-from ..exceptions import ControlError, ControlValueError
+from ..control import (
+    FORCED_MODES,
+    BatteryMode,
+    Control,
+    ControlBinding,
+    ControlSpec,
+    ControlValue,
+    RegisterWrite,
+)
+from ..exceptions import ControlError, ControlValueError, ForcedModeRequiredError
 from ..registers import SUNSSF_RANGE, Point, RawValue, encode
 
 
@@ -118,3 +128,49 @@ class SwitchSetting(ControlBinding):
         self, value: ControlValue, raw: Mapping[str, RawValue], power: float | None = None
     ) -> tuple[RegisterWrite, ...]:
         return (word_write(self.point, self.on if value is True else self.off),)
+
+
+# Before the registers are read a carried power can only be checked for being a power; once they are, it is
+# checked against the limit the mode states (0..0 W, nothing, while the device states none).
+ANY_POWER = ControlSpec(Control.FORCE_POWER, maximum=math.inf)
+NO_POWER_LIMIT = ControlSpec(Control.FORCE_POWER)
+
+
+@dataclass(frozen=True, slots=True)
+class CarriedPower(ControlBinding):
+    """The forced power of a battery mode that keeps it in the mode's own registers (SunSpec 124, Huawei).
+
+    It reads as the power of the forced mode running (0 W in any other known mode, None when the mode is
+    unknown), within the limits the mode states (``power_spec_for``). Writing it sends the running forced
+    mode again at the new power; outside a forced mode it has nowhere to go: ``ForcedModeRequiredError``.
+    """
+
+    mode: ControlBinding
+    spec: ControlSpec = ANY_POWER
+
+    @property
+    def points(self) -> Sequence[Point]:
+        return self.mode.points
+
+    @property
+    def write_only(self) -> Sequence[Point]:
+        return self.mode.write_only
+
+    def spec_for(self, raw: Mapping[str, RawValue]) -> ControlSpec:
+        return self.mode.power_spec_for(raw) or NO_POWER_LIMIT
+
+    def decode(self, raw: Mapping[str, RawValue]) -> float | None:
+        mode = self.mode.decode(raw)
+        if mode is None:
+            return None
+        return self.mode.forced_power(raw) if mode in FORCED_MODES else 0.0
+
+    def encode(
+        self, value: ControlValue, raw: Mapping[str, RawValue], power: float | None = None
+    ) -> tuple[RegisterWrite, ...]:
+        mode = self.mode.decode(raw)
+        if mode not in FORCED_MODES or isinstance(value, bool | BatteryMode):
+            raise ForcedModeRequiredError(
+                f"{self.control}: the battery runs {mode}, not a forced mode", str(self.control), value=value
+            )
+        return self.mode.encode(mode, raw, float(value))

@@ -31,7 +31,7 @@ from ...control import BatteryMode, Control, ControlBinding, ControlSpec, Contro
 from ...exceptions import ControlError
 from ...model import DeviceIdentity, Role
 from ...registers import Point, RawValue
-from ..settings import NumberSetting, SwitchSetting, word_write
+from ..settings import CarriedPower, NumberSetting, SwitchSetting, word_write
 from .registers import SETTINGS
 
 # 47086 working mode settings and 37006 unit 1 working mode.
@@ -156,8 +156,10 @@ def _positive(raw: Mapping[str, RawValue], key: str) -> float | None:
 
 def battery_controls(identity: DeviceIdentity, plant: Sequence[DeviceIdentity]) -> tuple[ControlBinding, ...]:
     """Battery mode (carrying its forced power) and minimum SOC of the LUNA2000."""
+    mode = StorageMode()
     return (
-        StorageMode(),
+        mode,
+        CarriedPower(mode),
         NumberSetting(
             ControlSpec(Control.MIN_SOC, minimum=0, maximum=MAX_END_OF_DISCHARGE),
             SETTINGS["discharge_cutoff_soc"].point,

@@ -29,7 +29,7 @@ from ...control import BatteryMode, Control, ControlBinding, ControlSpec, Contro
 from ...exceptions import ControlError
 from ...model import DeviceIdentity
 from ...registers import Point, RawValue, scaled
-from ..settings import NumberSetting, SwitchSetting, scale_of, word_write
+from ..settings import CarriedPower, NumberSetting, SwitchSetting, scale_of, word_write
 from .chain import ModelInstance, SunSpecDetails
 from .models import (
     BASIC_STORAGE_MODEL,
@@ -104,7 +104,7 @@ def battery_controls(identity: DeviceIdentity) -> tuple[ControlBinding, ...]:
     controls: list[ControlBinding] = []
     storage = models.get(BASIC_STORAGE_MODEL)
     if storage is not None and (mode := StorageMode.of(storage)) is not None:
-        controls.append(mode)
+        controls += (mode, CarriedPower(mode))
     reserve = _setting(storage, "MinRsvPct") if storage is not None else None
     if reserve is not None:
         spec = ControlSpec(Control.MIN_SOC, minimum=0, maximum=100)
