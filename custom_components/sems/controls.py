@@ -258,11 +258,7 @@ class SemsControls:
         finally:
             await self._async_save()
             self._schedule_expiry()
-        self._apply(changes)
-        if self._shares_registers(changes):
-            # Another control keeps its value in the registers just written (a forced power carried by
-            # the battery mode): read them all again, so its entity shows what the device has now.
-            await self._async_reread(None)
+        await self._async_apply(changes)
 
     def _shares_registers(self, changes: list[ControlChange]) -> bool:
         """True when a write touched a register another control of the same device reads."""
@@ -277,7 +273,7 @@ class SemsControls:
                     return True
         return False
 
-    def _apply(self, changes: list[ControlChange]) -> None:
+    async def _async_apply(self, changes: list[ControlChange]) -> None:
         """Take the read-back values into ``states``, tell the entities, log each change."""
         for change in changes:
             current = self.state(change.device, change.control)
@@ -286,6 +282,10 @@ class SemsControls:
             if change.registers:
                 self._log(change)
         self.entry.runtime_data.async_update_listeners()
+        if self._shares_registers(changes):
+            # Another control keeps its value in the registers just written (a forced power carried by
+            # the battery mode): read them all again, so its entity shows what the device has now.
+            await self._async_reread(None)
 
     async def _async_reread(self, err: PlantError | None) -> None:
         """After a failed or refused write (``err``), or one that changed another control too: read the
@@ -344,7 +344,7 @@ class SemsControls:
             )
             return
         await self._async_save()
-        self._apply(changes)
+        await self._async_apply(changes)
         self._schedule_expiry()
 
     async def _async_save(self) -> None:

@@ -535,6 +535,33 @@ async def test_a_temporary_mode_ends_on_time_with_the_budget_used_up(
 
 
 @pytest.mark.freeze_time(tick=True)
+async def test_a_carried_forced_power_shows_0_once_a_temporary_mode_ends(
+    hass: HomeAssistant, plant: SimulatedPlant, freezer: FrozenDateTimeFactory
+) -> None:
+    """SunSpec keeps the forced power in the mode's rates: when a temporary forced discharge ends, the
+    Forced power number reads 0 W again (it showed the ended mode's power)."""
+    entry = await controlled_plant(hass, plant, SUNSPEC_TCP)
+    power = entity_id(hass, "number", f"{SS_BATTERY}_force_power")
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_SET_BATTERY_MODE,
+        {
+            "device_id": device_id(hass, entry, SS_BATTERY),
+            "mode": "force_discharge",
+            "power": 1500,
+            "duration": {"minutes": 1},  # ends before the controls are read again with the poll
+        },
+        blocking=True,
+    )
+    assert state_of(hass, power) == "1500.0"
+    freezer.move_to(dt_util.utcnow() + timedelta(minutes=1, seconds=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert state_of(hass, entity_id(hass, "select", f"{SS_BATTERY}_battery_mode")) == "self_use"
+    assert state_of(hass, power) == "0.0"
+
+
+@pytest.mark.freeze_time(tick=True)
 async def test_a_temporary_mode_ends_across_a_restart(
     hass: HomeAssistant, plant: SimulatedPlant, freezer: FrozenDateTimeFactory
 ) -> None:
