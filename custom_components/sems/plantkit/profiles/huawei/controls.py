@@ -11,8 +11,8 @@ Register facts are in ``registers.SETTINGS`` (with their sources). What each mea
     (charge) or 47249 (discharge) with the other one 0, for a charge 47087 = 1 (from PV first, the grid
     for the rest), then 47100 = 1 (charge) or 2 (discharge). 47100 is write only, so the mode reads back
     from the storage's running mode (37006 = 1, forcible charge/discharge) and which of the two powers is
-    set. The forced power travels with the mode; its limit is the maximum charging power 47075 (a
-    discharge is also kept within the maximum discharging power 47077).
+    set. The forced power travels with the mode (``CarriedPower`` shows and changes it); its limit is the
+    maximum charging power 47075 (a discharge is also kept within the maximum discharging power 47077).
   - Hold and off-grid reserve are not offered: no documented register means either.
 - Minimum SOC (battery): the end-of-discharge SOC 47082, 0..20 % (the range the SUN2000 user manuals
   give for "End-of-discharge SOC").

@@ -14,7 +14,8 @@ canonical control is stated here.
   discharge limit, and a negative limit forces the other direction: a discharge limit of -50 % charges at
   half ``WChaMax``. So self-use is no limit, a forced charge a negative discharge limit (with grid charging
   allowed, ``ChaGriSet``), a forced discharge a negative charge limit, hold both limits at 0. The forced
-  power travels with the mode (these registers have no separate set point); its limit is ``WChaMax``.
+  power travels with the mode (these registers have no separate set point; ``CarriedPower`` shows and
+  changes it); its limit is ``WChaMax``.
 - Minimum SOC (battery): 124 ``MinRsvPct``, else 802 ``SoCRsvMin`` (bounded by 802 ``SoCMin``/``SoCMax``
   where the device states them).
 """
