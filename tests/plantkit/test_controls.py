@@ -1060,3 +1060,45 @@ async def test_huawei_temporary_mode_goes_back_to_self_use_when_due(huawei_night
         assert (change.old, change.new) == (BatteryMode.FORCE_CHARGE, BatteryMode.SELF_USE)
         assert controller.reverts.items == {}
     assert state.battery_power > 0
+
+
+@pytest.mark.xfail(strict=True, reason="the carried power is limited by the maximum charging power")
+async def test_huawei_forced_discharge_power_is_limited_by_the_maximum_discharging_power(
+    huawei_night: SimulatedPlant,
+) -> None:
+    """A LUNA2000 that discharges at most 3000 W (47077) but charges at 5000 W (47075): in forced discharge
+    the number offers up to 5000 W, and 4500 W is written (the budget spent), clamped to 3000 W by the
+    encoding, then reported as a write the device did not take. It should be refused before anything is
+    sent, as a value above the limit."""
+    huawei_night.devices["huawei_sun2000"].image.write(47077, [0, 3000])
+    server = huawei_night.server(HUAWEI)
+    async with (controller := await _controller(huawei_night, HUAWEI)).client:
+        await controller.set_battery_mode(HW_BATTERY, "force_discharge", 2000)
+        sent = server.write_requests()
+        with pytest.raises(ControlValueError):
+            await controller.set(HW_BATTERY, Control.FORCE_POWER, 4500)
+        assert server.write_requests() == sent
+
+
+async def test_huawei_self_use_stops_a_forced_mode_after_the_budget_is_spent(
+    huawei_night: SimulatedPlant,
+) -> None:
+    """Huawei rewrites its forcible command (47100) with every forced power: a forced discharge and nine
+    changes of its power spend the command's budget of ten an hour, and self-use, which must write the
+    command to stop it, was refused for 50 minutes while the battery kept discharging. Self-use is never
+    held back (it still counts); a forced mode still is."""
+    clock = Clock()
+    async with (
+        controller := await _controller(huawei_night, HUAWEI, budget=WriteBudget(), clock=clock)
+    ).client:
+        await controller.set_battery_mode(HW_BATTERY, "force_discharge", 1000)
+        for step in range(9):
+            clock.now += 60
+            await controller.set(HW_BATTERY, Control.FORCE_POWER, 1100 + 100 * step)
+        clock.now += 60
+        with pytest.raises(WriteBudgetExceededError):
+            await controller.set_battery_mode(HW_BATTERY, "force_charge", 1000)
+        [change] = await controller.set_battery_mode(HW_BATTERY, "self_use")
+        assert (change.old, change.new) == (BatteryMode.FORCE_DISCHARGE, BatteryMode.SELF_USE)
+        assert huawei_night.physics.state.battery_power < 1900.0  # self-use: the house's load, not 1900 W
+        assert len(controller.write_log[f"{HW_UNIT}:{HW_FORCIBLE}"]) == 11  # it counts
