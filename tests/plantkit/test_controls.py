@@ -654,9 +654,10 @@ async def test_sunspec_controls_read_their_factory_settings(night: SimulatedPlan
         Control.FORCE_POWER: 0.0,  # no forced mode runs
         Control.MIN_SOC: 10.0,
     }
-    assert states[SS_BATTERY][Control.FORCE_POWER].spec == ControlSpec(Control.FORCE_POWER, maximum=5000)
-    mode = states[SS_BATTERY][Control.BATTERY_MODE]
-    assert mode.power_spec == ControlSpec(Control.FORCE_POWER, minimum=0, maximum=5000)  # WChaMax
+    # WChaMax, in steps of one rate count (0.01 % of it): a rate of 0 would be no forced mode
+    power_spec = ControlSpec(Control.FORCE_POWER, minimum=0.5, maximum=5000, step=0.5)
+    assert states[SS_BATTERY][Control.FORCE_POWER].spec == power_spec
+    assert states[SS_BATTERY][Control.BATTERY_MODE].power_spec == power_spec
     assert {c: s.value for c, s in states[SS_KEY].items()} == {
         Control.EXPORT_LIMIT: False,
         Control.EXPORT_LIMIT_POWER: 10_000.0,  # 100 % of the nameplate 10 kW
@@ -721,6 +722,34 @@ async def test_a_carried_forced_power_changes_the_running_forced_mode(
         assert state.battery_power == -2000.0
         await controller.set_battery_mode(battery, "self_use")
         assert (await controller.read())[battery][Control.FORCE_POWER].value == 0.0
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "battery"), [(SUNSPEC, SS_BATTERY), (HUAWEI, HW_BATTERY)], ids=["sunspec", "huawei"]
+)
+async def test_a_carried_forced_power_of_0_w_is_refused_before_anything_is_sent(
+    night: SimulatedPlant, huawei_night: SimulatedPlant, endpoint: str, battery: str
+) -> None:
+    """A forced mode at 0 W is no mode these devices report back (SunSpec reads a rate of 0 as limits someone
+    else set, Huawei a forcible mode without a power as one someone else set up). Allowed, it turned the
+    running forced mode into an unknown one (SunSpec: the battery then discharged freely; Huawei: a write
+    reported as not taken after it was sent) and the power could not be set again ("runs None")."""
+    plant = night if endpoint == SUNSPEC else huawei_night
+    server = plant.server(endpoint)
+    async with (controller := await _controller(plant, endpoint)).client:
+        await controller.set_battery_mode(battery, "force_discharge", 1500)
+        sent = server.write_requests()
+        with pytest.raises(ControlValueError):
+            await controller.set(battery, Control.FORCE_POWER, 0)
+        with pytest.raises(ControlValueError):
+            await controller.set_battery_mode(battery, "force_charge", 0)
+        with pytest.raises(ControlValueError):
+            await controller.set(battery, Control.FORCE_POWER, 0.4)  # below one step: written as 0
+        assert server.write_requests() == sent
+        states = await controller.read()
+    assert states[battery][Control.BATTERY_MODE].value is BatteryMode.FORCE_DISCHARGE
+    assert states[battery][Control.FORCE_POWER].value == 1500.0
+    assert plant.physics.state.battery_power == 1500.0
 
 
 async def test_sunspec_export_limit_caps_the_inverter_output(noon: SimulatedPlant) -> None:
@@ -886,7 +915,7 @@ async def test_huawei_controls_read_their_factory_settings(huawei_night: Simulat
         BatteryMode.SELF_USE,
         (BatteryMode.SELF_USE, BatteryMode.FORCE_CHARGE, BatteryMode.FORCE_DISCHARGE),
     )
-    assert mode.power_spec == ControlSpec(Control.FORCE_POWER, minimum=0, maximum=5000)  # 47075
+    assert mode.power_spec == ControlSpec(Control.FORCE_POWER, minimum=1, maximum=5000)  # 47075
     assert mode.forced_power is None
     reserve = states[HW_BATTERY][Control.MIN_SOC]
     assert (reserve.value, reserve.spec.minimum, reserve.spec.maximum) == (10.0, 0, 20)
@@ -1031,3 +1060,45 @@ async def test_huawei_temporary_mode_goes_back_to_self_use_when_due(huawei_night
         assert (change.old, change.new) == (BatteryMode.FORCE_CHARGE, BatteryMode.SELF_USE)
         assert controller.reverts.items == {}
     assert state.battery_power > 0
+
+
+@pytest.mark.xfail(strict=True, reason="the carried power is limited by the maximum charging power")
+async def test_huawei_forced_discharge_power_is_limited_by_the_maximum_discharging_power(
+    huawei_night: SimulatedPlant,
+) -> None:
+    """A LUNA2000 that discharges at most 3000 W (47077) but charges at 5000 W (47075): in forced discharge
+    the number offers up to 5000 W, and 4500 W is written (the budget spent), clamped to 3000 W by the
+    encoding, then reported as a write the device did not take. It should be refused before anything is
+    sent, as a value above the limit."""
+    huawei_night.devices["huawei_sun2000"].image.write(47077, [0, 3000])
+    server = huawei_night.server(HUAWEI)
+    async with (controller := await _controller(huawei_night, HUAWEI)).client:
+        await controller.set_battery_mode(HW_BATTERY, "force_discharge", 2000)
+        sent = server.write_requests()
+        with pytest.raises(ControlValueError):
+            await controller.set(HW_BATTERY, Control.FORCE_POWER, 4500)
+        assert server.write_requests() == sent
+
+
+async def test_huawei_self_use_stops_a_forced_mode_after_the_budget_is_spent(
+    huawei_night: SimulatedPlant,
+) -> None:
+    """Huawei rewrites its forcible command (47100) with every forced power: a forced discharge and nine
+    changes of its power spend the command's budget of ten an hour, and self-use, which must write the
+    command to stop it, was refused for 50 minutes while the battery kept discharging. Self-use is never
+    held back (it still counts); a forced mode still is."""
+    clock = Clock()
+    async with (
+        controller := await _controller(huawei_night, HUAWEI, budget=WriteBudget(), clock=clock)
+    ).client:
+        await controller.set_battery_mode(HW_BATTERY, "force_discharge", 1000)
+        for step in range(9):
+            clock.now += 60
+            await controller.set(HW_BATTERY, Control.FORCE_POWER, 1100 + 100 * step)
+        clock.now += 60
+        with pytest.raises(WriteBudgetExceededError):
+            await controller.set_battery_mode(HW_BATTERY, "force_charge", 1000)
+        [change] = await controller.set_battery_mode(HW_BATTERY, "self_use")
+        assert (change.old, change.new) == (BatteryMode.FORCE_DISCHARGE, BatteryMode.SELF_USE)
+        assert huawei_night.physics.state.battery_power < 1900.0  # self-use: the house's load, not 1900 W
+        assert len(controller.write_log[f"{HW_UNIT}:{HW_FORCIBLE}"]) == 11  # it counts

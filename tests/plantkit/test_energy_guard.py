@@ -208,6 +208,16 @@ def test_a_boot_time_zero_while_a_reset_is_confirmed_is_a_glitch() -> None:
     assert day.guard.rejected == 1  # the 0
 
 
+def test_two_boot_time_zeros_while_a_reset_is_confirmed_are_glitches() -> None:
+    """As above with the 0 shown for two polls (a boot shows 0 for as long as it takes; the example above
+    the reset uses three). The second 0 continues the first, so the zeros start a new streak from 0, the old
+    one is dropped, and the next reading (1.7, the new counter going on) continues the zeros: the gap from
+    power and the counter from 0 both count the new counter's 0.7 kWh before the zeros (12.7 kWh, not 12)."""
+    day = scenario({**NEW_COUNTER, RESET_AT + 1: 0.0, RESET_AT + 2: 0.0})
+    assert day.energy == pytest.approx(TRUE_KWH, abs=1e-6)
+    assert day.guard.rejected == 2  # the zeros
+
+
 def test_reset_without_power_loses_only_the_old_counters_part_of_the_gap() -> None:
     """Without power, the gap counts what the new counter shows (0.2 kWh): a lower bound, never a double
     count. The 0.3 kWh the old counter counted after poll 11 are lost (-2.5 %)."""
@@ -459,6 +469,55 @@ def test_restart_while_a_reset_is_being_confirmed() -> None:
         assert restored.update(NEW_COUNTER[poll], T0 + poll * POLL, POWER_W) == steady.results[poll]
 
 
+def test_a_reading_after_a_held_dip_is_no_wrap() -> None:
+    """A 16-bit counter near its top resets (a pending level at 3000 kWh), then shows a boot-time 0 for
+    three polls. The first 0 does not fit a wrap yet; the second did, once the allowance had grown, and was
+    taken as one (6.2 kWh that never flowed). Like a reading that continues held ones, a reading that
+    continues the held one below them is a reset candidate, never a wrap."""
+    spec = CounterSpec(width=CounterWidth.unsigned(16, 0.1), rated_power_w=RATED_W)
+    guard = CounterGuard(spec)
+    shown = [6546.8, 6547.3, 6547.8, 3000.0, 3000.5, 0.0, 0.0, 0.0, 0.5, 1.0]
+    results = [guard.update(raw, T0 + i * POLL) for i, raw in enumerate(shown)]
+    assert Decision.WRAPPED not in {r.decision for r in results}
+    assert results[8].decision is Decision.RESET
+    assert results[-1].value == pytest.approx(6547.8 + 1.0)
+
+
+def test_restart_between_boot_time_zeros_while_a_reset_is_confirmed() -> None:
+    """The zeros below the pending level are state too: a restart between them changes nothing, and a state
+    written before repeats were kept (no "dips") still restores."""
+    shown = {**NEW_COUNTER, RESET_AT + 1: 0.0, RESET_AT + 2: 0.0, RESET_AT + 3: 0.0}
+    steady = scenario(shown)
+    guard = CounterGuard(SPEC)
+    for poll in range(-1, RESET_AT + 3):
+        assert (
+            guard.update(shown.get(poll, true_counter(poll)), T0 + poll * POLL, POWER_W)
+            == steady.results[poll]
+        )
+    state = json.loads(json.dumps(guard.to_state()))
+    assert state["streak"]["dips"] == 1
+    restored = CounterGuard(SPEC)
+    assert restored.restore(state)
+    for poll in range(RESET_AT + 3, 25):
+        assert restored.update(shown[poll], T0 + poll * POLL, POWER_W) == steady.results[poll]
+    assert steady.energy == pytest.approx(TRUE_KWH, abs=1e-6)
+    assert steady.guard.rejected == 3  # the zeros
+    del state["streak"]["dips"]
+    assert CounterGuard(SPEC).restore(state)
+
+
+def test_a_second_reset_that_stands_still_is_taken_as_before() -> None:
+    """A reset's pending level, then a second reset whose counter stands still (no sun): the repeated lower
+    value is no glitch that ends; after max_hold_samples readings it is the level, as a second reset always
+    was, and the dropped pending level is counted as rejected."""
+    shown = {poll: 0.2 if poll < RESET_AT + 2 else 0.0 for poll in range(RESET_AT, 25)}
+    day = scenario(shown, power_w=None)
+    reset = RESET_AT + 2 + SPEC.max_hold_samples - 1
+    assert day.results[reset - 1].decision is Decision.HELD
+    assert (day.results[reset].decision, day.results[reset].reason) == (Decision.RESET, Reason.SUSTAINED)
+    assert day.results[reset].rejected == 2  # the first reset's two readings
+
+
 def test_a_held_level_that_goes_down_is_dropped() -> None:
     """A torn read, then a stale lower value: two different glitches, each dropped and counted."""
     day = scenario({10: true_counter(10) + TORN, 11: true_counter(8)})
@@ -486,6 +545,11 @@ def test_restore_refuses_garbage_and_keeps_its_state() -> None:
     no_mark = json.loads(json.dumps(before))
     no_mark["ref"]["mark"] = None
     bad_streak = {**before, "streak": {"first": None, "last": None, "count": 0, "within": True}}
+    reading = before["ref"]
+    dips_without_dip = {
+        **before,
+        "streak": {"first": reading, "last": reading, "count": 1, "within": True, "dip": None, "dips": 2},
+    }
     for state in (
         None,
         {},
@@ -497,6 +561,7 @@ def test_restore_refuses_garbage_and_keeps_its_state() -> None:
         short_mark,
         no_mark,
         bad_streak,
+        dips_without_dip,
         {**before, "episode": "no"},
         {**before, "learned_w": -1.0},
     ):

@@ -8,8 +8,10 @@ set ``writes_allowed`` (so setup, probing and discovery never write), and each w
 2. skips registers that already hold the value (no needless write to flash);
 3. respects a budget per register: at most ``WriteBudget.per_hour`` writes in an hour and none within
    ``min_interval`` seconds of the last (``WriteBudgetExceededError``, nothing sent); the end of a
-   temporary mode (``expire``) is the one write the budget never holds back (it still counts), since a
-   forced mode running on would cost money or drain the battery;
+   temporary mode (``expire``) is the one write the budget never holds back (it still counts), and
+   self-use asked for is held back only within ``min_interval``, never for the hour, since a forced mode
+   running on would cost money or drain the battery (a device in self-use already gets nothing written,
+   so this cannot wear its memory);
 4. is read back: a device that acknowledged but did not take the value raises ``WriteNotTakenError`` with
    the value it really has (a write to a register the device cannot read back, ``write_only``, is checked
    through the control's value as the other registers show it).
@@ -146,7 +148,7 @@ class _Ledger:
         self.clock = clock
         self._times: dict[tuple[int, int], deque[float]] = defaultdict(deque)
 
-    def check(self, unit_id: int, addresses: Sequence[int], control: Control) -> None:
+    def check(self, unit_id: int, addresses: Sequence[int], control: Control, *, hourly: bool = True) -> None:
         now = self.clock()
         for address in addresses:
             times = self._times[(unit_id, address)]
@@ -155,7 +157,7 @@ class _Ledger:
             wait = 0.0
             if times and now - times[-1] < self.budget.min_interval:
                 wait = self.budget.min_interval - (now - times[-1])
-            if len(times) >= self.budget.per_hour:
+            if hourly and len(times) >= self.budget.per_hour:
                 wait = max(wait, HOUR - (now - times[0]))
             if wait > 0:
                 raise WriteBudgetExceededError(
@@ -255,7 +257,7 @@ class PlantController:
         device, binding = self._binding(device_key, control)
         checked = binding.spec.validate(value)
         async with self.client.lock:
-            change = await self._write(device, binding, checked, None)
+            change = await self._write(device, binding, checked, None, hourly=_hourly(checked))
             if control is Control.BATTERY_MODE:
                 # A mode set for good ends a temporary one, once the device has it (a failed write leaves
                 # the temporary mode running, so its end must stay); under the lock, so a temporary mode
@@ -312,7 +314,7 @@ class PlantController:
                     self._ledger.check(device.unit_id, addresses, part.control)
                 changes.append(await self._write(device, power_binding, checked_power, None))
             carried = power if power_binding is None and forced else None
-            changes.append(await self._write(device, binding, checked, carried))
+            changes.append(await self._write(device, binding, checked, carried, hourly=_hourly(checked)))
         if until is not None and isinstance(checked, BatteryMode) and checked is not BatteryMode.SELF_USE:
             self.reverts.add(Revert(device_key, checked, until))
         else:
@@ -371,9 +373,11 @@ class PlantController:
         power: object,
         *,
         budgeted: bool = True,
+        hourly: bool = True,
     ) -> ControlChange:
-        """Check against the device's current limits (and the budget, if ``budgeted``), write what
-        changes, read back (lock held). Every write counts against the budget."""
+        """Check against the device's current limits (and the budget, if ``budgeted``; its hourly count
+        only if ``hourly``), write what changes, read back (lock held). Every write counts against the
+        budget."""
         await self.client.prepare()
         unit_id = device.unit_id
         points = binding.points
@@ -392,7 +396,7 @@ class PlantController:
         writes = [w for w in binding.encode(value, raw, checked_power) if _changes(w, words)]
         addresses = [address for w in writes for address in w.addresses]
         if budgeted:
-            self._ledger.check(unit_id, addresses, binding.control)
+            self._ledger.check(unit_id, addresses, binding.control, hourly=hourly)
         for write in writes:
             if len(write.words) == 1:
                 await self.client.transport.write_register(unit_id, write.address, write.words[0])
@@ -413,6 +417,13 @@ class PlantController:
                     actual=new,
                 )
         return ControlChange(device.key, binding.control, old, new, tuple(addresses))
+
+
+def _hourly(value: ControlValue) -> bool:
+    """Whether the hour's budget may hold back writing ``value``: every value but self-use (which ends a
+    forced mode: Huawei rewrites its forcible command with every forced power, so ten changes of the power
+    in an hour kept a forced discharge running until the hour was over)."""
+    return value is not BatteryMode.SELF_USE
 
 
 def _carries_power(binding: ControlBinding) -> bool:

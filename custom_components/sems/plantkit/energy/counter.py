@@ -20,9 +20,11 @@ How a reading is judged (``spec.CounterSpec`` holds the parameters):
   readings (a lower level that persists) is never a wrap: it is a reset candidate.
 - **Off the level** (lower, or a jump larger than the device can produce): held, the published total stays
   (``HELD`` with ``BACKWARD``, ``DROP_TO_ZERO`` or ``TOO_FAST``). Held readings form a *streak* as long as
-  they never go down. One reading below the streak waits for the next: if that one continues the streak, it
-  was a glitch (a boot-time 0 while a reset is confirmed); if not, the streak is dropped and a new one
-  starts there. A streak becomes the new level (a rebase) when
+  they never go down. A reading below the streak waits, as long as it repeats (a boot-time 0 lasts as long
+  as the boot), for one that differs: if that one continues the streak, the lower ones were glitches (a
+  boot-time 0 while a reset is confirmed); if not, the streak is dropped and a new one starts at the lower
+  reading (it is taken without waiting once it has lasted ``max_hold_samples`` readings). A streak becomes
+  the new level (a rebase) when
   - ``CONFIRMED``: it has ``confirm_samples`` readings, every step within the allowance, and it grew by at
     least one counter step, by between half and twice the energy integrated from the measured power over the
     same readings (without power: any such growth); a stale value, a boot-time 0 or a torn read never grows,
@@ -153,7 +155,8 @@ class _Streak(NamedTuple):
     last: _Reading
     held: int  # readings in the streak
     within: bool  # every step stayed within the allowance
-    dip: _Reading | None = None  # the last reading, below the streak: a glitch, or the start of a new one
+    dip: _Reading | None = None  # a reading below the streak: a glitch, or the start of a new one
+    dips: int = 0  # readings since the dip that repeated it (a boot-time 0 lasts as long as the boot)
 
 
 def _power_covers(first: _Mark, last: _Mark) -> bool:
@@ -320,10 +323,12 @@ class CounterGuard:
         if self._follows(ref, reading, credit):
             return self._accept(reading, Decision.ACCEPTED)
         modulus = self.spec.width.modulus_kwh
-        # A reading that continues held ones is no wrap: held long enough, a reset just below the modulus
-        # would fit the wrap's allowance too.
+        # A reading that continues held ones (or the held reading below them) is no wrap: held long enough,
+        # a reset just below the modulus would fit the wrap's allowance too.
         streak = self._streak
-        continues = streak is not None and reading.raw >= streak.last.raw - EPSILON_KWH
+        continues = streak is not None and any(
+            held is not None and reading.raw >= held.raw - EPSILON_KWH for held in (streak.last, streak.dip)
+        )
         if reading.raw < ref.raw and modulus is not None and not continues:
             wrapped = reading.raw + modulus - ref.raw
             if 0 <= wrapped <= self._allowance(ref.raw, reading.time - ref.time) + credit:
@@ -340,8 +345,8 @@ class CounterGuard:
     def _diverge(self, ref: _Reading, reading: _Reading, reason: Reason) -> GuardResult:
         streak = self._streak
         if streak is not None and reading.raw >= streak.last.raw - EPSILON_KWH:
-            if streak.dip is not None:
-                self._rejected += 1  # the reading below the streak was a glitch (e.g. a boot-time 0)
+            # the readings below the streak were glitches (e.g. a boot-time 0)
+            self._rejected += streak.dips + (streak.dip is not None)
             within = streak.within and self._follows(streak.last, reading)
             streak = _Streak(streak.first, reading, streak.held + 1, within)
         elif streak is not None and streak.dip is None:
@@ -350,14 +355,26 @@ class CounterGuard:
             # would count the new counter's energy before the glitch twice (in the gap and in the counter).
             self._streak = streak._replace(dip=reading)
             return self._hold(Decision.HELD, reason)
+        elif (
+            streak is not None
+            and streak.dip is not None
+            and abs(reading.raw - streak.dip.raw) <= EPSILON_KWH
+            and streak.dips + 2 < self.spec.max_hold_samples
+        ):
+            # The dip repeated: a stale value or a boot-time 0 that lasts never grows, so it still waits
+            # (until it has lasted long enough to be taken as a level of its own).
+            self._streak = streak._replace(dips=streak.dips + 1)
+            return self._hold(Decision.HELD, reason)
         else:
             dip = None if streak is None else streak.dip
+            dips = 0 if streak is None else streak.dips
             if streak is not None:
                 self._rejected += streak.held
             if dip is not None and reading.raw >= dip.raw - EPSILON_KWH:
-                streak = _Streak(dip, reading, 2, self._follows(dip, reading))  # the dip began a new level
+                # the dip (and its repeats) began a new level
+                streak = _Streak(dip, reading, dips + 2, self._follows(dip, reading))
             else:
-                self._rejected += dip is not None
+                self._rejected += dips + (dip is not None)
                 streak = _Streak(reading, reading, 1, True)
         self._streak = streak
         rebase = self._rebase_reason(ref, streak)
@@ -423,7 +440,7 @@ class CounterGuard:
         self, reading: _Reading, decision: Decision, reason: Reason | None = None, gap: float = 0.0
     ) -> GuardResult:
         if self._streak is not None:  # it never became the level: those readings were glitches
-            self._rejected += self._streak.held + (self._streak.dip is not None)
+            self._rejected += self._streak.held + self._streak.dips + (self._streak.dip is not None)
             self._streak = None
         ref = self._ref
         repeated = ref is not None and abs(reading.raw - ref.raw) <= EPSILON_KWH
@@ -477,6 +494,7 @@ class CounterGuard:
                 "count": self._streak.held,
                 "within": self._streak.within,
                 "dip": _reading_state(self._streak.dip),
+                "dips": self._streak.dips,
             },
             "last_time": None if self._last_time is None else self._last_time.isoformat(),
             "rejected": self._rejected,
@@ -552,4 +570,7 @@ def _parse_streak(value: object) -> _Streak | None:
     if first is None or last is None or count < 1:
         raise StateError("a streak has a first and a last reading")
     dip = _parse_reading(data.get("dip"))  # absent in states written before dips were kept
-    return _Streak(first, last, count, _state.flag(data["within"]), dip)
+    dips = _state.count(data.get("dips", 0))
+    if dip is None and dips:
+        raise StateError("repeats of a dip without the dip")
+    return _Streak(first, last, count, _state.flag(data["within"]), dip, dips)

@@ -85,9 +85,10 @@ class StorageMode(ControlBinding):
         return _points("forcible_command")
 
     def power_spec_for(self, raw: Mapping[str, RawValue]) -> ControlSpec | None:
-        """The forced power's limits: 0..the maximum charging power (None: the device does not say)."""
+        """The forced power's limits: 1 W..the maximum charging power (None: the device does not say). A
+        forced mode at 0 W is no mode the storage reports back (it reads as one someone else set up)."""
         maximum = _positive(raw, "max_charging_power")
-        return None if maximum is None else ControlSpec(Control.FORCE_POWER, minimum=0, maximum=maximum)
+        return None if maximum is None else ControlSpec(Control.FORCE_POWER, minimum=1, maximum=maximum)
 
     def decode(self, raw: Mapping[str, RawValue]) -> BatteryMode | None:
         running = raw.get("unit1_working_mode")

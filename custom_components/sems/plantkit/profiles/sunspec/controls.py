@@ -202,9 +202,16 @@ class StorageMode(ControlBinding):
         return (*found, self.max_charge_factor, *((self.grid_charging,) if self.grid_charging else ()))
 
     def power_spec_for(self, raw: Mapping[str, RawValue]) -> ControlSpec | None:
-        """The forced power's limits: 0..``WChaMax`` as the device reports it (None: it does not)."""
-        maximum = self._max_charge(raw)
-        return None if maximum is None else ControlSpec(Control.FORCE_POWER, minimum=0, maximum=maximum)
+        """The forced power's limits: ``WChaMax`` as the device reports it (None: it does not), in steps of
+        what one rate count carries. A rate of 0 is no forced mode (it reads as limits someone else set),
+        so the least power is one step."""
+        maximum, factor = self._max_charge(raw), scale_of(self.charge_rate, raw)
+        if maximum is None:
+            return None
+        if factor is None:  # the mode cannot be written either
+            return ControlSpec(Control.FORCE_POWER, minimum=0, maximum=maximum)
+        step = round(min(factor, FULL_RATE) / 100 * maximum, 6)
+        return ControlSpec(Control.FORCE_POWER, minimum=step, maximum=maximum, step=step)
 
     def _max_charge(self, raw: Mapping[str, RawValue]) -> float | None:
         value = scaled(self.max_charge, raw.get(self.max_charge.key), raw)
