@@ -1062,22 +1062,27 @@ async def test_huawei_temporary_mode_goes_back_to_self_use_when_due(huawei_night
     assert state.battery_power > 0
 
 
-@pytest.mark.xfail(strict=True, reason="the carried power is limited by the maximum charging power")
 async def test_huawei_forced_discharge_power_is_limited_by_the_maximum_discharging_power(
     huawei_night: SimulatedPlant,
 ) -> None:
     """A LUNA2000 that discharges at most 3000 W (47077) but charges at 5000 W (47075): in forced discharge
-    the number offers up to 5000 W, and 4500 W is written (the budget spent), clamped to 3000 W by the
-    encoding, then reported as a write the device did not take. It should be refused before anything is
-    sent, as a value above the limit."""
+    the limit is 3000 W, so 4500 W is refused before anything is sent (it was written, clamped to 3000 W
+    and reported as not taken), also when the forced discharge is asked for with it; a forced charge still
+    takes 4500 W."""
     huawei_night.devices["huawei_sun2000"].image.write(47077, [0, 3000])
     server = huawei_night.server(HUAWEI)
     async with (controller := await _controller(huawei_night, HUAWEI)).client:
         await controller.set_battery_mode(HW_BATTERY, "force_discharge", 2000)
         sent = server.write_requests()
+        states = await controller.read()
+        assert states[HW_BATTERY][Control.FORCE_POWER].spec.maximum == 3000
         with pytest.raises(ControlValueError):
             await controller.set(HW_BATTERY, Control.FORCE_POWER, 4500)
+        with pytest.raises(ControlValueError):
+            await controller.set_battery_mode(HW_BATTERY, "force_discharge", 4500)
         assert server.write_requests() == sent
+        await controller.set_battery_mode(HW_BATTERY, "force_charge", 4500)
+        assert huawei_night.physics.state.battery_power == -4500.0
 
 
 async def test_huawei_self_use_stops_a_forced_mode_after_the_budget_is_spent(

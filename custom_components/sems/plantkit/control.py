@@ -181,8 +181,11 @@ class ControlBinding(ABC):
         """The control's limits now: ``spec``, narrowed where the device reports limits in registers."""
         return self.spec
 
-    def power_spec_for(self, raw: Mapping[str, RawValue]) -> ControlSpec | None:
-        """Battery modes that carry their forced power: its limits now; None for every other binding."""
+    def power_spec_for(
+        self, raw: Mapping[str, RawValue], mode: BatteryMode | None = None
+    ) -> ControlSpec | None:
+        """Battery modes that carry their forced power: its limits now in ``mode`` (default: the mode the
+        registers hold); None for every other binding."""
         return None
 
     def forced_power(self, raw: Mapping[str, RawValue]) -> float | None:

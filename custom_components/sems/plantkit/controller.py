@@ -386,7 +386,7 @@ class PlantController:
         value = binding.spec_for(raw).validate(value)
         checked_power: float | None = None
         if power is not None:
-            power_spec = binding.power_spec_for(raw)
+            power_spec = binding.power_spec_for(raw, value if isinstance(value, BatteryMode) else None)
             if power_spec is None:
                 raise ControlNotOfferedError(
                     f"{device.key} reports no forced power limit", str(Control.FORCE_POWER)

@@ -84,10 +84,14 @@ class StorageMode(ControlBinding):
     def write_only(self) -> Sequence[Point]:
         return _points("forcible_command")
 
-    def power_spec_for(self, raw: Mapping[str, RawValue]) -> ControlSpec | None:
-        """The forced power's limits: 1 W..the maximum charging power (None: the device does not say). A
-        forced mode at 0 W is no mode the storage reports back (it reads as one someone else set up)."""
-        maximum = _positive(raw, "max_charging_power")
+    def power_spec_for(
+        self, raw: Mapping[str, RawValue], mode: BatteryMode | None = None
+    ) -> ControlSpec | None:
+        """The forced power's limits: 1 W..the maximum charging power, or the maximum discharging power in
+        a forced discharge (None: the device does not say). A forced mode at 0 W is no mode the storage
+        reports back (it reads as one someone else set up)."""
+        discharging = (mode or self.decode(raw)) is BatteryMode.FORCE_DISCHARGE
+        maximum = _positive(raw, "max_discharging_power" if discharging else "max_charging_power")
         return None if maximum is None else ControlSpec(Control.FORCE_POWER, minimum=1, maximum=maximum)
 
     def decode(self, raw: Mapping[str, RawValue]) -> BatteryMode | None:

@@ -201,7 +201,9 @@ class StorageMode(ControlBinding):
         found = (self.mode, self.charge_rate, self.discharge_rate, self.rate_factor, self.max_charge)
         return (*found, self.max_charge_factor, *((self.grid_charging,) if self.grid_charging else ()))
 
-    def power_spec_for(self, raw: Mapping[str, RawValue]) -> ControlSpec | None:
+    def power_spec_for(
+        self, raw: Mapping[str, RawValue], mode: BatteryMode | None = None
+    ) -> ControlSpec | None:
         """The forced power's limits: ``WChaMax`` as the device reports it (None: it does not), in steps of
         what one rate count carries. A rate of 0 is no forced mode (it reads as limits someone else set),
         so the least power is one step."""
