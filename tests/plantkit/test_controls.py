@@ -243,26 +243,27 @@ def _night_plant(start: datetime = NIGHT) -> Callable[[], SimulatedPlant]:
     return lambda: SimulatedPlant(start=start, endpoints=[ET, "goodwe_et_udp", SUNSPEC])
 
 
-@pytest.fixture
-async def night(socket_enabled: None) -> AsyncIterator[SimulatedPlant]:
-    """The GoodWe ET (TCP and UDP) and the SunSpec hybrid at 02:00: no sun, the battery feeds the house."""
-    sim = _night_plant()()
+@contextlib.asynccontextmanager
+async def _serving(sim: SimulatedPlant) -> AsyncIterator[SimulatedPlant]:
     await sim.start()
     try:
         yield sim
     finally:
         await sim.stop()
+
+
+@pytest.fixture
+async def night(socket_enabled: None) -> AsyncIterator[SimulatedPlant]:
+    """The GoodWe ET (TCP and UDP) and the SunSpec hybrid at 02:00: no sun, the battery feeds the house."""
+    async with _serving(_night_plant()()) as sim:
+        yield sim
 
 
 @pytest.fixture
 async def noon(socket_enabled: None) -> AsyncIterator[SimulatedPlant]:
     """The same at a sunny noon: the plant exports."""
-    sim = _night_plant(NOON)()
-    await sim.start()
-    try:
+    async with _serving(_night_plant(NOON)()) as sim:
         yield sim
-    finally:
-        await sim.stop()
 
 
 class Clock:
@@ -865,27 +866,17 @@ HW_FORCIBLE, HW_CHARGE_POWER, HW_WORKING_MODE, HW_END_OF_DISCHARGE = 47100, 4724
 HW_POWER_CONTROL, HW_FEED_IN_LIMIT = 47415, 47416
 
 
-@contextlib.asynccontextmanager
-async def _huawei_at(start: datetime) -> AsyncIterator[SimulatedPlant]:
-    sim = SimulatedPlant(start=start, endpoints=[HUAWEI])
-    await sim.start()
-    try:
-        yield sim
-    finally:
-        await sim.stop()
-
-
 @pytest.fixture
 async def huawei_night(socket_enabled: None) -> AsyncIterator[SimulatedPlant]:
     """The Huawei SUN2000 with its LUNA2000 and meter at 02:00: the battery feeds the house."""
-    async with _huawei_at(NIGHT) as sim:
+    async with _serving(SimulatedPlant(start=NIGHT, endpoints=[HUAWEI])) as sim:
         yield sim
 
 
 @pytest.fixture
 async def huawei_noon(socket_enabled: None) -> AsyncIterator[SimulatedPlant]:
     """The same at a sunny noon: the plant exports."""
-    async with _huawei_at(NOON) as sim:
+    async with _serving(SimulatedPlant(start=NOON, endpoints=[HUAWEI])) as sim:
         yield sim
 
 
