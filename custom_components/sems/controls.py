@@ -76,6 +76,7 @@ TRANSLATED_EXCEPTIONS: dict[str, tuple[str, ...]] = {
     "control_invalid_value": ("control", "value"),
     "forced_power_needs_forced_mode": ("control",),
     "write_budget_exceeded": ("control", "limit", "seconds"),
+    "write_too_soon": ("control", "interval", "seconds"),
     "write_not_taken": ("name", "control", "requested", "actual"),
     "invalid_duration": ("hours",),
     "unknown_device": (),
@@ -387,6 +388,13 @@ class SemsControls:
                 options = ", ".join(self.value_label(named, option) for option in err.options)
                 return _refusal("control_invalid_choice", control=label, value=value, options=options)
             return _refusal("control_invalid_value", control=label, value=value)
+        if isinstance(err, WriteBudgetExceededError) and err.interval is not None:
+            return _refusal(
+                "write_too_soon",
+                control=self.label(named),
+                interval=f"{err.interval:g}",
+                seconds=str(max(1, round(err.retry_after))),
+            )
         if isinstance(err, WriteBudgetExceededError):
             return _refusal(
                 "write_budget_exceeded",

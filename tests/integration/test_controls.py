@@ -440,7 +440,9 @@ async def test_the_write_budget_refuses_without_writing(hass: HomeAssistant, pla
             {"device_id": inverter, "enabled": False, "power": 2000},
             blocking=True,
         )
-    assert caught.value.translation_key == "write_budget_exceeded"
+    assert caught.value.translation_key == "write_too_soon"  # the 5 s interval, not the hour's count
+    placeholders = {"control": "Export limit", "interval": "5", "seconds": "5"}
+    assert caught.value.translation_placeholders == placeholders
     assert plant.server(ET).write_count(ET_UNIT, EXPORT_LIMIT) == 1
     assert writes(plant) == 1
     assert state_of(hass, limit) == "1000.0"
@@ -462,7 +464,7 @@ async def test_the_write_budget_holds_across_a_reload_and_a_restart(
         await hass.services.async_call(
             "number", SERVICE_SET_VALUE, {ATTR_ENTITY_ID: limit, ATTR_VALUE: 2000}, blocking=True
         )
-    assert caught.value.translation_key == "write_budget_exceeded"
+    assert caught.value.translation_key == "write_too_soon"
     assert plant.server(ET).write_count(ET_UNIT, EXPORT_LIMIT) == 1
     # What a restart finds: the writes are stored with the temporary modes.
     stored = hass_storage[f"{DOMAIN}.{entry.entry_id}.controls"]["data"]

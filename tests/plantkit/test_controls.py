@@ -465,6 +465,7 @@ async def test_the_write_budget_refuses_without_sending(night: SimulatedPlant) -
         with pytest.raises(WriteBudgetExceededError) as too_soon:
             await controller.set(ET_KEY, Control.EXPORT_LIMIT_POWER, 2000)  # within 10 s
         assert too_soon.value.retry_after == pytest.approx(10)
+        assert too_soon.value.interval == 10  # the cause: the least time between two writes
         for power in (2000, 3000):
             clock.now += 11
             await controller.set(ET_KEY, Control.EXPORT_LIMIT_POWER, power)
@@ -472,6 +473,7 @@ async def test_the_write_budget_refuses_without_sending(night: SimulatedPlant) -
         with pytest.raises(WriteBudgetExceededError) as used_up:
             await controller.set(ET_KEY, Control.EXPORT_LIMIT_POWER, 4000)  # a fourth in the hour
         assert used_up.value.limit == 3
+        assert used_up.value.interval is None  # the cause: the hour's count
         assert used_up.value.retry_after == pytest.approx(3600 - 33)
         await controller.set(ET_KEY, Control.EXPORT_LIMIT, True)  # another register has its own budget
         clock.now += 3600

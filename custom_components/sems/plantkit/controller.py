@@ -154,11 +154,9 @@ class _Ledger:
             times = self._times[(unit_id, address)]
             while times and not 0 <= now - times[0] < HOUR:  # also a time ahead: the clock went back
                 times.popleft()
-            wait = 0.0
-            if times and now - times[-1] < self.budget.min_interval:
-                wait = self.budget.min_interval - (now - times[-1])
-            if hourly and len(times) >= self.budget.per_hour:
-                wait = max(wait, HOUR - (now - times[0]))
+            soon = self.budget.min_interval - (now - times[-1]) if times else 0.0
+            full = HOUR - (now - times[0]) if hourly and len(times) >= self.budget.per_hour else 0.0
+            wait = max(soon, full)
             if wait > 0:
                 raise WriteBudgetExceededError(
                     f"{control}: register {address} was written too often; try again in {wait:.0f} s",
@@ -166,6 +164,7 @@ class _Ledger:
                     address=address,
                     limit=self.budget.per_hour,
                     retry_after=wait,
+                    interval=self.budget.min_interval if full <= soon else None,
                 )
 
     def record(self, unit_id: int, addresses: Sequence[int]) -> None:

@@ -136,15 +136,25 @@ class ForcedModeRequiredError(ControlValueError):
 
 class WriteBudgetExceededError(ControlError):
     """A register was written too often (its write budget protects registers kept in flash): nothing was
-    sent. ``retry_after`` is the number of seconds until the budget allows the write again."""
+    sent. ``retry_after`` is the number of seconds until the budget allows the write again; ``interval``
+    is the budget's least time between two writes (s) when that is the cause, None when the hour's
+    ``limit`` of writes is."""
 
     def __init__(
-        self, message: str, control: str | None = None, *, address: int, limit: int, retry_after: float
+        self,
+        message: str,
+        control: str | None = None,
+        *,
+        address: int,
+        limit: int,
+        retry_after: float,
+        interval: float | None = None,
     ) -> None:
         super().__init__(message, control)
         self.address = address
         self.limit = limit
         self.retry_after = retry_after
+        self.interval = interval
 
 
 class WriteNotTakenError(ControlError):
