@@ -414,6 +414,18 @@ async def test_goodwe_export_limit_caps_the_export(noon: SimulatedPlant) -> None
     assert states[ET_KEY][Control.EXPORT_LIMIT_POWER].value == 200.0
 
 
+async def test_a_two_part_write_reads_each_part_once_before_it(night: SimulatedPlant) -> None:
+    """The export limit with its power: each part's registers are read once (limits and budget checked for
+    both before either is written), then each is written and read back: six requests, no more."""
+    server = night.server(ET)
+    async with (controller := await _controller(night, ET)).client:
+        await controller.client.prepare()
+        server.requests.clear()
+        await controller.set_export_limit(ET_KEY, True, 200)
+    assert server.count() == 6
+    assert server.write_requests() == 2
+
+
 async def test_values_outside_the_limits_are_refused_before_anything_is_sent(night: SimulatedPlant) -> None:
     async with (controller := await _controller(night, ET)).client:
         for call in (

@@ -276,11 +276,7 @@ class PlantController:
             limit = self._binding(device_key, Control.EXPORT_LIMIT_POWER)[1]
             parts.insert(0, (limit, limit.spec.validate(power)))
         async with self.client.lock:
-            await self.client.prepare()
-            for binding, value in parts:  # a refusal known now must not leave the power half-applied
-                addresses = await self._changed_addresses(device, binding, value)
-                self._ledger.check(device.unit_id, addresses, binding.control)
-            return [await self._write(device, binding, value, None) for binding, value in parts]
+            return await self._write_all(device, [(binding, value, None) for binding, value in parts])
 
     async def set_battery_mode(
         self,
@@ -303,17 +299,12 @@ class PlantController:
             elif not _carries_power(binding):
                 raise ControlNotOfferedError(f"{device_key} has no forced power", str(Control.FORCE_POWER))
         forced = checked in FORCED_MODES
-        changes: list[ControlChange] = []
+        parts: list[tuple[ControlBinding, ControlValue, object]] = []
+        if power_binding is not None and checked_power is not None and forced:
+            parts.append((power_binding, checked_power, None))
+        parts.append((binding, checked, power if power_binding is None and forced else None))
         async with self.client.lock:
-            if power_binding is not None and checked_power is not None and forced:
-                await self.client.prepare()
-                for part, value in ((power_binding, checked_power), (binding, checked)):
-                    # a refusal known now must not leave a new power under the old mode
-                    addresses = await self._changed_addresses(device, part, value)
-                    self._ledger.check(device.unit_id, addresses, part.control)
-                changes.append(await self._write(device, power_binding, checked_power, None))
-            carried = power if power_binding is None and forced else None
-            changes.append(await self._write(device, binding, checked, carried, hourly=_hourly(checked)))
+            changes = await self._write_all(device, parts, hourly=_hourly(checked))
         if until is not None and isinstance(checked, BatteryMode) and checked is not BatteryMode.SELF_USE:
             self.reverts.add(Revert(device_key, checked, until))
         else:
@@ -354,16 +345,6 @@ class PlantController:
             raise ControlNotOfferedError(f"{device_key} has no {control}", str(control))
         return device, binding
 
-    async def _changed_addresses(
-        self, device: DeviceIdentity, binding: ControlBinding, value: object
-    ) -> list[int]:
-        """The registers writing ``value`` would change now, checked against the device's current limits
-        (lock held; nothing is written)."""
-        words = await self.client.read_points(device.unit_id, binding.points)
-        raw = _raw(binding.points, words)
-        checked = binding.spec_for(raw).validate(value)
-        return [a for w in binding.encode(checked, raw, None) if _changes(w, words) for a in w.addresses]
-
     async def _write(
         self,
         device: DeviceIdentity,
@@ -374,14 +355,39 @@ class PlantController:
         budgeted: bool = True,
         hourly: bool = True,
     ) -> ControlChange:
-        """Check against the device's current limits (and the budget, if ``budgeted``; its hourly count
-        only if ``hourly``), write what changes, read back (lock held). Every write counts against the
-        budget."""
+        """One control: check it against the device's current limits (and the budget, if ``budgeted``;
+        its hourly count only if ``hourly``), write what changes, read back (lock held)."""
+        planned = await self._plan(device, binding, value, power)
+        if budgeted:
+            self._ledger.check(device.unit_id, planned.addresses, binding.control, hourly=hourly)
+        return await self._send(device, planned)
+
+    async def _write_all(
+        self,
+        device: DeviceIdentity,
+        parts: Sequence[tuple[ControlBinding, ControlValue, object]],
+        *,
+        hourly: bool = True,
+    ) -> list[ControlChange]:
+        """Controls written together (a value with its power; they share no register): every part is
+        checked against the device's limits and the budget before the first is written, so a refusal
+        known in advance never leaves one half applied (lock held). ``hourly`` applies to the last part."""
+        plans = [await self._plan(device, binding, value, power) for binding, value, power in parts]
+        for index, planned in enumerate(plans):
+            last = index == len(plans) - 1
+            self._ledger.check(
+                device.unit_id, planned.addresses, planned.binding.control, hourly=hourly or not last
+            )
+        return [await self._send(device, planned) for planned in plans]
+
+    async def _plan(
+        self, device: DeviceIdentity, binding: ControlBinding, value: ControlValue, power: object
+    ) -> _Planned:
+        """Read the control's registers, check ``value`` (and a carried ``power``) against the limits the
+        device states now, and work out the writes that change something (lock held; nothing is sent)."""
         await self.client.prepare()
-        unit_id = device.unit_id
-        points = binding.points
-        words = await self.client.read_points(unit_id, points)
-        raw = _raw(points, words)
+        words = await self.client.read_points(device.unit_id, binding.points)
+        raw = _raw(binding.points, words)
         value = binding.spec_for(raw).validate(value)
         checked_power: float | None = None
         if power is not None:
@@ -391,18 +397,20 @@ class PlantController:
                     f"{device.key} reports no forced power limit", str(Control.FORCE_POWER)
                 )
             checked_power = float(power_spec.validate(power))
-        old = binding.decode(raw)
-        writes = [w for w in binding.encode(value, raw, checked_power) if _changes(w, words)]
-        addresses = [address for w in writes for address in w.addresses]
-        if budgeted:
-            self._ledger.check(unit_id, addresses, binding.control, hourly=hourly)
+        writes = tuple(w for w in binding.encode(value, raw, checked_power) if _changes(w, words))
+        return _Planned(binding, value, words, binding.decode(raw), writes)
+
+    async def _send(self, device: DeviceIdentity, planned: _Planned) -> ControlChange:
+        """Send a planned write, count it against the budget, read it back (lock held)."""
+        unit_id, binding, value, writes = device.unit_id, planned.binding, planned.value, planned.writes
+        points = binding.points
         for write in writes:
             if len(write.words) == 1:
                 await self.client.transport.write_register(unit_id, write.address, write.words[0])
             else:
                 await self.client.transport.write_registers(unit_id, write.address, write.words)
             self._ledger.record(unit_id, list(write.addresses))
-        after = await self.client.read_points(unit_id, points) if writes else words
+        after = await self.client.read_points(unit_id, points) if writes else planned.words
         new = binding.decode(_raw(points, after))
         unreadable = {a for point in binding.write_only for a in range(point.address, point.end)}
         blind = [w for w in writes if unreadable.intersection(w.addresses)]
@@ -415,7 +423,22 @@ class PlantController:
                     requested=value,
                     actual=new,
                 )
-        return ControlChange(device.key, binding.control, old, new, tuple(addresses))
+        return ControlChange(device.key, binding.control, planned.old, new, tuple(planned.addresses))
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    """A control's write worked out from the registers as read: nothing sent yet."""
+
+    binding: ControlBinding
+    value: ControlValue
+    words: Mapping[int, int]  # the registers as read
+    old: ControlValue | None
+    writes: tuple[RegisterWrite, ...]  # only those that change something
+
+    @property
+    def addresses(self) -> list[int]:
+        return [address for write in self.writes for address in write.addresses]
 
 
 def _hourly(value: ControlValue) -> bool:
