@@ -125,6 +125,21 @@ def test_awake_device_resetting_at_its_own_midnight(clock_offset_minutes: int) -
     assert [r.reason for r in results].count(Reason.DAILY) == 1
 
 
+def test_a_device_clock_hours_off_resets_while_the_sun_shines() -> None:
+    """An inverter whose clock runs on China time (UTC+8) resets its daily counter at 18:00 in Berlin, in
+    the middle of production (6 kW). Its reset at 18:03 falls between two polls: the new counter holds
+    0.2 kWh, the old one counted 0.3 kWh after the 18:00 reading that no reading shows, and the measured power
+    counts the whole 0.5 kWh of 18:00-18:05 (the counter alone lost 0.3 kWh every day)."""
+    counter = DailyCounter(SPEC, BERLIN)
+    feed(counter, [(at(20, 20, 0), 4.0), (at(20, 20, 5), 4.0)])  # the device's day began at 18:00
+    readings = [(at(21, 12) + i * POLL, round(4.0 + 0.5 * i, 1)) for i in range(73)]  # to 40.0 at 18:00
+    readings += [(at(21, 18, 5), 0.2), (at(21, 18, 10), 0.7), (at(21, 18, 15), 1.2)]
+    results = [counter.update(raw, when, 6000.0) for when, raw in readings]
+    assert results[72].value == pytest.approx(36.0)
+    assert results[73].reason is Reason.DAILY
+    assert [r.value for r in results[73:]] == pytest.approx([36.5, 37.0, 37.5])
+
+
 def test_restart_before_midnight_resumes_after_it() -> None:
     counter = DailyCounter(SPEC, BERLIN)
     evening(counter)

@@ -42,6 +42,7 @@ from .counter import (
     Decision,
     GuardResult,
     Reason,
+    _power_covers,
     _Reading,
     _Streak,
 )
@@ -115,10 +116,16 @@ class _DailyGuard(CounterGuard):
         first = streak.first
         cap = self._allowance(first.raw, first.time - self._restarted_since(ref))
         if self.expect_since is not None and first.raw < ref.raw and first.raw <= cap:
-            # The day's reset (at midnight or wake-up, when nothing flows): the new counter holds exactly
-            # the energy since. A reset during the day (a reboot) also lost what the old counter counted
-            # after the last reading: the guard's rules (measured power first) count that gap.
-            return first.raw
+            # The day's reset: the new counter holds exactly the energy since. At midnight or wake-up nothing
+            # else flowed. A device whose clock is hours off resets while the sun shines, and what its old
+            # counter added after the last reading is in no reading: where power was measured from that
+            # reading (today's) on, its integral counts the whole gap (the new counter's part included).
+            # A reset during the day (a reboot) is judged by the guard's rules (measured power first).
+            due = self.expect_since
+            if ref.time < due or not _power_covers(ref.mark, first.mark):
+                return first.raw  # what flowed before midnight was yesterday's
+            measured = min(first.mark.kwh - ref.mark.kwh, self._rate_kwh(first.time - ref.time))
+            return max(first.raw, measured)
         return super()._gap_kwh(ref, streak)
 
     def to_state(self) -> State:
