@@ -536,6 +536,7 @@ def test_restore_refuses_garbage_and_keeps_its_state() -> None:
     broken["ref"]["raw"] = -5.0
     no_power = json.loads(json.dumps(before))
     no_power["power"] = {"version": 1}
+    power_missing = {key: value for key, value in before.items() if key != "power"}  # raised KeyError
     inconsistent = json.loads(json.dumps(before))
     inconsistent["total"] = None
     bad_mark = json.loads(json.dumps(before))
@@ -556,6 +557,7 @@ def test_restore_refuses_garbage_and_keeps_its_state() -> None:
         {"version": 99},
         broken,
         no_power,
+        power_missing,
         inconsistent,
         bad_mark,
         short_mark,

@@ -519,9 +519,10 @@ class CounterGuard:
             rejected = _state.count(state["rejected"])
             episode = _state.flag(state["episode"])
             learned_w = _state.number(state["learned_w"])
+            power_state = state["power"]
         except (KeyError, StateError):
             return False
-        if not power.restore(state["power"]):
+        if not power.restore(power_state):
             return False
         if (ref is not None and total is None) or learned_w < 0:
             return False
