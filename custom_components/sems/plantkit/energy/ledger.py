@@ -269,7 +269,9 @@ class DeviceLedger:
 
     def restore(self, state: Mapping[str, Any]) -> None:
         """Continue from ``to_state``; parts that do not fit (another version, a changed device) are left
-        fresh."""
+        fresh. A lifetime counter whose state does not fit but still says what it published is seeded from
+        that total (``CounterGuard.seed``): after a reset or a wrap the raw counter is not the published
+        total, and Home Assistant's statistics take a drop to it as a new meter."""
         if state.get("version") != STATE_VERSION:
             return
         for section, books in (
@@ -281,8 +283,12 @@ class DeviceLedger:
             if not isinstance(stored, dict):
                 continue
             for quantity, part in books.items():
-                if str(quantity) in stored:
-                    part.restore(stored[str(quantity)])
+                part_state = stored.get(str(quantity))
+                if part_state is None or part.restore(part_state) or not isinstance(part, CounterGuard):
+                    continue
+                published = part_state.get("total") if isinstance(part_state, dict) else None
+                if isinstance(published, int | float) and not isinstance(published, bool):
+                    part.seed(float(published))
 
 
 _REBASES: Final = frozenset({Decision.RESET, Decision.RELEVELED, Decision.WRAPPED})
