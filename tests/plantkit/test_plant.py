@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -79,7 +80,7 @@ def test_hybrid_with_meter_adds_up() -> None:
     restarted.restore(plant.to_state())
     assert restarted.totals(devices, NOON + timedelta(hours=3))[Q.SELF_CONSUMED_ENERGY_TODAY].value == 21.0
     restarted.restore({"day": "not a date"})  # ignored
-    assert restarted.to_state() == {"day": None, "export": None, "self_consumed": None}
+    assert restarted.to_state() == {"day": None, "export": None, "self_consumed": None, "produced": None}
 
 
 def test_self_consumption_never_dips_within_a_day() -> None:
@@ -106,6 +107,31 @@ def test_self_consumption_never_dips_within_a_day() -> None:
     assert restarted.totals(devices, NOON + timedelta(hours=4))[Q.SELF_CONSUMED_ENERGY_TODAY].value == 21.0
     tomorrow = {"inv": _device(Role.INVERTER, {Q.PV_ENERGY_TODAY: 0.5}), "meter": meter}
     assert restarted.totals(tomorrow, NOON + timedelta(days=1))[Q.SELF_CONSUMED_ENERGY_TODAY].value == 0.5
+
+
+def test_production_today_never_dips_when_an_inverter_drops_out() -> None:
+    """Two inverters behind one gateway: the second stops answering (left out of the snapshot after a few
+    polls, or not yet answering right after a restart) and comes back. Today's production keeps the 15 kWh
+    it showed; adding only the first inverter's 10 kWh was a dip Home Assistant takes for a new day, and the
+    second's 5 kWh were counted again when it came back."""
+    plant = PlantTotals(UTC)
+
+    def both(first: float, second: float) -> dict[str, DeviceSnapshot]:
+        return {
+            "a": _device(Role.INVERTER, {Q.PV_ENERGY_TODAY: first}),
+            "b": _device(Role.INVERTER, {Q.PV_ENERGY_TODAY: second}, serial="S2"),
+        }
+
+    values = [plant.totals(both(10.0, 5.0), NOON)[Q.PV_ENERGY_TODAY].value]
+    alone = {"a": _device(Role.INVERTER, {Q.PV_ENERGY_TODAY: 11.0})}
+    values.append(plant.totals(alone, NOON + timedelta(minutes=5))[Q.PV_ENERGY_TODAY].value)
+    restarted = PlantTotals(UTC)
+    restarted.restore(json.loads(json.dumps(plant.to_state())))
+    values.append(restarted.totals(alone, NOON + timedelta(minutes=10))[Q.PV_ENERGY_TODAY].value)
+    values.append(restarted.totals(both(11.0, 5.5), NOON + timedelta(minutes=15))[Q.PV_ENERGY_TODAY].value)
+    assert values == [15.0, 15.0, 15.0, 16.5]
+    tomorrow = restarted.totals(alone, NOON + timedelta(days=1))
+    assert tomorrow[Q.PV_ENERGY_TODAY].value == 11.0  # a new day starts from what is there
 
 
 def test_load_from_output_and_grid_when_no_device_says() -> None:

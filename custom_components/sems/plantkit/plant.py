@@ -6,7 +6,9 @@
 - ``battery_power``: all batteries, + = discharging;
 - ``load_power``: the house: a consumption meter or the inverter's own load figure where there is one,
   else the inverters' AC output plus the grid exchange (what the house takes from both);
-- ``pv_energy_today``: today's production (the inverters' daily counters);
+- ``pv_energy_today``: today's production (the inverters' daily counters); it never goes down within a day
+  either (an inverter behind a gateway that stops answering is left out of the snapshot, and its share
+  would come back as new energy after a dip);
 - ``self_consumed_energy_today``: today's production that did not go to the grid; it never goes down within
   a day (a counter held by its guard while the other one moves on would make it dip, and Home Assistant
   takes a dip of a daily total for a new day);
@@ -62,13 +64,14 @@ def _values(devices: Iterable[DeviceSnapshot], quantity: Quantity) -> list[Sampl
 
 class PlantTotals:
     """Plant values from device snapshots; remembers the grid export at local midnight and today's
-    self-consumption so far (state for restarts)."""
+    self-consumption and production so far (state for restarts)."""
 
     def __init__(self, timezone: tzinfo) -> None:
         self.timezone = timezone
         self._day: date | None = None
         self._export_at_midnight: float | None = None
         self._consumed_today: float | None = None  # the highest value published today
+        self._produced_today: tuple[date, float] | None = None  # the highest production published, its day
 
     @staticmethod
     def provides(devices: Iterable[DeviceSnapshot]) -> frozenset[Quantity]:
@@ -108,7 +111,7 @@ class PlantTotals:
             ),
             Quantity.GRID_POWER: _sum(_values(grid_meters or inverters, Quantity.GRID_POWER)),
             Quantity.BATTERY_POWER: _sum(_values(snapshots, Quantity.BATTERY_POWER)),
-            Quantity.PV_ENERGY_TODAY: _sum(_values(inverters, Quantity.PV_ENERGY_TODAY)),
+            Quantity.PV_ENERGY_TODAY: self._produced(inverters, now),
         }
         out[Quantity.LOAD_POWER] = self._load(snapshots, inverters, out[Quantity.GRID_POWER])
         out[Quantity.SELF_CONSUMED_ENERGY_TODAY] = self._self_consumed(
@@ -147,6 +150,16 @@ class PlantTotals:
         source = output.source if output.source is not Source.FRESH else grid.source
         return Sample(max(output.value + grid.value, 0.0), source)
 
+    def _produced(self, inverters: list[DeviceSnapshot], now: datetime) -> Sample | None:
+        produced = _sum(_values(inverters, Quantity.PV_ENERGY_TODAY))
+        if produced is None or produced.value is None:
+            return produced
+        today = now.astimezone(self.timezone).date()
+        before = self._produced_today
+        value = produced.value if before is None or before[0] != today else max(produced.value, before[1])
+        self._produced_today = (today, value)
+        return Sample(value, produced.source)
+
     def _self_consumed(
         self, grid_devices: list[DeviceSnapshot], produced: Sample | None, now: datetime
     ) -> Sample | None:
@@ -167,11 +180,14 @@ class PlantTotals:
         return Sample(value, produced.source)
 
     def to_state(self) -> dict[str, Any]:
-        """JSON-safe state: the day, the grid export counted at its start, today's self-consumption."""
+        """JSON-safe state: the day, the grid export counted at its start, today's self-consumption, and
+        the highest production published with its day."""
+        produced = self._produced_today
         return {
             "day": None if self._day is None else self._day.isoformat(),
             "export": self._export_at_midnight,
             "self_consumed": self._consumed_today,
+            "produced": None if produced is None else [produced[0].isoformat(), produced[1]],
         }
 
     def restore(self, state: Mapping[str, Any]) -> None:
@@ -180,8 +196,15 @@ class PlantTotals:
             day = state.get("day")
             export = state.get("export")
             consumed = state.get("self_consumed")  # absent in states written before it was kept
+            produced = state.get("produced")  # as is this
             self._day = None if day is None else date.fromisoformat(str(day))
             self._export_at_midnight = None if export is None else float(export)
             self._consumed_today = None if consumed is None else float(consumed)
+            if produced is None:
+                self._produced_today = None
+            else:
+                produced_day, produced_value = produced
+                self._produced_today = (date.fromisoformat(str(produced_day)), float(produced_value))
         except (TypeError, ValueError):
             self._day, self._export_at_midnight, self._consumed_today = None, None, None
+            self._produced_today = None
