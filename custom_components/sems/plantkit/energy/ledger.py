@@ -30,8 +30,12 @@ _LOGGER = logging.getLogger(__name__)
 STATE_VERSION: Final = 1
 # Counters whose profile does not say how they are stored: a Wh-resolution number that never wraps.
 DEFAULT_WIDTH: Final = CounterWidth(resolution_kwh=0.001)
-# Power readings further apart than this many poll intervals are not integrated (a gap, not a line).
+# Power readings further apart than this many poll intervals, and than MIN_MAX_GAP (three polls at GoodWe's
+# normal 30 s), are not integrated (a gap, not a line). The floor: a failed poll at the fast preset (5 s)
+# leaves readings 15-20 s apart, a line the normal pace integrates; refusing it lost every failed poll's
+# energy.
 MAX_GAP_POLLS: Final = 3
+MIN_MAX_GAP: Final = timedelta(seconds=90)
 
 type Values = Mapping[Quantity, float | None]
 
@@ -87,6 +91,11 @@ DERIVED: Final[tuple[Derived, ...]] = (
         frozenset({Quantity.LOAD_ENERGY_TOTAL}),
     ),
 )
+
+
+def max_gap_for(poll_interval: timedelta) -> timedelta:
+    """The longest interval between two power readings that calculated totals integrate across."""
+    return max(poll_interval * MAX_GAP_POLLS, MIN_MAX_GAP)
 
 
 def derived_for(provides: frozenset[Quantity]) -> tuple[Derived, ...]:
@@ -149,7 +158,7 @@ class DeviceLedger:
         ]
         self._counters = tuple((q, counter, FLOW_POWER.get(q, _none)) for q, counter in counters)
         self.waiting = False  # a counter the device reports has no confirmed level yet
-        max_gap = poll_interval * MAX_GAP_POLLS
+        max_gap = max_gap_for(poll_interval)
         self._integrators = {
             d.power: PowerIntegrator(max_gap=max_gap, max_power_w=rated_power * 2) for d in self._derived
         }
@@ -208,9 +217,10 @@ class DeviceLedger:
         return out
 
     def set_poll_interval(self, interval: timedelta) -> None:
-        """Follow a new polling interval: calculated totals integrate across up to MAX_GAP_POLLS of them."""
+        """Follow a new polling interval: calculated totals integrate across up to MAX_GAP_POLLS of them
+        (``max_gap_for``)."""
         for integrator in self._integrators.values():
-            integrator.max_gap = interval * MAX_GAP_POLLS
+            integrator.max_gap = max_gap_for(interval)
 
     def integrate(self, reading: DeviceReading, when: datetime) -> None:
         """Add a reading's powers to the calculated totals (``record`` does it unless told not to)."""
