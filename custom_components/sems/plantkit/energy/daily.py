@@ -17,7 +17,9 @@ device does:
   have produced both since midnight and since the accepted value was first seen (a counter restarted from 0
   in between) is taken at once (``Reason.DAILY``), and that value counts (it holds only today's energy). Any
   other drop (a boot-time 0, a stale value) waits as in the guard, and the reset's detection gap is always
-  what the new counter shows when that is plausible.
+  what the new counter shows when that is plausible, or more where power was measured from a reading of
+  today on (a device whose clock is hours off resets while the sun shines: the power counts what its old
+  counter added after that reading).
 - Right after that reset, yesterday's value shown again (the sunrise strobe) is held even where it would
   fit the allowance (a dull day, or a reboot late in the afternoon, leaves a small value).
 - The very first reading ever (no restored state) is trusted as today's value once a second one agrees.
