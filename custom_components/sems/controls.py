@@ -385,7 +385,8 @@ class SemsControls:
                     maximum=f"{err.maximum:g}",
                 )
             if err.options:
-                options = ", ".join(self.value_label(named, option) for option in err.options)
+                # The keys an action takes (a YAML author types them; the select lists only valid ones).
+                options = ", ".join(err.options)
                 return _refusal("control_invalid_choice", control=label, value=value, options=options)
             return _refusal("control_invalid_value", control=label, value=value)
         if isinstance(err, WriteBudgetExceededError) and err.interval is not None:

@@ -356,6 +356,30 @@ async def test_values_outside_the_limits_are_refused(
     assert writes(plant) == 0
 
 
+async def test_a_mode_the_device_does_not_offer_lists_the_keys_the_action_accepts(
+    hass: HomeAssistant, plant: SimulatedPlant
+) -> None:
+    """A YAML author who typed the mode's label (or a mode the device lacks) learns the keys to type, in
+    either language: the choices are listed as the action takes them, not as the select shows them."""
+    hass.config.language = "vi"
+    entry = await controlled_plant(hass, plant, HUAWEI_TCP)
+    with pytest.raises(ServiceValidationError) as caught:
+        await hass.services.async_call(
+            DOMAIN,
+            SERVICE_SET_BATTERY_MODE,
+            {"device_id": device_id(hass, entry, HW_BATTERY), "mode": "Force charge"},
+            blocking=True,
+        )
+    assert caught.value.translation_key == "control_invalid_choice"
+    assert caught.value.translation_placeholders == {
+        "control": "Chế độ",
+        "value": "Force charge",
+        "options": "self_use, force_charge, force_discharge",  # Huawei has no hold, no off-grid reserve
+    }
+    assert "self_use, force_charge, force_discharge" in str(caught.value)
+    assert writes(plant, HUAWEI) == 0
+
+
 async def test_export_limit_refusals_name_the_control_that_failed(
     hass: HomeAssistant, plant: SimulatedPlant
 ) -> None:
