@@ -48,6 +48,7 @@ from .plantkit.exceptions import (
     ControlValueError,
     ForcedModeRequiredError,
     ModbusExceptionError,
+    ModeTakesNoPowerError,
     PlantError,
     WriteBudgetExceededError,
     WriteNotTakenError,
@@ -75,6 +76,7 @@ TRANSLATED_EXCEPTIONS: dict[str, tuple[str, ...]] = {
     "control_invalid_choice": ("control", "value", "options"),
     "control_invalid_value": ("control", "value"),
     "forced_power_needs_forced_mode": ("control",),
+    "mode_takes_no_power": ("mode",),
     "write_budget_exceeded": ("control", "limit", "seconds"),
     "write_too_soon": ("control", "interval", "seconds"),
     "write_not_taken": ("name", "control", "requested", "actual"),
@@ -374,6 +376,8 @@ class SemsControls:
             return _refusal("control_not_offered", name=self._device_name(device_key), control=label)
         if isinstance(err, ForcedModeRequiredError):
             return _refusal("forced_power_needs_forced_mode", control=self.label(named))
+        if isinstance(err, ModeTakesNoPowerError):
+            return _refusal("mode_takes_no_power", mode=self.value_label(Control.BATTERY_MODE, err.mode))
         if isinstance(err, ControlValueError):
             label, value = self.label(named), str(err.value)
             if err.minimum is not None and err.maximum is not None:

@@ -380,6 +380,34 @@ async def test_a_mode_the_device_does_not_offer_lists_the_keys_the_action_accept
     assert writes(plant, HUAWEI) == 0
 
 
+@pytest.mark.parametrize(
+    ("case", "battery", "mode", "said"),
+    [
+        (GOODWE_ET_TCP, ET_BATTERY, "self_use", "Self-use"),
+        (GOODWE_ET_TCP, ET_BATTERY, "hold", "Hold (no charge or discharge)"),
+        (SUNSPEC_TCP, SS_BATTERY, "self_use", "Self-use"),
+        (HUAWEI_TCP, HW_BATTERY, "self_use", "Self-use"),
+    ],
+)
+async def test_a_power_with_a_mode_that_uses_none_is_refused(
+    hass: HomeAssistant, plant: SimulatedPlant, case: PlantCase, battery: str, mode: str, said: str
+) -> None:
+    """`power` with a mode that uses none is a mistake in the automation: every brand refuses it alike,
+    with a translated message naming the mode, and writes nothing."""
+    entry = await controlled_plant(hass, plant, case)
+    with pytest.raises(ServiceValidationError) as caught:
+        await hass.services.async_call(
+            DOMAIN,
+            SERVICE_SET_BATTERY_MODE,
+            {"device_id": device_id(hass, entry, battery), "mode": mode, "power": 1000},
+            blocking=True,
+        )
+    assert caught.value.translation_key == "mode_takes_no_power"
+    assert caught.value.translation_placeholders == {"mode": said}
+    assert said in str(caught.value)
+    assert writes(plant, case.endpoint) == 0
+
+
 async def test_export_limit_refusals_name_the_control_that_failed(
     hass: HomeAssistant, plant: SimulatedPlant
 ) -> None:

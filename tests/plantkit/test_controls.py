@@ -26,6 +26,7 @@ from custom_components.sems.plantkit.exceptions import (
     ControlValueError,
     ForcedModeRequiredError,
     ModbusExceptionError,
+    ModeTakesNoPowerError,
     WriteBudgetExceededError,
     WriteNotTakenError,
 )
@@ -1112,3 +1113,37 @@ async def test_huawei_self_use_stops_a_forced_mode_after_the_budget_is_spent(
         assert (change.old, change.new) == (BatteryMode.FORCE_DISCHARGE, BatteryMode.SELF_USE)
         assert huawei_night.physics.state.battery_power < 1900.0  # self-use: the house's load, not 1900 W
         assert len(controller.write_log[f"{HW_UNIT}:{HW_FORCIBLE}"]) == 11  # it counts
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "battery", "mode"),
+    [
+        (ET, ET_BATTERY, "self_use"),
+        (ET, ET_BATTERY, "hold"),
+        (ET, ET_BATTERY, "off_grid_reserve"),
+        (SUNSPEC, SS_BATTERY, "self_use"),
+        (SUNSPEC, SS_BATTERY, "hold"),
+        (HUAWEI, HW_BATTERY, "self_use"),
+    ],
+)
+async def test_a_power_with_a_mode_that_uses_none_is_refused_for_every_brand(
+    socket_enabled: None, endpoint: str, battery: str, mode: str
+) -> None:
+    """Only a forced charge or discharge uses a power: one given with any other mode is a mistake, and
+    every brand says so alike before anything is sent (GoodWe checked it against the rated power and then
+    dropped it, SunSpec and Huawei dropped it unchecked). The mode alone is still accepted."""
+    async with (
+        _serving(SimulatedPlant(start=NIGHT, endpoints=[endpoint])) as plant,
+        (controller := await _controller(plant, endpoint)).client,
+    ):
+        if mode != "self_use":
+            await controller.set_battery_mode(battery, "force_discharge", 1000)  # a mode to leave
+        sent = plant.server(endpoint).write_requests()
+        for power in (1000, 0, 10**9):
+            with pytest.raises(ModeTakesNoPowerError) as caught:
+                await controller.set_battery_mode(battery, mode, power)
+            refused = caught.value
+            assert (refused.control, refused.mode, refused.value) == ("force_power", mode, power)
+        assert plant.server(endpoint).write_requests() == sent
+        [*_, change] = await controller.set_battery_mode(battery, mode)
+        assert change.new == mode

@@ -43,6 +43,7 @@ from .control import (
 from .exceptions import (
     ControlNotAllowedError,
     ControlNotOfferedError,
+    ModeTakesNoPowerError,
     PlantError,
     WriteBudgetExceededError,
     WriteNotTakenError,
@@ -287,22 +288,25 @@ class PlantController:
     ) -> list[ControlChange]:
         """Set the battery mode, with the forced power first where given; with ``until`` the mode is
         temporary and ``expire`` sets self-use once it is due. Nothing is written unless mode and power
-        are both within the device's limits and the write budget allows both."""
+        are both within the device's limits and the write budget allows both; a power with a mode that
+        uses none (any but a forced charge or discharge) is refused (``ModeTakesNoPowerError``)."""
         device, binding = self._binding(device_key, Control.BATTERY_MODE)
         checked = binding.spec.validate(mode)
+        if power is not None and checked not in FORCED_MODES:
+            raise ModeTakesNoPowerError(
+                f"{device_key}: {checked} uses no power",
+                str(Control.FORCE_POWER),
+                value=power,
+                mode=str(checked),
+            )
         # A mode that carries its power writes it itself (its FORCE_POWER binding only re-sends it).
         power_binding = None if _carries_power(binding) else self.bindings(device).get(Control.FORCE_POWER)
-        checked_power = None
-        if power is not None:
-            if power_binding is not None:
-                checked_power = power_binding.spec.validate(power)
-            elif not _carries_power(binding):
-                raise ControlNotOfferedError(f"{device_key} has no forced power", str(Control.FORCE_POWER))
-        forced = checked in FORCED_MODES
         parts: list[tuple[ControlBinding, ControlValue, object]] = []
-        if power_binding is not None and checked_power is not None and forced:
-            parts.append((power_binding, checked_power, None))
-        parts.append((binding, checked, power if power_binding is None and forced else None))
+        if power is not None and power_binding is not None:
+            parts.append((power_binding, power_binding.spec.validate(power), None))
+        elif power is not None and not _carries_power(binding):
+            raise ControlNotOfferedError(f"{device_key} has no forced power", str(Control.FORCE_POWER))
+        parts.append((binding, checked, power if power_binding is None else None))
         async with self.client.lock:
             changes = await self._write_all(device, parts, hourly=_hourly(checked))
         if until is not None and isinstance(checked, BatteryMode) and checked is not BatteryMode.SELF_USE:

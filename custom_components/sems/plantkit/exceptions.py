@@ -134,6 +134,16 @@ class ForcedModeRequiredError(ControlValueError):
     there is nothing to write it to (choose a forced mode, or give the power with it). Nothing was sent."""
 
 
+class ModeTakesNoPowerError(ControlValueError):
+    """A power was given with a battery mode that uses none (only a forced charge or discharge does): the
+    request is a mistake, for every brand alike. Nothing was sent. ``mode`` is the mode asked for (its
+    name), ``value`` the power given."""
+
+    def __init__(self, message: str, control: str | None = None, *, value: object, mode: str) -> None:
+        super().__init__(message, control, value=value)
+        self.mode = mode
+
+
 class WriteBudgetExceededError(ControlError):
     """A register was written too often (its write budget protects registers kept in flash): nothing was
     sent. ``retry_after`` is the number of seconds until the budget allows the write again; ``interval``
