@@ -31,6 +31,7 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.sems import logbook
 from custom_components.sems.const import (
     CONF_ALLOW_CONTROL,
+    CONTROL_READ_INTERVAL,
     DOMAIN,
     EVENT_CONTROL_CHANGED,
     SERVICE_SET_BATTERY_MODE,
@@ -743,6 +744,39 @@ async def test_huawei_controls(
             blocking=True,
         )
     assert caught.value.translation_key == "control_invalid_choice"
+
+
+async def test_a_forced_power_without_a_limit_has_no_number(
+    hass: HomeAssistant, plant: SimulatedPlant
+) -> None:
+    """A LUNA2000 that states no maximum charging or discharging power (47075/47077 = 0): a Forced power
+    number would offer 0..0 W, nothing to set, so there is none; the mode and the minimum SOC are there."""
+    image = plant.devices["huawei_sun2000"].image
+    image.set_words(RegisterKind.HOLDING, 47075, [0, 0, 0, 0])
+    await controlled_plant(hass, plant, HUAWEI_TCP)
+    registry = er.async_get(hass)
+    assert registry.async_get_entity_id("number", DOMAIN, f"{HW_BATTERY}_force_power") is None
+    assert state_of(hass, entity_id(hass, "select", f"{HW_BATTERY}_battery_mode")) == "self_use"
+    assert state_of(hass, entity_id(hass, "number", f"{HW_BATTERY}_min_soc")) == "10.0"
+
+
+@pytest.mark.freeze_time(tick=True)
+async def test_a_forced_power_whose_limit_goes_away_is_unavailable(
+    hass: HomeAssistant, plant: SimulatedPlant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A SunSpec storage that stops stating ``WChaMax`` after setup: its Forced power number is unavailable
+    (not a 0..0 W box) until the device states a limit again."""
+    entry = await controlled_plant(hass, plant, SUNSPEC_TCP)
+    power = entity_id(hass, "number", f"{SS_BATTERY}_force_power")
+    assert state_of(hass, power) == "0.0"
+    chain = plant.devices["sunspec_inverter"].chain
+    for watts, shown in ((0, "unavailable"), (5000, "0.0")):
+        chain.set_scaled(124, "WChaMax", watts, 0)
+        freezer.move_to(dt_util.utcnow() + CONTROL_READ_INTERVAL)  # the controls are read again
+        await entry.runtime_data.async_refresh()
+        await hass.async_block_till_done()
+        assert state_of(hass, power) == shown
+    assert state_of(hass, entity_id(hass, "number", f"{SS_BATTERY}_min_soc")) == "10.0"
 
 
 @pytest.mark.freeze_time(tick=True)

@@ -878,7 +878,7 @@ async def test_a_gateway_refusing_everything_teaches_the_controls_nothing(night:
 HW_UNIT = 1
 # The simulator's own statement of the document's registers (simulator/devices/huawei.py).
 HW_FORCIBLE, HW_CHARGE_POWER, HW_WORKING_MODE, HW_END_OF_DISCHARGE = 47100, 47247, 47086, 47082
-HW_POWER_CONTROL, HW_FEED_IN_LIMIT = 47415, 47416
+HW_POWER_CONTROL, HW_FEED_IN_LIMIT, HW_MAX_CHARGING_POWER = 47415, 47416, 47075
 
 
 @pytest.fixture
@@ -1147,3 +1147,26 @@ async def test_a_power_with_a_mode_that_uses_none_is_refused_for_every_brand(
         assert plant.server(endpoint).write_requests() == sent
         [*_, change] = await controller.set_battery_mode(battery, mode)
         assert change.new == mode
+
+
+async def test_a_forced_power_without_a_limit_is_not_settable(socket_enabled: None) -> None:
+    """A storage that states no maximum power (Huawei 47075/47077 = 0, SunSpec ``WChaMax`` = 0) leaves its
+    forced power a range of 0..0 W: no value to choose, which the state says (``settable``); the other
+    controls and a device that states its limit stay settable."""
+    plant = SimulatedPlant(start=NIGHT, endpoints=[HUAWEI, SUNSPEC])
+    image = plant.devices["huawei_sun2000"].image
+    image.set_words(RegisterKind.HOLDING, HW_MAX_CHARGING_POWER, [0, 0, 0, 0])  # 47075 and 47077
+    async with _serving(plant):
+        async with (controller := await _controller(plant, SUNSPEC)).client:
+            before = (await controller.read())[SS_BATTERY]
+            plant.devices["sunspec_inverter"].chain.set_scaled(124, "WChaMax", 0, 0)
+            after = (await controller.read())[SS_BATTERY]
+        async with (controller := await _controller(plant, HUAWEI)).client:
+            huawei = (await controller.read())[HW_BATTERY]
+    assert before[Control.FORCE_POWER].spec.settable
+    assert not after[Control.FORCE_POWER].spec.settable
+    assert (after[Control.FORCE_POWER].spec.minimum, after[Control.FORCE_POWER].spec.maximum) == (0, 0)
+    assert not huawei[Control.FORCE_POWER].spec.settable
+    others = [state.spec for control, state in (*huawei.items(), *after.items()) if control != "force_power"]
+    assert len(others) == 4
+    assert all(spec.settable for spec in others)
