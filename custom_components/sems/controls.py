@@ -49,6 +49,7 @@ from .plantkit.exceptions import (
     ForcedModeRequiredError,
     ModbusExceptionError,
     ModeTakesNoPowerError,
+    PartlyWrittenError,
     PlantError,
     WriteBudgetExceededError,
     WriteNotTakenError,
@@ -80,6 +81,7 @@ TRANSLATED_EXCEPTIONS: dict[str, tuple[str, ...]] = {
     "write_budget_exceeded": ("control", "limit", "seconds"),
     "write_too_soon": ("control", "interval", "seconds"),
     "write_not_taken": ("name", "control", "requested", "actual"),
+    "control_partly_written": ("control", "reason", "changed", "value"),
     "invalid_duration": ("hours",),
     "unknown_device": (),
 }
@@ -255,6 +257,8 @@ class SemsControls:
         try:
             changes = await write()
         except PlantError as err:
+            if isinstance(err, PartlyWrittenError):
+                self._log(err.change)  # the first of two writes stays: the logbook has it
             if not isinstance(err, REFUSALS):
                 await self._async_reread(err)  # something may have been written: show the truth
             raise self._translated(device_key, control, err) from err
@@ -406,6 +410,23 @@ class SemsControls:
                 control=self.label(named),
                 limit=str(err.limit),
                 seconds=str(max(1, round(err.retry_after))),
+            )
+        if isinstance(err, PartlyWrittenError) and isinstance(err.__cause__, PlantError):
+            why = self._translated(device_key, control, err.__cause__)
+            reason = _cached_text(self.hass, DOMAIN, f"exceptions.{why.translation_key}.message", "")
+            try:
+                reason = reason.format(**(why.translation_placeholders or {}))
+            except (KeyError, IndexError, ValueError):
+                reason = str(why)  # Home Assistant's English text
+            return HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="control_partly_written",
+                translation_placeholders={
+                    "control": self.label(named),
+                    "reason": reason,
+                    "changed": self.label(err.change.control),
+                    "value": self.value_label(err.change.control, err.change.new),
+                },
             )
         if isinstance(err, WriteNotTakenError):
             return HomeAssistantError(

@@ -41,6 +41,7 @@ from custom_components.sems.plantkit.control import Control
 from custom_components.sems.plantkit.exceptions import ModbusExceptionError
 from custom_components.sems.plantkit.model import Quantity
 from custom_components.sems.plantkit.registers import RegisterKind
+from simulator.device import SimDevice
 from simulator.plant import SimulatedPlant
 
 from .common import entry_device
@@ -50,7 +51,7 @@ ET = GOODWE_ET_TCP.endpoint
 ET_KEY = "9010KETU000SIM01"
 ET_BATTERY = f"{ET_KEY}_battery"
 ET_UNIT = 247
-EMS_MODE, EMS_POWER, EXPORT_LIMIT = 47511, 47512, 47510  # GoodWe ET settings registers
+EMS_MODE, EMS_POWER, EXPORT_SWITCH, EXPORT_LIMIT = 47511, 47512, 47509, 47510  # GoodWe ET settings
 SELF_USE, FORCE_CHARGE = 1, 11  # their EMS mode codes
 SS_KEY = "SS-INV-0001"
 SS_BATTERY = f"{SS_KEY}_battery"
@@ -476,6 +477,72 @@ async def test_a_write_the_device_does_not_take_leaves_the_real_value(
         await hass.services.async_call("switch", SERVICE_TURN_ON, {ATTR_ENTITY_ID: switch}, blocking=True)
     assert caught.value.translation_key == "device_error"
     assert state_of(hass, switch) == "off"
+
+
+async def test_an_export_limit_whose_switch_is_refused_keeps_the_old_power(
+    hass: HomeAssistant, plant: SimulatedPlant
+) -> None:
+    """The action writes the limit's power, then the switch; a firmware that locks the switch refuses it:
+    the power is put back, so the failed action changed nothing (entities, registers, logbook)."""
+    entry = await controlled_plant(hass, plant)
+    events = async_capture_events(hass, EVENT_CONTROL_CHANGED)
+    plant.devices["goodwe_et"].image.read_only.add(EXPORT_SWITCH)
+    with pytest.raises(HomeAssistantError) as caught:
+        await hass.services.async_call(
+            DOMAIN,
+            SERVICE_SET_EXPORT_LIMIT,
+            {"device_id": device_id(hass, entry, ET_KEY), "enabled": True, "power": 500},
+            blocking=True,
+        )
+    assert caught.value.translation_key == "device_error"
+    assert register(plant, EXPORT_LIMIT) == 10_000
+    assert plant.server(ET).write_count(ET_UNIT, EXPORT_LIMIT) == 2  # the power, and putting it back
+    assert state_of(hass, entity_id(hass, "number", f"{ET_KEY}_export_limit_power")) == "10000.0"
+    assert state_of(hass, entity_id(hass, "switch", f"{ET_KEY}_export_limit")) == "off"
+    assert events == []
+
+
+async def test_a_power_that_cannot_be_put_back_is_said_to_stay(
+    hass: HomeAssistant, plant: SimulatedPlant
+) -> None:
+    """The switch is refused and so is putting the power back: the error names the switch, why it failed,
+    and the power that stays; the entity and the logbook show that power."""
+    entry = await controlled_plant(hass, plant)
+    events = async_capture_events(hass, EVENT_CONTROL_CHANGED)
+    image = plant.devices["goodwe_et"].image
+    image.read_only.add(EXPORT_SWITCH)
+    server = plant.server(ET)
+    follow = server.on_write
+
+    def lock_the_power_once_written(device: SimDevice) -> None:
+        if follow is not None:
+            follow(device)
+        image.read_only.add(EXPORT_LIMIT)
+
+    server.on_write = lock_the_power_once_written
+    with pytest.raises(HomeAssistantError) as caught:
+        await hass.services.async_call(
+            DOMAIN,
+            SERVICE_SET_EXPORT_LIMIT,
+            {"device_id": device_id(hass, entry, ET_KEY), "enabled": True, "power": 500},
+            blocking=True,
+        )
+    assert not isinstance(caught.value, ServiceValidationError)
+    assert caught.value.translation_key == "control_partly_written"
+    placeholders = caught.value.translation_placeholders
+    assert placeholders is not None
+    assert placeholders["reason"].endswith("answered with Modbus exception 2.")
+    assert {key: placeholders[key] for key in ("control", "changed", "value")} == {
+        "control": "Limit export",
+        "changed": "Export limit",
+        "value": "500 W",
+    }
+    assert "500 W" in str(caught.value)
+    assert register(plant, EXPORT_LIMIT) == 500
+    assert state_of(hass, entity_id(hass, "number", f"{ET_KEY}_export_limit_power")) == "500.0"
+    assert [(e.data["control"], e.data["old"], e.data["new"]) for e in events] == [
+        ("export_limit_power", 10_000.0, 500.0)
+    ]
 
 
 async def test_the_write_budget_refuses_without_writing(hass: HomeAssistant, plant: SimulatedPlant) -> None:

@@ -27,6 +27,7 @@ from custom_components.sems.plantkit.exceptions import (
     ForcedModeRequiredError,
     ModbusExceptionError,
     ModeTakesNoPowerError,
+    PartlyWrittenError,
     WriteBudgetExceededError,
     WriteNotTakenError,
 )
@@ -425,6 +426,59 @@ async def test_a_two_part_write_reads_each_part_once_before_it(night: SimulatedP
         await controller.set_export_limit(ET_KEY, True, 200)
     assert server.count() == 6
     assert server.write_requests() == 2
+
+
+async def test_a_two_part_write_failing_halfway_puts_the_first_part_back(night: SimulatedPlant) -> None:
+    """A firmware that locks the export limit switch (47509) refuses it after the limit's power was
+    written: the power is put back as it was (one write, not held back by the 5 s between two writes, and
+    counted), so the failed action changed nothing; the device's exception is raised. The same for a
+    battery mode after its forced power."""
+    image = night.devices["goodwe_et"].image
+    image.read_only.update((EXPORT_ENABLED, EMS_MODE))
+    server = night.server(ET)
+    async with (controller := await _controller(night, ET, budget=WriteBudget(), clock=Clock())).client:
+        with pytest.raises(ModbusExceptionError) as caught:
+            await controller.set_export_limit(ET_KEY, True, 200)
+        assert caught.value.code == ModbusExceptionError.ILLEGAL_DATA_ADDRESS
+        with pytest.raises(ModbusExceptionError):
+            await controller.set_battery_mode(ET_BATTERY, "force_charge", 3000)
+        states = await controller.read()
+    assert image.read(RegisterKind.HOLDING, EXPORT_LIMIT, 1) == [10_000]
+    assert image.read(RegisterKind.HOLDING, EMS_POWER, 1) == [0]
+    assert states[ET_KEY][Control.EXPORT_LIMIT_POWER].value == 10_000.0
+    assert states[ET_BATTERY][Control.FORCE_POWER].value == 0.0
+    assert (server.write_count(ET_UNIT, EXPORT_LIMIT), server.write_count(ET_UNIT, EMS_POWER)) == (2, 2)
+    assert len(controller.write_log[f"{ET_UNIT}:{EXPORT_LIMIT}"]) == 2
+
+
+async def test_a_first_part_that_cannot_be_put_back_is_reported_as_left(night: SimulatedPlant) -> None:
+    """The switch is refused and the device then refuses the power's restore too: the error says which
+    control failed (the switch, the device's exception as its cause) and which change stays (the power)."""
+    image = night.devices["goodwe_et"].image
+    image.read_only.add(EXPORT_ENABLED)
+    server = night.server(ET)
+    follow = server.on_write
+
+    def lock_the_power_once_written(device: SimDevice) -> None:
+        if follow is not None:
+            follow(device)
+        image.read_only.add(EXPORT_LIMIT)
+
+    server.on_write = lock_the_power_once_written
+    async with (controller := await _controller(night, ET)).client:
+        with pytest.raises(PartlyWrittenError) as caught:
+            await controller.set_export_limit(ET_KEY, True, 200)
+    assert caught.value.control == "export_limit"
+    assert isinstance(caught.value.__cause__, ModbusExceptionError)
+    left = caught.value.change
+    assert (left.device, left.control, left.old, left.new) == (
+        ET_KEY,
+        Control.EXPORT_LIMIT_POWER,
+        10_000.0,
+        200.0,
+    )
+    assert image.read(RegisterKind.HOLDING, EXPORT_LIMIT, 1) == [200]
+    assert server.write_count(ET_UNIT, EXPORT_LIMIT) == 2  # the power, and one try to put it back
 
 
 async def test_values_outside_the_limits_are_refused_before_anything_is_sent(night: SimulatedPlant) -> None:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .controller import ControlChange
+
 
 class PlantError(Exception):
     """Base class of every error the library raises."""
@@ -179,6 +184,17 @@ class WriteNotTakenError(ControlError):
         super().__init__(message, control)
         self.requested = requested
         self.actual = actual
+
+
+class PartlyWrittenError(ControlError):
+    """A write of two controls (a value with its power) failed at the second after the first was written,
+    and putting the first back failed too: ``change`` is the
+    first control's change, which stays; ``control`` names the control that failed, and ``__cause__`` is
+    its failure."""
+
+    def __init__(self, message: str, control: str | None = None, *, change: ControlChange) -> None:
+        super().__init__(message, control)
+        self.change = change
 
 
 # --- cloud uplink (plantkit.uplink) --------------------------------------------------------------------
