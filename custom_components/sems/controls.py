@@ -281,18 +281,22 @@ class SemsControls:
         return False
 
     async def _async_apply(self, changes: list[ControlChange]) -> None:
-        """Take the read-back values into ``states``, tell the entities, log each change."""
+        """Take the read-back values into ``states``, tell the entities, then log each change (an
+        automation the logbook event triggers finds the entities showing it)."""
         for change in changes:
             current = self.state(change.device, change.control)
             if current is not None and self.states is not None:
                 self.states[change.device][change.control] = dataclasses.replace(current, value=change.new)
-            if change.registers:
-                self._log(change)
-        self.entry.runtime_data.async_update_listeners()
         if self._shares_registers(changes):
             # Another control keeps its value in the registers just written (a forced power carried by
-            # the battery mode): read them all again, so its entity shows what the device has now.
+            # the battery mode): read them all again before the entities show anything, so the written
+            # control never shows beside the other's old value (an automation it triggers reads both).
             await self._async_reread(None)
+        else:
+            self.entry.runtime_data.async_update_listeners()
+        for change in changes:
+            if change.registers:
+                self._log(change)
 
     async def _async_reread(self, err: PlantError | None) -> None:
         """After a failed or refused write (``err``), or one that changed another control too: read the

@@ -17,10 +17,11 @@ from homeassistant.components.number import ATTR_VALUE, SERVICE_SET_VALUE
 from homeassistant.components.select import ATTR_OPTION, SERVICE_SELECT_OPTION
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_ON, Platform
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
     async_capture_events,
@@ -748,6 +749,37 @@ async def test_sunspec_controls(
         "number", SERVICE_SET_VALUE, {ATTR_ENTITY_ID: soc, ATTR_VALUE: 30}, blocking=True
     )
     assert state_of(hass, soc) == "30.0"
+
+
+async def test_a_mode_and_the_power_it_carries_are_shown_together(
+    hass: HomeAssistant, plant: SimulatedPlant
+) -> None:
+    """SunSpec keeps the forced power in the mode's registers, so a mode change also changes the Forced
+    power number, which needs the registers read again. The mode's new state is not shown before that
+    read: an automation triggered by it (or by the logbook's event) read the power of the mode before
+    (0 W). When the action returns, both are shown."""
+    entry = await controlled_plant(hass, plant, SUNSPEC_TCP)
+    mode = entity_id(hass, "select", f"{SS_BATTERY}_battery_mode")
+    power = entity_id(hass, "number", f"{SS_BATTERY}_force_power")
+    seen: list[tuple[str, str]] = []
+
+    @callback
+    def shown(event: Event[Any]) -> None:
+        seen.append((state_of(hass, mode), state_of(hass, power)))
+
+    unsubscribe = async_track_state_change_event(hass, mode, shown)
+    unlisten = hass.bus.async_listen(EVENT_CONTROL_CHANGED, shown)  # the logbook's event
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_SET_BATTERY_MODE,
+        {"device_id": device_id(hass, entry, SS_BATTERY), "mode": "force_discharge", "power": 1500},
+        blocking=True,
+    )
+    assert (state_of(hass, mode), state_of(hass, power)) == ("force_discharge", "1500.0")
+    await hass.async_block_till_done()
+    unsubscribe()
+    unlisten()
+    assert seen == [("force_discharge", "1500.0")] * 2
 
 
 @pytest.mark.freeze_time(tick=True)
