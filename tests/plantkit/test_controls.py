@@ -28,6 +28,7 @@ from custom_components.sems.plantkit.exceptions import (
     ModbusExceptionError,
     ModeTakesNoPowerError,
     PartlyWrittenError,
+    PlantTimeoutError,
     WriteBudgetExceededError,
     WriteNotTakenError,
 )
@@ -279,10 +280,15 @@ class Clock:
 
 
 async def _controller(
-    sim: SimulatedPlant, endpoint: str, *, budget: WriteBudget | None = None, clock: Clock | None = None
+    sim: SimulatedPlant,
+    endpoint: str,
+    *,
+    budget: WriteBudget | None = None,
+    clock: Clock | None = None,
+    reply_timeout: float = 1.0,
 ) -> PlantController:
     framing = TransportType.UDP if endpoint.endswith("udp") else TransportType.TCP
-    client = PlantClient(Endpoint("127.0.0.1", sim.port(endpoint), framing, timeout=1.0, retries=1))
+    client = PlantClient(Endpoint("127.0.0.1", sim.port(endpoint), framing, timeout=reply_timeout, retries=1))
     client.devices = await client.probe([1] if endpoint == SUNSPEC else None)
     controller = PlantController(
         client, budget=budget or WriteBudget(per_hour=100, min_interval=0), clock=clock or Clock()
@@ -479,6 +485,33 @@ async def test_a_first_part_that_cannot_be_put_back_is_reported_as_left(night: S
     )
     assert image.read(RegisterKind.HOLDING, EXPORT_LIMIT, 1) == [200]
     assert server.write_count(ET_UNIT, EXPORT_LIMIT) == 2  # the power, and one try to put it back
+
+
+async def test_a_device_gone_silent_halfway_leaves_the_first_part_reported(night: SimulatedPlant) -> None:
+    """The device answers too late from the switch on (after the limit's power): the switch times out, and
+    so does putting the power back. The error names the power as changed and not confirmed set back (the
+    timeout as its cause): a late device may still have taken the put-back, as this one did."""
+    server = night.server(ET)
+    follow = server.on_write
+    written: list[SimDevice] = []
+
+    def fall_silent_at_the_second_write(device: SimDevice) -> None:
+        if follow is not None:
+            follow(device)
+        written.append(device)
+        if len(written) == 2:
+            server.faults.delay = 0.5  # past the client's timeout
+
+    server.on_write = fall_silent_at_the_second_write
+    async with (controller := await _controller(night, ET, reply_timeout=0.2)).client:
+        with pytest.raises(PartlyWrittenError) as caught:
+            await controller.set_export_limit(ET_KEY, True, 200)
+        server.faults.delay = 0.0
+        states = await controller.read()
+    assert isinstance(caught.value.__cause__, PlantTimeoutError)
+    assert (caught.value.control, caught.value.change.control) == ("export_limit", Control.EXPORT_LIMIT_POWER)
+    assert caught.value.change.new == 200.0
+    assert states[ET_KEY][Control.EXPORT_LIMIT_POWER].value == 10_000.0  # its put-back's answer was late
 
 
 async def test_values_outside_the_limits_are_refused_before_anything_is_sent(night: SimulatedPlant) -> None:

@@ -188,9 +188,9 @@ class WriteNotTakenError(ControlError):
 
 class PartlyWrittenError(ControlError):
     """A write of two controls (a value with its power) failed at the second after the first was written,
-    and putting the first back failed too: ``change`` is the
-    first control's change, which stays; ``control`` names the control that failed, and ``__cause__`` is
-    its failure."""
+    and putting the first back failed too: ``change`` is the first control's change, which stays unless
+    the put-back reached a device whose answer was lost; ``control`` names the control that failed, and
+    ``__cause__`` is its failure."""
 
     def __init__(self, message: str, control: str | None = None, *, change: ControlChange) -> None:
         super().__init__(message, control)
