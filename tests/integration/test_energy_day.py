@@ -23,7 +23,8 @@ more: a counter shows whole steps (0.1 kWh on GoodWe), so each level it had (the
 counter, each reset) hides up to one step. A calculated total (integrated from the 5-minute power readings)
 must equal the integral of the readings it was fed within 0.1 %; against the plant's true energy it carries
 the sampling error of 5-minute readings (1.5 % for a battery that stops charging between two polls), bounded
-by 2 %. No hourly change may be negative or more than the plant can move in an hour. ``pytest -s`` prints
+by 2 %. At the default 10 s the same totals are within 0.1 % of the truth (measured without Home Assistant,
+``tests/plantkit/test_energy_integrator.py``: a day of 8,640 polls here would take ten minutes). No hourly change may be negative or more than the plant can move in an hour. ``pytest -s`` prints
 the per-sensor error table. The day takes about 50 s: each poll is a real Modbus exchange with the simulator.
 """
 

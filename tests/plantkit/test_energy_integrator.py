@@ -11,6 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custom_components.sems.plantkit.energy import IntegrationDecision, PowerIntegrator, trapezoid_kwh
+from custom_components.sems.plantkit.energy.ledger import DeviceLedger
+from custom_components.sems.plantkit.model import DeviceIdentity, DeviceReading, Quantity, Role
+from simulator.physics import PlantConfig, PlantPhysics
 
 T0 = datetime(2026, 6, 21, 12, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -283,3 +286,67 @@ def test_trapezoid_parts_are_non_negative_and_sum_to_the_signed_area(
     assert positive >= 0
     assert negative >= 0
     assert positive - negative == pytest.approx((first + second) / 2 * hours / 1000, abs=1e-9)
+
+
+# The calculated totals of a day of the simulated plant (as in tests/integration/test_energy_day.py: 8 kWp, a
+# 6 kWh battery that fills up at noon, a house of 0.8 to 3 kW) against its true energy, by poll interval. The
+# plant's powers change every 5 s (its integration step here), so a poll sees a battery that stops charging
+# at full only afterwards: what the readings cannot show is the sampling error of the interval.
+SAMPLED_FLOWS = {  # calculated total: (the plant's true counter, the power it is integrated from)
+    Quantity.BATTERY_CHARGE_ENERGY_CALCULATED: "battery_charge_energy_total",
+    Quantity.BATTERY_DISCHARGE_ENERGY_CALCULATED: "battery_discharge_energy_total",
+    Quantity.GRID_IMPORT_ENERGY_CALCULATED: "grid_import_energy_total",
+    Quantity.GRID_EXPORT_ENERGY_CALCULATED: "grid_export_energy_total",
+    Quantity.LOAD_ENERGY_CALCULATED: "load_energy_total",
+}
+PLANT_STEP_SECONDS = 5
+
+
+def sampled_day_errors(poll_seconds: int) -> dict[Quantity, float]:
+    """Each calculated total's error over a day polled every ``poll_seconds``, as a share of the truth."""
+    physics = PlantPhysics(PlantConfig(battery_capacity_kwh=6.0, base_load_w=800.0), datetime(2026, 6, 21, 9))
+    state = physics.state
+    provides = frozenset({Quantity.BATTERY_POWER, Quantity.GRID_POWER, Quantity.LOAD_POWER})
+    identity = DeviceIdentity(Role.INVERTER, "sunspec", 1, "Sim", "S1", "SIM1")
+    ledger = DeviceLedger(
+        "sim", 10_000, {}, provides, timezone=UTC, poll_interval=timedelta(seconds=poll_seconds)
+    )
+    before = {quantity: getattr(state, name) for quantity, name in SAMPLED_FLOWS.items()}
+    polls = 24 * 3600 // poll_seconds
+    published: dict[Quantity, float | None] = {}
+    for poll in range(polls + 1):
+        values: dict[Quantity, float | None] = {
+            Quantity.BATTERY_POWER: state.battery_power,
+            Quantity.GRID_POWER: state.grid_power,
+            Quantity.LOAD_POWER: state.load_power,
+        }
+        entries = ledger.record(DeviceReading(identity, values), T0 + poll * timedelta(seconds=poll_seconds))
+        published = {quantity: entry.value for quantity, entry in entries.items()}
+        if poll < polls:
+            for _ in range(poll_seconds // PLANT_STEP_SECONDS):
+                physics.advance(PLANT_STEP_SECONDS)
+    errors = {}
+    for quantity, name in SAMPLED_FLOWS.items():
+        truth = getattr(state, name) - before[quantity]
+        value = published[quantity]
+        assert value is not None
+        errors[quantity] = (value - truth) / truth
+    return errors
+
+
+def test_calculated_totals_at_the_default_poll_are_within_a_thousandth_of_the_truth() -> None:
+    """At the default interval of the profiles that have calculated totals (SunSpec, Eastron: 10 s) every
+    calculated total of a whole day is within 0.1 % of the plant's true energy. Slower polls cost what the
+    readings cannot see (``pytest -s`` prints the table): measured 0.25 % at 30 s and 1.8 % at 5 minutes
+    (the "dongle safe" preset, which the day test in Home Assistant runs), most of it on the battery that
+    stops charging between two polls."""
+    table = {seconds: sampled_day_errors(seconds) for seconds in (10, 30, 300)}
+    print()
+    print(
+        f"{'poll':>6} "
+        + " ".join(f"{quantity.removesuffix('_energy_calculated'):>17}" for quantity in SAMPLED_FLOWS)
+    )
+    for seconds, errors in table.items():
+        print(f"{seconds:>5}s " + " ".join(f"{100 * errors[quantity]:+16.3f}%" for quantity in SAMPLED_FLOWS))
+    assert all(abs(error) <= 0.001 for error in table[10].values()), table[10]
+    assert max(abs(error) for error in table[300].values()) > 0.005  # the table measures something
