@@ -18,6 +18,7 @@ class RegisterImage:
         self._words: dict[RegisterKind, dict[int, int]] = {k: {} for k in RegisterKind}
         self.refused: set[tuple[RegisterKind, int]] = set()  # exist on paper, but the device refuses them
         self.write_only: set[int] = set()  # holding registers a client may write but never read
+        self.read_only: set[int] = set()  # holding registers a client may read but never write (locked)
 
     def define(self, kind: RegisterKind, start: int, count: int, fill: int = 0) -> None:
         """Declare a readable block (real devices refuse reads outside their blocks)."""
@@ -53,10 +54,11 @@ class RegisterImage:
         self.set_words(RegisterKind.HOLDING, address, values)
 
     def check_writable(self, address: int, count: int) -> None:
-        """``IllegalAddress`` unless every holding register of the range exists and is not refused."""
+        """``IllegalAddress`` unless every holding register of the range exists, is not refused and is not
+        read only."""
         table = self._words[RegisterKind.HOLDING]
         for a in range(address, address + count):
-            if a not in table or (RegisterKind.HOLDING, a) in self.refused:
+            if a not in table or (RegisterKind.HOLDING, a) in self.refused or a in self.read_only:
                 raise IllegalAddress(f"{RegisterKind.HOLDING} {a}")
 
     def stored(self, address: int) -> int:

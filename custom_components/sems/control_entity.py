@@ -50,8 +50,10 @@ class SemsControlEntity(SemsEntity):
 
     @property
     def available(self) -> bool:
-        """Available while the plant is and the control has been read."""
-        return super().available and self.control_state is not None
+        """Available while the plant is, the control has been read and it has values to choose from (a
+        forced power whose device stopped stating a limit has none)."""
+        state = self.control_state
+        return super().available and state is not None and state.spec.settable
 
     def rendered(self) -> Hashable:
         """The value and the limits."""
@@ -66,7 +68,9 @@ def async_add_control_entities(
     make: Callable[[SemsCoordinator, DeviceIdentity, EntityDescription, Control], Entity],
 ) -> None:
     """Add each device's controls of this platform, once they have been read, and only where control of
-    the plant is allowed (with control off, no entity offers a write that would be refused)."""
+    the plant is allowed (with control off, no entity offers a write that would be refused). A control
+    with nothing to choose when first read (a forced power whose device states no limit: 0..0 W) gets
+    no entity."""
     coordinator = entry.runtime_data
 
     def entities(identity: DeviceIdentity) -> list[Entity] | None:
@@ -79,7 +83,7 @@ def async_add_control_entities(
         return [
             make(coordinator, identity, description, control)
             for description in descriptions
-            if (control := _control_of(description)) in offered
+            if (control := _control_of(description)) in offered and offered[control].spec.settable
         ]
 
     async_add_device_entities(entry, async_add_entities, entities)

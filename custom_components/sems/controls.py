@@ -48,6 +48,8 @@ from .plantkit.exceptions import (
     ControlValueError,
     ForcedModeRequiredError,
     ModbusExceptionError,
+    ModeTakesNoPowerError,
+    PartlyWrittenError,
     PlantError,
     WriteBudgetExceededError,
     WriteNotTakenError,
@@ -75,9 +77,11 @@ TRANSLATED_EXCEPTIONS: dict[str, tuple[str, ...]] = {
     "control_invalid_choice": ("control", "value", "options"),
     "control_invalid_value": ("control", "value"),
     "forced_power_needs_forced_mode": ("control",),
+    "mode_takes_no_power": ("mode",),
     "write_budget_exceeded": ("control", "limit", "seconds"),
     "write_too_soon": ("control", "interval", "seconds"),
     "write_not_taken": ("name", "control", "requested", "actual"),
+    "control_partly_written": ("control", "reason", "changed", "value"),
     "invalid_duration": ("hours",),
     "unknown_device": (),
 }
@@ -253,6 +257,8 @@ class SemsControls:
         try:
             changes = await write()
         except PlantError as err:
+            if isinstance(err, PartlyWrittenError):
+                self._log(err.change)  # the first of two writes stays: the logbook has it
             if not isinstance(err, REFUSALS):
                 await self._async_reread(err)  # something may have been written: show the truth
             raise self._translated(device_key, control, err) from err
@@ -275,18 +281,22 @@ class SemsControls:
         return False
 
     async def _async_apply(self, changes: list[ControlChange]) -> None:
-        """Take the read-back values into ``states``, tell the entities, log each change."""
+        """Take the read-back values into ``states``, tell the entities, then log each change (an
+        automation the logbook event triggers finds the entities showing it)."""
         for change in changes:
             current = self.state(change.device, change.control)
             if current is not None and self.states is not None:
                 self.states[change.device][change.control] = dataclasses.replace(current, value=change.new)
-            if change.registers:
-                self._log(change)
-        self.entry.runtime_data.async_update_listeners()
         if self._shares_registers(changes):
             # Another control keeps its value in the registers just written (a forced power carried by
-            # the battery mode): read them all again, so its entity shows what the device has now.
+            # the battery mode): read them all again before the entities show anything, so the written
+            # control never shows beside the other's old value (an automation it triggers reads both).
             await self._async_reread(None)
+        else:
+            self.entry.runtime_data.async_update_listeners()
+        for change in changes:
+            if change.registers:
+                self._log(change)
 
     async def _async_reread(self, err: PlantError | None) -> None:
         """After a failed or refused write (``err``), or one that changed another control too: read the
@@ -374,6 +384,8 @@ class SemsControls:
             return _refusal("control_not_offered", name=self._device_name(device_key), control=label)
         if isinstance(err, ForcedModeRequiredError):
             return _refusal("forced_power_needs_forced_mode", control=self.label(named))
+        if isinstance(err, ModeTakesNoPowerError):
+            return _refusal("mode_takes_no_power", mode=self.value_label(Control.BATTERY_MODE, err.mode))
         if isinstance(err, ControlValueError):
             label, value = self.label(named), str(err.value)
             if err.minimum is not None and err.maximum is not None:
@@ -385,7 +397,8 @@ class SemsControls:
                     maximum=f"{err.maximum:g}",
                 )
             if err.options:
-                options = ", ".join(self.value_label(named, option) for option in err.options)
+                # The keys an action takes (a YAML author types them; the select lists only valid ones).
+                options = ", ".join(err.options)
                 return _refusal("control_invalid_choice", control=label, value=value, options=options)
             return _refusal("control_invalid_value", control=label, value=value)
         if isinstance(err, WriteBudgetExceededError) and err.interval is not None:
@@ -401,6 +414,23 @@ class SemsControls:
                 control=self.label(named),
                 limit=str(err.limit),
                 seconds=str(max(1, round(err.retry_after))),
+            )
+        if isinstance(err, PartlyWrittenError) and isinstance(err.__cause__, PlantError):
+            why = self._translated(device_key, control, err.__cause__)
+            reason = _cached_text(self.hass, DOMAIN, f"exceptions.{why.translation_key}.message", "")
+            try:
+                reason = reason.format(**(why.translation_placeholders or {}))
+            except (KeyError, IndexError, ValueError):
+                reason = str(why)  # Home Assistant's English text
+            return HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="control_partly_written",
+                translation_placeholders={
+                    "control": self.label(named),
+                    "reason": reason,
+                    "changed": self.label(err.change.control),
+                    "value": self.value_label(err.change.control, err.change.new),
+                },
             )
         if isinstance(err, WriteNotTakenError):
             return HomeAssistantError(

@@ -17,10 +17,11 @@ from homeassistant.components.number import ATTR_VALUE, SERVICE_SET_VALUE
 from homeassistant.components.select import ATTR_OPTION, SERVICE_SELECT_OPTION
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_ON, Platform
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
     async_capture_events,
@@ -31,6 +32,7 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.sems import logbook
 from custom_components.sems.const import (
     CONF_ALLOW_CONTROL,
+    CONTROL_READ_INTERVAL,
     DOMAIN,
     EVENT_CONTROL_CHANGED,
     SERVICE_SET_BATTERY_MODE,
@@ -40,6 +42,7 @@ from custom_components.sems.plantkit.control import Control
 from custom_components.sems.plantkit.exceptions import ModbusExceptionError
 from custom_components.sems.plantkit.model import Quantity
 from custom_components.sems.plantkit.registers import RegisterKind
+from simulator.device import SimDevice
 from simulator.plant import SimulatedPlant
 
 from .common import entry_device
@@ -49,7 +52,7 @@ ET = GOODWE_ET_TCP.endpoint
 ET_KEY = "9010KETU000SIM01"
 ET_BATTERY = f"{ET_KEY}_battery"
 ET_UNIT = 247
-EMS_MODE, EMS_POWER, EXPORT_LIMIT = 47511, 47512, 47510  # GoodWe ET settings registers
+EMS_MODE, EMS_POWER, EXPORT_SWITCH, EXPORT_LIMIT = 47511, 47512, 47509, 47510  # GoodWe ET settings
 SELF_USE, FORCE_CHARGE = 1, 11  # their EMS mode codes
 SS_KEY = "SS-INV-0001"
 SS_BATTERY = f"{SS_KEY}_battery"
@@ -356,6 +359,58 @@ async def test_values_outside_the_limits_are_refused(
     assert writes(plant) == 0
 
 
+async def test_a_mode_the_device_does_not_offer_lists_the_keys_the_action_accepts(
+    hass: HomeAssistant, plant: SimulatedPlant
+) -> None:
+    """A YAML author who typed the mode's label (or a mode the device lacks) learns the keys to type, in
+    either language: the choices are listed as the action takes them, not as the select shows them."""
+    hass.config.language = "vi"
+    entry = await controlled_plant(hass, plant, HUAWEI_TCP)
+    with pytest.raises(ServiceValidationError) as caught:
+        await hass.services.async_call(
+            DOMAIN,
+            SERVICE_SET_BATTERY_MODE,
+            {"device_id": device_id(hass, entry, HW_BATTERY), "mode": "Force charge"},
+            blocking=True,
+        )
+    assert caught.value.translation_key == "control_invalid_choice"
+    assert caught.value.translation_placeholders == {
+        "control": "Chế độ",
+        "value": "Force charge",
+        "options": "self_use, force_charge, force_discharge",  # Huawei has no hold, no off-grid reserve
+    }
+    assert "self_use, force_charge, force_discharge" in str(caught.value)
+    assert writes(plant, HUAWEI) == 0
+
+
+@pytest.mark.parametrize(
+    ("case", "battery", "mode", "said"),
+    [
+        (GOODWE_ET_TCP, ET_BATTERY, "self_use", "Self-use"),
+        (GOODWE_ET_TCP, ET_BATTERY, "hold", "Hold (no charge or discharge)"),
+        (SUNSPEC_TCP, SS_BATTERY, "self_use", "Self-use"),
+        (HUAWEI_TCP, HW_BATTERY, "self_use", "Self-use"),
+    ],
+)
+async def test_a_power_with_a_mode_that_uses_none_is_refused(
+    hass: HomeAssistant, plant: SimulatedPlant, case: PlantCase, battery: str, mode: str, said: str
+) -> None:
+    """`power` with a mode that uses none is a mistake in the automation: every brand refuses it alike,
+    with a translated message naming the mode, and writes nothing."""
+    entry = await controlled_plant(hass, plant, case)
+    with pytest.raises(ServiceValidationError) as caught:
+        await hass.services.async_call(
+            DOMAIN,
+            SERVICE_SET_BATTERY_MODE,
+            {"device_id": device_id(hass, entry, battery), "mode": mode, "power": 1000},
+            blocking=True,
+        )
+    assert caught.value.translation_key == "mode_takes_no_power"
+    assert caught.value.translation_placeholders == {"mode": said}
+    assert said in str(caught.value)
+    assert writes(plant, case.endpoint) == 0
+
+
 async def test_export_limit_refusals_name_the_control_that_failed(
     hass: HomeAssistant, plant: SimulatedPlant
 ) -> None:
@@ -423,6 +478,72 @@ async def test_a_write_the_device_does_not_take_leaves_the_real_value(
         await hass.services.async_call("switch", SERVICE_TURN_ON, {ATTR_ENTITY_ID: switch}, blocking=True)
     assert caught.value.translation_key == "device_error"
     assert state_of(hass, switch) == "off"
+
+
+async def test_an_export_limit_whose_switch_is_refused_keeps_the_old_power(
+    hass: HomeAssistant, plant: SimulatedPlant
+) -> None:
+    """The action writes the limit's power, then the switch; a firmware that locks the switch refuses it:
+    the power is put back, so the failed action changed nothing (entities, registers, logbook)."""
+    entry = await controlled_plant(hass, plant)
+    events = async_capture_events(hass, EVENT_CONTROL_CHANGED)
+    plant.devices["goodwe_et"].image.read_only.add(EXPORT_SWITCH)
+    with pytest.raises(HomeAssistantError) as caught:
+        await hass.services.async_call(
+            DOMAIN,
+            SERVICE_SET_EXPORT_LIMIT,
+            {"device_id": device_id(hass, entry, ET_KEY), "enabled": True, "power": 500},
+            blocking=True,
+        )
+    assert caught.value.translation_key == "device_error"
+    assert register(plant, EXPORT_LIMIT) == 10_000
+    assert plant.server(ET).write_count(ET_UNIT, EXPORT_LIMIT) == 2  # the power, and putting it back
+    assert state_of(hass, entity_id(hass, "number", f"{ET_KEY}_export_limit_power")) == "10000.0"
+    assert state_of(hass, entity_id(hass, "switch", f"{ET_KEY}_export_limit")) == "off"
+    assert events == []
+
+
+async def test_a_power_that_cannot_be_put_back_is_said_to_stay(
+    hass: HomeAssistant, plant: SimulatedPlant
+) -> None:
+    """The switch is refused and so is putting the power back: the error names the switch, why it failed,
+    and the power that stays; the entity and the logbook show that power."""
+    entry = await controlled_plant(hass, plant)
+    events = async_capture_events(hass, EVENT_CONTROL_CHANGED)
+    image = plant.devices["goodwe_et"].image
+    image.read_only.add(EXPORT_SWITCH)
+    server = plant.server(ET)
+    follow = server.on_write
+
+    def lock_the_power_once_written(device: SimDevice) -> None:
+        if follow is not None:
+            follow(device)
+        image.read_only.add(EXPORT_LIMIT)
+
+    server.on_write = lock_the_power_once_written
+    with pytest.raises(HomeAssistantError) as caught:
+        await hass.services.async_call(
+            DOMAIN,
+            SERVICE_SET_EXPORT_LIMIT,
+            {"device_id": device_id(hass, entry, ET_KEY), "enabled": True, "power": 500},
+            blocking=True,
+        )
+    assert not isinstance(caught.value, ServiceValidationError)
+    assert caught.value.translation_key == "control_partly_written"
+    placeholders = caught.value.translation_placeholders
+    assert placeholders is not None
+    assert placeholders["reason"].endswith("answered with Modbus exception 2.")
+    assert {key: placeholders[key] for key in ("control", "changed", "value")} == {
+        "control": "Limit export",
+        "changed": "Export limit",
+        "value": "500 W",
+    }
+    assert "probably still 500 W" in str(caught.value)
+    assert register(plant, EXPORT_LIMIT) == 500
+    assert state_of(hass, entity_id(hass, "number", f"{ET_KEY}_export_limit_power")) == "500.0"
+    assert [(e.data["control"], e.data["old"], e.data["new"]) for e in events] == [
+        ("export_limit_power", 10_000.0, 500.0)
+    ]
 
 
 async def test_the_write_budget_refuses_without_writing(hass: HomeAssistant, plant: SimulatedPlant) -> None:
@@ -630,6 +751,37 @@ async def test_sunspec_controls(
     assert state_of(hass, soc) == "30.0"
 
 
+async def test_a_mode_and_the_power_it_carries_are_shown_together(
+    hass: HomeAssistant, plant: SimulatedPlant
+) -> None:
+    """SunSpec keeps the forced power in the mode's registers, so a mode change also changes the Forced
+    power number, which needs the registers read again. The mode's new state is not shown before that
+    read: an automation triggered by it (or by the logbook's event) read the power of the mode before
+    (0 W). When the action returns, both are shown."""
+    entry = await controlled_plant(hass, plant, SUNSPEC_TCP)
+    mode = entity_id(hass, "select", f"{SS_BATTERY}_battery_mode")
+    power = entity_id(hass, "number", f"{SS_BATTERY}_force_power")
+    seen: list[tuple[str, str]] = []
+
+    @callback
+    def shown(event: Event[Any]) -> None:
+        seen.append((state_of(hass, mode), state_of(hass, power)))
+
+    unsubscribe = async_track_state_change_event(hass, mode, shown)
+    unlisten = hass.bus.async_listen(EVENT_CONTROL_CHANGED, shown)  # the logbook's event
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_SET_BATTERY_MODE,
+        {"device_id": device_id(hass, entry, SS_BATTERY), "mode": "force_discharge", "power": 1500},
+        blocking=True,
+    )
+    assert (state_of(hass, mode), state_of(hass, power)) == ("force_discharge", "1500.0")
+    await hass.async_block_till_done()
+    unsubscribe()
+    unlisten()
+    assert seen == [("force_discharge", "1500.0")] * 2
+
+
 @pytest.mark.freeze_time(tick=True)
 async def test_huawei_controls(
     hass: HomeAssistant,
@@ -691,6 +843,39 @@ async def test_huawei_controls(
             blocking=True,
         )
     assert caught.value.translation_key == "control_invalid_choice"
+
+
+async def test_a_forced_power_without_a_limit_has_no_number(
+    hass: HomeAssistant, plant: SimulatedPlant
+) -> None:
+    """A LUNA2000 that states no maximum charging or discharging power (47075/47077 = 0): a Forced power
+    number would offer 0..0 W, nothing to set, so there is none; the mode and the minimum SOC are there."""
+    image = plant.devices["huawei_sun2000"].image
+    image.set_words(RegisterKind.HOLDING, 47075, [0, 0, 0, 0])
+    await controlled_plant(hass, plant, HUAWEI_TCP)
+    registry = er.async_get(hass)
+    assert registry.async_get_entity_id("number", DOMAIN, f"{HW_BATTERY}_force_power") is None
+    assert state_of(hass, entity_id(hass, "select", f"{HW_BATTERY}_battery_mode")) == "self_use"
+    assert state_of(hass, entity_id(hass, "number", f"{HW_BATTERY}_min_soc")) == "10.0"
+
+
+@pytest.mark.freeze_time(tick=True)
+async def test_a_forced_power_whose_limit_goes_away_is_unavailable(
+    hass: HomeAssistant, plant: SimulatedPlant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A SunSpec storage that stops stating ``WChaMax`` after setup: its Forced power number is unavailable
+    (not a 0..0 W box) until the device states a limit again."""
+    entry = await controlled_plant(hass, plant, SUNSPEC_TCP)
+    power = entity_id(hass, "number", f"{SS_BATTERY}_force_power")
+    assert state_of(hass, power) == "0.0"
+    chain = plant.devices["sunspec_inverter"].chain
+    for watts, shown in ((0, "unavailable"), (5000, "0.0")):
+        chain.set_scaled(124, "WChaMax", watts, 0)
+        freezer.move_to(dt_util.utcnow() + CONTROL_READ_INTERVAL)  # the controls are read again
+        await entry.runtime_data.async_refresh()
+        await hass.async_block_till_done()
+        assert state_of(hass, power) == shown
+    assert state_of(hass, entity_id(hass, "number", f"{SS_BATTERY}_min_soc")) == "10.0"
 
 
 @pytest.mark.freeze_time(tick=True)

@@ -26,6 +26,9 @@ from custom_components.sems.plantkit.exceptions import (
     ControlValueError,
     ForcedModeRequiredError,
     ModbusExceptionError,
+    ModeTakesNoPowerError,
+    PartlyWrittenError,
+    PlantTimeoutError,
     WriteBudgetExceededError,
     WriteNotTakenError,
 )
@@ -277,10 +280,15 @@ class Clock:
 
 
 async def _controller(
-    sim: SimulatedPlant, endpoint: str, *, budget: WriteBudget | None = None, clock: Clock | None = None
+    sim: SimulatedPlant,
+    endpoint: str,
+    *,
+    budget: WriteBudget | None = None,
+    clock: Clock | None = None,
+    reply_timeout: float = 1.0,
 ) -> PlantController:
     framing = TransportType.UDP if endpoint.endswith("udp") else TransportType.TCP
-    client = PlantClient(Endpoint("127.0.0.1", sim.port(endpoint), framing, timeout=1.0, retries=1))
+    client = PlantClient(Endpoint("127.0.0.1", sim.port(endpoint), framing, timeout=reply_timeout, retries=1))
     client.devices = await client.probe([1] if endpoint == SUNSPEC else None)
     controller = PlantController(
         client, budget=budget or WriteBudget(per_hour=100, min_interval=0), clock=clock or Clock()
@@ -424,6 +432,86 @@ async def test_a_two_part_write_reads_each_part_once_before_it(night: SimulatedP
         await controller.set_export_limit(ET_KEY, True, 200)
     assert server.count() == 6
     assert server.write_requests() == 2
+
+
+async def test_a_two_part_write_failing_halfway_puts_the_first_part_back(night: SimulatedPlant) -> None:
+    """A firmware that locks the export limit switch (47509) refuses it after the limit's power was
+    written: the power is put back as it was (one write, not held back by the 5 s between two writes, and
+    counted), so the failed action changed nothing; the device's exception is raised. The same for a
+    battery mode after its forced power."""
+    image = night.devices["goodwe_et"].image
+    image.read_only.update((EXPORT_ENABLED, EMS_MODE))
+    server = night.server(ET)
+    async with (controller := await _controller(night, ET, budget=WriteBudget(), clock=Clock())).client:
+        with pytest.raises(ModbusExceptionError) as caught:
+            await controller.set_export_limit(ET_KEY, True, 200)
+        assert caught.value.code == ModbusExceptionError.ILLEGAL_DATA_ADDRESS
+        with pytest.raises(ModbusExceptionError):
+            await controller.set_battery_mode(ET_BATTERY, "force_charge", 3000)
+        states = await controller.read()
+    assert image.read(RegisterKind.HOLDING, EXPORT_LIMIT, 1) == [10_000]
+    assert image.read(RegisterKind.HOLDING, EMS_POWER, 1) == [0]
+    assert states[ET_KEY][Control.EXPORT_LIMIT_POWER].value == 10_000.0
+    assert states[ET_BATTERY][Control.FORCE_POWER].value == 0.0
+    assert (server.write_count(ET_UNIT, EXPORT_LIMIT), server.write_count(ET_UNIT, EMS_POWER)) == (2, 2)
+    assert len(controller.write_log[f"{ET_UNIT}:{EXPORT_LIMIT}"]) == 2
+
+
+async def test_a_first_part_that_cannot_be_put_back_is_reported_as_left(night: SimulatedPlant) -> None:
+    """The switch is refused and the device then refuses the power's restore too: the error says which
+    control failed (the switch, the device's exception as its cause) and which change stays (the power)."""
+    image = night.devices["goodwe_et"].image
+    image.read_only.add(EXPORT_ENABLED)
+    server = night.server(ET)
+    follow = server.on_write
+
+    def lock_the_power_once_written(device: SimDevice) -> None:
+        if follow is not None:
+            follow(device)
+        image.read_only.add(EXPORT_LIMIT)
+
+    server.on_write = lock_the_power_once_written
+    async with (controller := await _controller(night, ET)).client:
+        with pytest.raises(PartlyWrittenError) as caught:
+            await controller.set_export_limit(ET_KEY, True, 200)
+    assert caught.value.control == "export_limit"
+    assert isinstance(caught.value.__cause__, ModbusExceptionError)
+    left = caught.value.change
+    assert (left.device, left.control, left.old, left.new) == (
+        ET_KEY,
+        Control.EXPORT_LIMIT_POWER,
+        10_000.0,
+        200.0,
+    )
+    assert image.read(RegisterKind.HOLDING, EXPORT_LIMIT, 1) == [200]
+    assert server.write_count(ET_UNIT, EXPORT_LIMIT) == 2  # the power, and one try to put it back
+
+
+async def test_a_device_gone_silent_halfway_leaves_the_first_part_reported(night: SimulatedPlant) -> None:
+    """The device answers too late from the switch on (after the limit's power): the switch times out, and
+    so does putting the power back. The error names the power as changed and not confirmed set back (the
+    timeout as its cause): a late device may still have taken the put-back, as this one did."""
+    server = night.server(ET)
+    follow = server.on_write
+    written: list[SimDevice] = []
+
+    def fall_silent_at_the_second_write(device: SimDevice) -> None:
+        if follow is not None:
+            follow(device)
+        written.append(device)
+        if len(written) == 2:
+            server.faults.delay = 0.5  # past the client's timeout
+
+    server.on_write = fall_silent_at_the_second_write
+    async with (controller := await _controller(night, ET, reply_timeout=0.2)).client:
+        with pytest.raises(PartlyWrittenError) as caught:
+            await controller.set_export_limit(ET_KEY, True, 200)
+        server.faults.delay = 0.0
+        states = await controller.read()
+    assert isinstance(caught.value.__cause__, PlantTimeoutError)
+    assert (caught.value.control, caught.value.change.control) == ("export_limit", Control.EXPORT_LIMIT_POWER)
+    assert caught.value.change.new == 200.0
+    assert states[ET_KEY][Control.EXPORT_LIMIT_POWER].value == 10_000.0  # its put-back's answer was late
 
 
 async def test_values_outside_the_limits_are_refused_before_anything_is_sent(night: SimulatedPlant) -> None:
@@ -877,7 +965,7 @@ async def test_a_gateway_refusing_everything_teaches_the_controls_nothing(night:
 HW_UNIT = 1
 # The simulator's own statement of the document's registers (simulator/devices/huawei.py).
 HW_FORCIBLE, HW_CHARGE_POWER, HW_WORKING_MODE, HW_END_OF_DISCHARGE = 47100, 47247, 47086, 47082
-HW_POWER_CONTROL, HW_FEED_IN_LIMIT = 47415, 47416
+HW_POWER_CONTROL, HW_FEED_IN_LIMIT, HW_MAX_CHARGING_POWER = 47415, 47416, 47075
 
 
 @pytest.fixture
@@ -1112,3 +1200,60 @@ async def test_huawei_self_use_stops_a_forced_mode_after_the_budget_is_spent(
         assert (change.old, change.new) == (BatteryMode.FORCE_DISCHARGE, BatteryMode.SELF_USE)
         assert huawei_night.physics.state.battery_power < 1900.0  # self-use: the house's load, not 1900 W
         assert len(controller.write_log[f"{HW_UNIT}:{HW_FORCIBLE}"]) == 11  # it counts
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "battery", "mode"),
+    [
+        (ET, ET_BATTERY, "self_use"),
+        (ET, ET_BATTERY, "hold"),
+        (ET, ET_BATTERY, "off_grid_reserve"),
+        (SUNSPEC, SS_BATTERY, "self_use"),
+        (SUNSPEC, SS_BATTERY, "hold"),
+        (HUAWEI, HW_BATTERY, "self_use"),
+    ],
+)
+async def test_a_power_with_a_mode_that_uses_none_is_refused_for_every_brand(
+    socket_enabled: None, endpoint: str, battery: str, mode: str
+) -> None:
+    """Only a forced charge or discharge uses a power: one given with any other mode is a mistake, and
+    every brand says so alike before anything is sent (GoodWe checked it against the rated power and then
+    dropped it, SunSpec and Huawei dropped it unchecked). The mode alone is still accepted."""
+    async with (
+        _serving(SimulatedPlant(start=NIGHT, endpoints=[endpoint])) as plant,
+        (controller := await _controller(plant, endpoint)).client,
+    ):
+        if mode != "self_use":
+            await controller.set_battery_mode(battery, "force_discharge", 1000)  # a mode to leave
+        sent = plant.server(endpoint).write_requests()
+        for power in (1000, 0, 10**9):
+            with pytest.raises(ModeTakesNoPowerError) as caught:
+                await controller.set_battery_mode(battery, mode, power)
+            refused = caught.value
+            assert (refused.control, refused.mode, refused.value) == ("force_power", mode, power)
+        assert plant.server(endpoint).write_requests() == sent
+        [*_, change] = await controller.set_battery_mode(battery, mode)
+        assert change.new == mode
+
+
+async def test_a_forced_power_without_a_limit_is_not_settable(socket_enabled: None) -> None:
+    """A storage that states no maximum power (Huawei 47075/47077 = 0, SunSpec ``WChaMax`` = 0) leaves its
+    forced power a range of 0..0 W: no value to choose, which the state says (``settable``); the other
+    controls and a device that states its limit stay settable."""
+    plant = SimulatedPlant(start=NIGHT, endpoints=[HUAWEI, SUNSPEC])
+    image = plant.devices["huawei_sun2000"].image
+    image.set_words(RegisterKind.HOLDING, HW_MAX_CHARGING_POWER, [0, 0, 0, 0])  # 47075 and 47077
+    async with _serving(plant):
+        async with (controller := await _controller(plant, SUNSPEC)).client:
+            before = (await controller.read())[SS_BATTERY]
+            plant.devices["sunspec_inverter"].chain.set_scaled(124, "WChaMax", 0, 0)
+            after = (await controller.read())[SS_BATTERY]
+        async with (controller := await _controller(plant, HUAWEI)).client:
+            huawei = (await controller.read())[HW_BATTERY]
+    assert before[Control.FORCE_POWER].spec.settable
+    assert not after[Control.FORCE_POWER].spec.settable
+    assert (after[Control.FORCE_POWER].spec.minimum, after[Control.FORCE_POWER].spec.maximum) == (0, 0)
+    assert not huawei[Control.FORCE_POWER].spec.settable
+    others = [state.spec for control, state in (*huawei.items(), *after.items()) if control != "force_power"]
+    assert len(others) == 4
+    assert all(spec.settable for spec in others)

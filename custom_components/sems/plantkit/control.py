@@ -94,6 +94,12 @@ class ControlSpec:
         """The unit of a number control."""
         return CONTROL_UNITS.get(self.control)
 
+    @property
+    def settable(self) -> bool:
+        """False for a number whose range leaves nothing to choose (``maximum <= minimum``: a forced power
+        whose device states no limit is 0..0 W); choices and switches are always settable."""
+        return self.kind is not ControlKind.NUMBER or self.maximum > self.minimum
+
     def validate(self, value: object) -> ControlValue:
         """The value as the control takes it (a number rounded to the step), or ``ControlValueError``.
 

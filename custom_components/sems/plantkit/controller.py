@@ -8,7 +8,8 @@ set ``writes_allowed`` (so setup, probing and discovery never write), and each w
 2. skips registers that already hold the value (no needless write to flash);
 3. respects a budget per register: at most ``WriteBudget.per_hour`` writes in an hour and none within
    ``min_interval`` seconds of the last (``WriteBudgetExceededError``, nothing sent); the end of a
-   temporary mode (``expire``) is the one write the budget never holds back (it still counts), and
+   temporary mode (``expire``) and putting back the first part of a two-part write whose second part
+   failed are the writes the budget never holds back (they still count), and
    self-use asked for is held back only within ``min_interval``, never for the hour, since a forced mode
    running on would cost money or drain the battery (a device in self-use already gets nothing written,
    so this cannot wear its memory);
@@ -23,6 +24,7 @@ to self-use through ``expire`` once due.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping, Sequence
@@ -41,8 +43,11 @@ from .control import (
     RegisterWrite,
 )
 from .exceptions import (
+    ControlError,
     ControlNotAllowedError,
     ControlNotOfferedError,
+    ModeTakesNoPowerError,
+    PartlyWrittenError,
     PlantError,
     WriteBudgetExceededError,
     WriteNotTakenError,
@@ -269,7 +274,7 @@ class PlantController:
     ) -> list[ControlChange]:
         """Switch the export limit on or off, with its power (W) first where given. Nothing is written
         unless both values are within the device's limits and the write budget allows both; a device that
-        fails the second write leaves the first in place (the raised error says which control failed)."""
+        fails the second write gets the power put back (``_write_all``)."""
         device, switch = self._binding(device_key, Control.EXPORT_LIMIT)
         parts: list[tuple[ControlBinding, ControlValue]] = [(switch, switch.spec.validate(enabled))]
         if power is not None:
@@ -287,22 +292,25 @@ class PlantController:
     ) -> list[ControlChange]:
         """Set the battery mode, with the forced power first where given; with ``until`` the mode is
         temporary and ``expire`` sets self-use once it is due. Nothing is written unless mode and power
-        are both within the device's limits and the write budget allows both."""
+        are both within the device's limits and the write budget allows both; a power with a mode that
+        uses none (any but a forced charge or discharge) is refused (``ModeTakesNoPowerError``)."""
         device, binding = self._binding(device_key, Control.BATTERY_MODE)
         checked = binding.spec.validate(mode)
+        if power is not None and checked not in FORCED_MODES:
+            raise ModeTakesNoPowerError(
+                f"{device_key}: {checked} uses no power",
+                str(Control.FORCE_POWER),
+                value=power,
+                mode=str(checked),
+            )
         # A mode that carries its power writes it itself (its FORCE_POWER binding only re-sends it).
         power_binding = None if _carries_power(binding) else self.bindings(device).get(Control.FORCE_POWER)
-        checked_power = None
-        if power is not None:
-            if power_binding is not None:
-                checked_power = power_binding.spec.validate(power)
-            elif not _carries_power(binding):
-                raise ControlNotOfferedError(f"{device_key} has no forced power", str(Control.FORCE_POWER))
-        forced = checked in FORCED_MODES
         parts: list[tuple[ControlBinding, ControlValue, object]] = []
-        if power_binding is not None and checked_power is not None and forced:
-            parts.append((power_binding, checked_power, None))
-        parts.append((binding, checked, power if power_binding is None and forced else None))
+        if power is not None and power_binding is not None:
+            parts.append((power_binding, power_binding.spec.validate(power), None))
+        elif power is not None and not _carries_power(binding):
+            raise ControlNotOfferedError(f"{device_key} has no forced power", str(Control.FORCE_POWER))
+        parts.append((binding, checked, power if power_binding is None else None))
         async with self.client.lock:
             changes = await self._write_all(device, parts, hourly=_hourly(checked))
         if until is not None and isinstance(checked, BatteryMode) and checked is not BatteryMode.SELF_USE:
@@ -371,14 +379,52 @@ class PlantController:
     ) -> list[ControlChange]:
         """Controls written together (a value with its power; they share no register): every part is
         checked against the device's limits and the budget before the first is written, so a refusal
-        known in advance never leaves one half applied (lock held). ``hourly`` applies to the last part."""
+        known in advance never leaves one half applied (lock held). ``hourly`` applies to the last part.
+
+        A device that fails a later part (refuses it, times out, does not take it) gets the earlier parts
+        put back as they were read, so the failed request changes nothing, and the failure is raised; if
+        putting back fails too, ``PartlyWrittenError`` says which change stays."""
         plans = [await self._plan(device, binding, value, power) for binding, value, power in parts]
         for index, planned in enumerate(plans):
             last = index == len(plans) - 1
             self._ledger.check(
                 device.unit_id, planned.addresses, planned.binding.control, hourly=hourly or not last
             )
-        return [await self._send(device, planned) for planned in plans]
+        changes: list[ControlChange] = []
+        for planned in plans:
+            try:
+                changes.append(await self._send(device, planned))
+            except PlantError as err:
+                await self._put_back(device, plans[: len(changes)], changes, planned.binding.control, err)
+                raise
+        return changes
+
+    async def _put_back(
+        self,
+        device: DeviceIdentity,
+        plans: Sequence[_Planned],
+        changes: Sequence[ControlChange],
+        failed: Control,
+        err: PlantError,
+    ) -> None:
+        """Write back what ``plans`` (sent, as ``changes``) found in their registers: one write each,
+        read back, not held back by the budget (it counts). ``PartlyWrittenError`` (from ``err``, the
+        failure of ``failed``, the part after them) if one cannot be put back (lock held)."""
+        for planned, change in zip(plans, changes, strict=True):
+            if not planned.writes:
+                continue
+            try:
+                if any(a not in planned.words for a in planned.addresses):  # a register it cannot read
+                    raise ControlError("the registers as read are not known", str(change.control))
+                await self._send(
+                    device, dataclasses.replace(planned, value=planned.old, writes=_undo(planned))
+                )
+            except PlantError as undo_err:
+                raise PartlyWrittenError(
+                    f"{device.key}: {failed} failed and {change.control} stays {change.new!r} ({undo_err})",
+                    str(failed),
+                    change=change,
+                ) from err
 
     async def _plan(
         self, device: DeviceIdentity, binding: ControlBinding, value: ControlValue, power: object
@@ -431,7 +477,7 @@ class _Planned:
     """A control's write worked out from the registers as read: nothing sent yet."""
 
     binding: ControlBinding
-    value: ControlValue
+    value: ControlValue | None  # what the writes set (None: registers put back to a value it cannot show)
     words: Mapping[int, int]  # the registers as read
     old: ControlValue | None
     writes: tuple[RegisterWrite, ...]  # only those that change something
@@ -439,6 +485,14 @@ class _Planned:
     @property
     def addresses(self) -> list[int]:
         return [address for write in self.writes for address in write.addresses]
+
+
+def _undo(planned: _Planned) -> tuple[RegisterWrite, ...]:
+    """The writes that put back what ``planned`` found in the registers it writes."""
+    return tuple(
+        RegisterWrite(write.address, tuple(planned.words[a] for a in write.addresses))
+        for write in planned.writes
+    )
 
 
 def _hourly(value: ControlValue) -> bool:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .controller import ControlChange
+
 
 class PlantError(Exception):
     """Base class of every error the library raises."""
@@ -134,6 +139,16 @@ class ForcedModeRequiredError(ControlValueError):
     there is nothing to write it to (choose a forced mode, or give the power with it). Nothing was sent."""
 
 
+class ModeTakesNoPowerError(ControlValueError):
+    """A power was given with a battery mode that uses none (only a forced charge or discharge does): the
+    request is a mistake, for every brand alike. Nothing was sent. ``mode`` is the mode asked for (its
+    name), ``value`` the power given."""
+
+    def __init__(self, message: str, control: str | None = None, *, value: object, mode: str) -> None:
+        super().__init__(message, control, value=value)
+        self.mode = mode
+
+
 class WriteBudgetExceededError(ControlError):
     """A register was written too often (its write budget protects registers kept in flash): nothing was
     sent. ``retry_after`` is the number of seconds until the budget allows the write again; ``interval``
@@ -169,6 +184,17 @@ class WriteNotTakenError(ControlError):
         super().__init__(message, control)
         self.requested = requested
         self.actual = actual
+
+
+class PartlyWrittenError(ControlError):
+    """A write of two controls (a value with its power) failed at the second after the first was written,
+    and putting the first back failed too: ``change`` is the first control's change, which stays unless
+    the put-back reached a device whose answer was lost; ``control`` names the control that failed, and
+    ``__cause__`` is its failure."""
+
+    def __init__(self, message: str, control: str | None = None, *, change: ControlChange) -> None:
+        super().__init__(message, control)
+        self.change = change
 
 
 # --- cloud uplink (plantkit.uplink) --------------------------------------------------------------------
