@@ -111,9 +111,12 @@ def failure(err: BaseException | None, name: str) -> tuple[str, dict[str, str]]:
 
 
 STORAGE_VERSION = 1
-# The guards' state changes on every poll; writing it at most this often is plenty (and a final write
-# happens when Home Assistant stops).
-STORAGE_SAVE_DELAY = 60
+# The energy books change on every poll. They are written at least this often, at once when a counter
+# begins to be held or is rebased (``PlantMonitor.save_now``), and when Home Assistant stops. A delayed save
+# alone is not enough: Home Assistant's ``Store.async_delay_save`` pushes its write back at every call, so
+# polled more often than its delay it would write only at a clean stop, and a power cut would restart the
+# books from then (calculated totals would drop, and Home Assistant counts a drop of a total as a new meter).
+STORAGE_SAVE_EVERY = timedelta(minutes=5)
 
 
 def storage_key(entry_id: str) -> str:
@@ -192,6 +195,7 @@ class SemsCoordinator(DataUpdateCoordinator[PlantSnapshot]):
             poll_interval=self.update_interval or poll_interval(entry, client.devices),
         )
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, storage_key(entry.entry_id))
+        self._saved_at: datetime | None = None  # when the books were last written
         self._issue_id = f"{ISSUE_UNREACHABLE}_{entry.entry_id}"
         self._issue_raised = False
         self._next_census = dt_util.utcnow() + DEVICE_CENSUS_INTERVAL
@@ -256,7 +260,12 @@ class SemsCoordinator(DataUpdateCoordinator[PlantSnapshot]):
         if self.monitor.failed_polls == 0 and self._issue_raised:
             ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
             self._issue_raised = False
-        self._store.async_delay_save(self.monitor.export_state, STORAGE_SAVE_DELAY)
+        now = dt_util.utcnow()
+        if self.monitor.save_now or self._saved_at is None or now - self._saved_at >= STORAGE_SAVE_EVERY:
+            self._saved_at = now
+            await self._store.async_save(self.monitor.export_state())
+        else:  # written when Home Assistant stops, or once polls stop for that long
+            self._store.async_delay_save(self.monitor.export_state, STORAGE_SAVE_EVERY.total_seconds())
         if self.controls is not None:
             await self.controls.async_read_if_due()
         return snapshot

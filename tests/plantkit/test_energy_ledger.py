@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from custom_components.sems.plantkit.energy import CounterWidth
 from custom_components.sems.plantkit.energy.ledger import DeviceLedger
@@ -72,3 +73,36 @@ def test_fast_polling_integrates_across_a_failed_poll() -> None:
         reading = DeviceReading(battery, {Quantity.BATTERY_POWER: -6000.0})
         values.append(books.record(reading, T0 + timedelta(seconds=seconds))[charged].value)
     assert values[-1] == round(6.0 * 37 / 3600, 3)
+
+
+def test_a_restart_from_the_last_write_never_shows_less_than_it_held() -> None:
+    """Home Assistant writes the books at the first poll (it reads twice: polls 0 and 1 here), every 5
+    minutes (10 polls), and at once when a counter begins to be held or is rebased (``turned``). Whatever
+    poll a power cut follows, a restart from the last write never shows less than was shown at that write:
+    the cut costs at most the growth since. Here the inverter is replaced (its new counter starts at 0) and
+    the cut comes before, during or after that. The hold is written at once, so a cut while the counter is
+    held costs nothing: a restart from the regular write before it would hold the level of that write,
+    below what was shown."""
+    shown = [12345.6 + 0.1 * (i // 2) for i in range(10)] + [0.0, 0.0] + [0.1 * (i // 2) for i in range(14)]
+    books = ledger()
+    published: list[float | None] = []
+    write: tuple[dict[str, Any], float | None] = (books.to_state(), None)
+    writes = []  # per poll: the last write, and what was shown at it
+    turns = []
+    for index, total in enumerate(shown):
+        published.append(record(books, index, total))
+        if books.turned:
+            turns.append(index)
+        if books.turned or index % 10 == 1:
+            write = (json.loads(json.dumps(books.to_state())), published[-1])
+        writes.append(write)
+    assert turns == [10, 14]  # the boot-time 0 is held; the new counter is taken once it grew
+    for cut in range(1, len(shown) - 1):
+        state, held = writes[cut]
+        restarted = ledger()
+        restarted.restore(state)
+        after = [record(restarted, index, total) for index, total in enumerate(shown) if index > cut]
+        assert held is not None
+        if turns[0] <= cut < turns[1]:  # held: what was shown before the cut, which the hold's write kept
+            assert held == published[cut]
+        assert all(value is not None and value >= held for value in after), (cut, held, after)

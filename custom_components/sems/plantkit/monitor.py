@@ -117,6 +117,9 @@ class PlantMonitor:
         self._stored: dict[str, Any] = {}  # ledger states restored before their device was read
         self._seeds: dict[tuple[str, Quantity], float] = {}
         self._silent_polls: dict[str, int] = {}  # device key -> polls in a row it was silent alone
+        # The last refresh held a counter (an episode began) or rebased one: save ``export_state()`` now,
+        # not later. A restart from older state would show a total below the one published.
+        self.save_now = False
 
     @property
     def devices(self) -> list[DeviceIdentity]:
@@ -151,6 +154,7 @@ class PlantMonitor:
         failed ``unavailable_after`` polls in a row and its inverter is not asleep.
         """
         now = self._clock()
+        self.save_now = False
         try:
             readings = await self.client.read()
         except PlantError as err:
@@ -283,6 +287,7 @@ class PlantMonitor:
     ) -> DeviceSnapshot:
         ledger = self._ledger(reading)
         energy = ledger.record(reading, now, integrate=integrate)
+        self.save_now |= ledger.turned
         values = {quantity: value for quantity, value in reading.values.items() if quantity not in energy}
         held: dict[Quantity, Source] = {}
         for quantity, entry in energy.items():

@@ -158,6 +158,9 @@ class DeviceLedger:
         ]
         self._counters = tuple((q, counter, FLOW_POWER.get(q, _none)) for q, counter in counters)
         self.waiting = False  # a counter the device reports has no confirmed level yet
+        # The last record held a counter for the first time in an episode, or rebased one: its published
+        # total no longer follows from the raw counter, so a restart from older state would show less.
+        self.turned = False
         max_gap = max_gap_for(poll_interval)
         self._integrators = {
             d.power: PowerIntegrator(max_gap=max_gap, max_power_w=rated_power * 2) for d in self._derived
@@ -189,12 +192,13 @@ class DeviceLedger:
         """
         values = reading.values
         out: dict[Quantity, Entry] = {}
-        self.waiting = False
+        self.waiting = self.turned = False
         for quantity, counter, flow_power in self._counters:
             raw = values.get(quantity)
             result = counter.update(raw, when, flow_power(values))
             if result.episode_started or result.decision in _REBASES:
                 self._log(quantity, result)
+                self.turned = True
             self.waiting |= raw is not None and result.value is None
             # A counter the device does not report now (a sentinel, a refused register) is unknown, as
             # every value is; its total stands in the guard for the next reading.
