@@ -267,8 +267,9 @@ class SemsControls:
             self._schedule_expiry()
         await self._async_apply(changes)
 
-    def _shares_registers(self, changes: list[ControlChange]) -> bool:
-        """True when a write touched a register another control of the same device reads."""
+    def _sharing(self, changes: list[ControlChange]) -> set[tuple[str, Control]]:
+        """The other controls (device key, control) that read a register these writes changed."""
+        sharing: set[tuple[str, Control]] = set()
         for change in changes:
             written = set(change.registers)
             if not written:
@@ -277,8 +278,8 @@ class SemsControls:
             for control, binding in bindings.items():
                 read = {a for point in binding.points for a in range(point.address, point.end)}
                 if control is not change.control and read & written:
-                    return True
-        return False
+                    sharing.add((change.device, control))
+        return sharing
 
     async def _async_apply(self, changes: list[ControlChange]) -> None:
         """Take the read-back values into ``states``, tell the entities, then log each change (an
@@ -287,27 +288,35 @@ class SemsControls:
             current = self.state(change.device, change.control)
             if current is not None and self.states is not None:
                 self.states[change.device][change.control] = dataclasses.replace(current, value=change.new)
-        if self._shares_registers(changes):
+        sharing = self._sharing(changes)
+        if sharing:
             # Another control keeps its value in the registers just written (a forced power carried by
             # the battery mode): read them all again before the entities show anything, so the written
             # control never shows beside the other's old value (an automation it triggers reads both).
-            await self._async_reread(None)
+            # If that read fails, they are unknown until the next one: their old values are no more.
+            await self._async_reread(None, stale=sharing)
         else:
             self.entry.runtime_data.async_update_listeners()
         for change in changes:
             if change.registers:
                 self._log(change)
 
-    async def _async_reread(self, err: PlantError | None) -> None:
-        """After a failed or refused write (``err``), or one that changed another control too: read the
-        controls again, so the entities show what the device has (a write the device did not take also
-        says its value)."""
+    async def _async_reread(
+        self, err: PlantError | None, *, stale: set[tuple[str, Control]] | None = None
+    ) -> None:
+        """After a failed or refused write (``err``), or one that changed other controls too (``stale``):
+        read the controls again, so the entities show what the device has (a write the device did not take
+        also says its value). When that read fails, the ``stale`` controls show unknown."""
         try:
             self.states = await self.controller.read()
             self._read_at = dt_util.utcnow()
         except PlantError:
             if isinstance(err, WriteNotTakenError):
                 LOGGER.debug("%s: reading the controls after a refused write failed", self.title)
+            for device, control in stale or ():
+                current = self.state(device, control)
+                if current is not None and self.states is not None:
+                    self.states[device][control] = dataclasses.replace(current, value=None, forced_power=None)
         self.entry.runtime_data.async_update_listeners()
 
     def _log(self, change: ControlChange) -> None:

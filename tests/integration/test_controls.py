@@ -16,7 +16,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.number import ATTR_VALUE, SERVICE_SET_VALUE
 from homeassistant.components.select import ATTR_OPTION, SERVICE_SELECT_OPTION
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
-from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_ON, Platform
+from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_ON, STATE_UNKNOWN, Platform
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -780,6 +780,55 @@ async def test_a_mode_and_the_power_it_carries_are_shown_together(
     unsubscribe()
     unlisten()
     assert seen == [("force_discharge", "1500.0")] * 2
+
+
+@pytest.mark.freeze_time(tick=True)
+async def test_a_carried_power_that_cannot_be_read_again_is_unknown(
+    hass: HomeAssistant, plant: SimulatedPlant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The mode changes from force discharge (1500 W) to force charge, whose power SunSpec keeps in another
+    register; the device takes the write and answers its read-back, then stops answering. The Forced power
+    number cannot be read again: it shows unknown, not the 1500 W of the mode before, until the controls
+    are read again."""
+    entry = await controlled_plant(hass, plant, SUNSPEC_TCP)
+    mode = entity_id(hass, "select", f"{SS_BATTERY}_battery_mode")
+    power = entity_id(hass, "number", f"{SS_BATTERY}_force_power")
+    battery = device_id(hass, entry, SS_BATTERY)
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_SET_BATTERY_MODE,
+        {"device_id": battery, "mode": "force_discharge", "power": 1500},
+        blocking=True,
+    )
+    assert state_of(hass, power) == "1500.0"
+    server = plant.server(SUNSPEC_TCP.endpoint)
+    answer_pdu, follow = server.answer_pdu, server.on_write
+
+    def answer_the_read_back_then_fall_silent(device: SimDevice) -> None:
+        if follow is not None:
+            follow(device)
+
+        def answer(unit_id: int, pdu: bytes) -> bytes | None:
+            if pdu[0] == 0x03:  # the first read after the writes: their read-back
+                server.faults.offline = True  # answered, and then nothing more
+                server.answer_pdu = answer_pdu  # type: ignore[method-assign]
+            return answer_pdu(unit_id, pdu)
+
+        server.answer_pdu = answer  # type: ignore[method-assign]
+
+    server.on_write = answer_the_read_back_then_fall_silent
+    freezer.move_to(dt_util.utcnow() + timedelta(seconds=6))  # past the write interval
+    await hass.services.async_call(
+        DOMAIN, SERVICE_SET_BATTERY_MODE, {"device_id": battery, "mode": "force_charge"}, blocking=True
+    )
+    assert (state_of(hass, mode), state_of(hass, power)) == ("force_charge", STATE_UNKNOWN)
+
+    server.faults.offline = False
+    server.on_write = follow
+    freezer.move_to(dt_util.utcnow() + CONTROL_READ_INTERVAL)  # the controls are read again
+    await entry.runtime_data.async_refresh()
+    await hass.async_block_till_done()
+    assert state_of(hass, power) not in (STATE_UNKNOWN, "1500.0")
 
 
 @pytest.mark.freeze_time(tick=True)
