@@ -12,6 +12,9 @@ python -m simulator fault ENDPOINT FAULT [VALUE]   transport fault: offline, dro
                                                    0..1) or lossy (all four); line_noise (bytes),
                                                    close_unknown_units
 python -m simulator device-fault NAME on|off       device fault (see DEVICE_FAULTS)
+python -m simulator counter-fault DEVICE COUNTER F  what a device shows for an energy counter (or "all"):
+                                                   zero (a boot), stale, reset (a reset or a replaced
+                                                   device: counts from 0), clear
 python -m simulator case FILE [--port N]           serve one field case (shared/field-cases/F*.json)
 """
 
@@ -35,13 +38,14 @@ from custom_components.sems.plantkit.transport import Endpoint, TransportType
 
 from .control import (
     CONTROL_PORT,
+    COUNTER_ACTIONS,
     DEFAULT_CONTROL_FILE,
     ControlServer,
     read_control_file,
     write_control_file,
 )
 from .discovery import AnnouncedDevice, DongleResponder, ZeroconfAnnouncer
-from .faults import DEVICE_FAULTS
+from .faults import DEVICE_FAULTS, ENERGY_COUNTERS
 from .field_case import FieldCase, field_case_server
 from .plant import ENDPOINTS, SimulatedPlant
 
@@ -124,7 +128,11 @@ def _parser() -> argparse.ArgumentParser:
     device = sub.add_parser("device-fault", help="switch a device-level fault")
     device.add_argument("fault", choices=sorted(DEVICE_FAULTS))
     device.add_argument("state", choices=("on", "off"))
-    for command in (state, fault, device):
+    counter = sub.add_parser("counter-fault", help="change what a device shows for an energy counter")
+    counter.add_argument("device", help="a simulated device (see `state`), e.g. goodwe_et")
+    counter.add_argument("counter", choices=[*ENERGY_COUNTERS, "all"])
+    counter.add_argument("fault", choices=COUNTER_ACTIONS)
+    for command in (state, fault, device, counter):
         command.add_argument(
             "--control-file",
             type=Path,
@@ -294,6 +302,9 @@ def main(argv: list[str] | None = None) -> int:
         return _call(args.control_file, "/transport", body)
     if args.command == "device-fault":
         return _call(args.control_file, "/device", {"fault": args.fault, "on": args.state})
+    if args.command == "counter-fault":
+        body = {"device": args.device, "counter": args.counter, "fault": args.fault}
+        return _call(args.control_file, "/counter", body)
     if not args.host.startswith("127."):
         _parser().error("the simulator only binds loopback addresses (127.0.0.0/8)")
     with contextlib.suppress(KeyboardInterrupt):

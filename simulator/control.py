@@ -5,6 +5,8 @@ A tiny JSON-over-HTTP API on loopback (aiohttp comes with Home Assistant's stack
   POST /transport {"endpoint", "fault", "value"}  -> set a TransportFaults field ("clear" clears all,
                                                      "lossy" on/off: the lossy-dongle preset)
   POST /device {"fault", "on"}        -> add/remove a device-level fault name in PlantState.faults
+  POST /counter {"device", "counter", "fault"}  -> what a device shows for an energy counter
+                                                   (``COUNTER_ACTIONS``; counter "all": every one)
 
 Only its owner may use it. A web page open in the developer's browser can send requests to loopback
 too, so every request needs the bearer token the simulator writes, with its port, to a control file
@@ -26,7 +28,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .faults import DEVICE_FAULTS
+from .faults import DEVICE_FAULTS, ENERGY_COUNTERS, CounterFault
 from .plant import SimulatedPlant
 
 CONTROL_PORT = 15099
@@ -38,6 +40,11 @@ DEFAULT_CONTROL_FILE = (
 _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# What ``POST /counter`` does to a device's counter: "zero" shows 0 (a boot), "stale" keeps showing what it
+# shows now (a frozen cache), "reset" counts from 0 again from now on (a reset or a replaced device), "clear"
+# shows the plant's value again.
+COUNTER_ACTIONS = ("zero", "stale", "reset", "clear")
 
 
 def write_control_file(path: Path, port: int, token: str) -> None:
@@ -80,6 +87,7 @@ class ControlServer:
         app.router.add_get("/state", self._state)
         app.router.add_post("/transport", self._transport)
         app.router.add_post("/device", self._device)
+        app.router.add_post("/counter", self._counter)
         self._runner = web.AppRunner(app)
 
     async def start(self) -> None:
@@ -155,3 +163,28 @@ class ControlServer:
             faults.discard(fault)
         self.plant.render()
         return web.json_response(sorted(faults))
+
+    async def _counter(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        device, counter, action = body.get("device"), body.get("counter"), body.get("fault")
+        if device not in self.plant.devices:
+            return web.json_response({"error": f"unknown device {device}"}, status=400)
+        if counter != "all" and counter not in ENERGY_COUNTERS:
+            return web.json_response({"error": f"unknown counter {counter}"}, status=400)
+        if action not in COUNTER_ACTIONS:
+            return web.json_response({"error": f"unknown counter fault {action}"}, status=400)
+        shown = self.plant.shown_state(device)
+        true = self.plant.physics.state
+        for name in ENERGY_COUNTERS if counter == "all" else (str(counter),):
+            fault = self.plant.counter_fault(device, name)
+            if action == "zero":
+                fault.fixed = 0.0
+            elif action == "stale":
+                fault.fixed = getattr(shown, name)
+            elif action == "reset":
+                self.plant.counter_faults[device][name] = CounterFault(offset=-getattr(true, name))
+            else:
+                self.plant.counter_faults[device][name] = CounterFault()
+        self.plant.render()
+        now = self.plant.shown_state(device)
+        return web.json_response({name: getattr(now, name) for name in ENERGY_COUNTERS})

@@ -116,6 +116,37 @@ async def test_control_api_switches_faults(plant: SimulatedPlant) -> None:
         await control.stop()
 
 
+async def test_control_api_switches_counter_faults(plant: SimulatedPlant) -> None:
+    """A device's counter shows 0 (a boot), counts from 0 (a reset or a replacement) or the plant's value."""
+    control = ControlServer(plant, port=0)
+    await control.start()
+    true = plant.physics.state
+    try:
+        url = f"http://127.0.0.1:{control.port}"
+        async with ClientSession(headers={"Authorization": f"Bearer {control.token}"}) as session:
+            body = {"device": "goodwe_et", "counter": "all", "fault": "zero"}
+            async with session.post(f"{url}/counter", json=body) as r:
+                assert set((await r.json()).values()) == {0.0}
+            body = {"device": "goodwe_et", "counter": "pv_energy_total", "fault": "reset"}
+            async with session.post(f"{url}/counter", json=body) as r:
+                assert (await r.json())["pv_energy_total"] == 0.0
+            plant.advance(3600)
+            assert 0 < plant.shown_state("goodwe_et").pv_energy_total < true.pv_energy_total
+            assert plant.shown_state("goodwe_et").ac_energy_total == 0.0
+            body = {"device": "goodwe_et", "counter": "all", "fault": "clear"}
+            async with session.post(f"{url}/counter", json=body) as r:
+                assert (await r.json())["pv_energy_total"] == plant.physics.state.pv_energy_total
+            for body in (
+                {"device": "nope", "counter": "all", "fault": "zero"},
+                {"device": "goodwe_et", "counter": "nope", "fault": "zero"},
+                {"device": "goodwe_et", "counter": "all", "fault": "nope"},
+            ):
+                async with session.post(f"{url}/counter", json=body) as r:
+                    assert r.status == 400
+    finally:
+        await control.stop()
+
+
 @pytest.mark.parametrize(
     ("headers", "status"),
     [
