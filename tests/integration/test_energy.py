@@ -29,7 +29,7 @@ from custom_components.sems.plantkit.model import Quantity, Role
 from simulator.plant import SimulatedPlant
 
 from .common import poll
-from .conftest import ALL_CASES, GOODWE_ET_TCP, PlantCase, add_plant
+from .conftest import ALL_CASES, GOODWE_ET_TCP, SUNSPEC_TCP, PlantCase, add_plant
 
 
 @pytest.fixture(autouse=True)
@@ -264,3 +264,33 @@ async def test_a_counter_held_or_rebased_is_saved_at_once(
 
     assert shown_total(entry, inverter.key) == shown  # held
     assert stored_total(hass_storage, entry, inverter.key) == shown
+
+
+async def test_a_power_cut_never_makes_a_calculated_total_a_new_meter(
+    hass: HomeAssistant, plant: SimulatedPlant, hass_storage: dict[str, Any], freezer: FrozenDateTimeFactory
+) -> None:
+    """A SunSpec battery without energy counters charges (3.7 kW) from the moment the plant is added, polled
+    every 10 s. After a power cut its calculated charge total continues from the books last written, and
+    Home Assistant's statistics take a drop of more than 10 % for a new meter, counting the whole total
+    again. Written only every 5 minutes, a total of 0.62 kWh restarted at 0.37 (a field trial with the real
+    Home Assistant: 0.37 kWh counted twice, 0.25 lost); the books are now also written whenever a
+    calculated total has grown by more than 5 % since, so wherever the cut falls the total restarts within
+    5 % of what was shown."""
+    entry = await add_plant(hass, plant, SUNSPEC_TCP)
+    charged = Quantity.BATTERY_CHARGE_ENERGY_CALCULATED
+    key = next(k for k, d in entry.runtime_data.data.devices.items() if charged in d.quantities)
+    shown: list[float] = []
+    kept: list[float] = []  # what a restart from the books written by then would show
+    for _ in range(60):  # 10 minutes
+        freezer.tick(10)
+        plant.advance(10)
+        await entry.runtime_data.async_refresh()
+        value = entry.runtime_data.data.devices[key].values[charged].value
+        assert value is not None
+        shown.append(value)
+        books = hass_storage[storage_key(entry.entry_id)]["data"]["ledgers"][key]
+        kept.append(books["integrators"][str(Quantity.BATTERY_POWER)]["negative_kwh"])
+    assert shown[-1] > 0.5  # charging all along
+    assert all(after >= 0.95 * before for before, after in zip(shown, kept, strict=True)), list(
+        zip(shown, kept, strict=True)
+    )

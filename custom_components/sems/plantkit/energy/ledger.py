@@ -36,6 +36,11 @@ DEFAULT_WIDTH: Final = CounterWidth(resolution_kwh=0.001)
 # energy.
 MAX_GAP_POLLS: Final = 3
 MIN_MAX_GAP: Final = timedelta(seconds=90)
+# A calculated total that grew by more than this share of itself since it was last marked asks to be written
+# (``DeviceLedger.turned``). A restart continues it from the books last written; Home Assistant's statistics
+# take a drop of more than 10 % for a new meter and count the whole total again, which a young total (days
+# of a few kWh) would meet within the regular 5 minutes between writes.
+GROWTH_TO_WRITE: Final = 0.05
 
 type Values = Mapping[Quantity, float | None]
 
@@ -158,9 +163,11 @@ class DeviceLedger:
         ]
         self._counters = tuple((q, counter, FLOW_POWER.get(q, _none)) for q, counter in counters)
         self.waiting = False  # a counter the device reports has no confirmed level yet
-        # The last record held a counter for the first time in an episode, or rebased one: its published
-        # total no longer follows from the raw counter, so a restart from older state would show less.
+        # The last record held a counter for the first time in an episode, or rebased one (its published
+        # total no longer follows from the raw counter), or a calculated total outgrew its mark by more than
+        # GROWTH_TO_WRITE: a restart from older state would show less (for a total, 10 % less is a new meter).
         self.turned = False
+        self._marks: dict[Quantity, float] = {}  # calculated totals when they were last restored or turned
         max_gap = max_gap_for(poll_interval)
         self._integrators = {
             d.power: PowerIntegrator(max_gap=max_gap, max_power_w=rated_power * 2) for d in self._derived
@@ -211,14 +218,22 @@ class DeviceLedger:
             )
         if integrate:
             self.integrate(reading, when)
+        for quantity, total in self._calculated_totals():
+            out[quantity] = Entry(QUANTITY_INFO[quantity].tidy(total), True)
+            if total > self._marks.get(quantity, 0.0) * (1 + GROWTH_TO_WRITE):
+                self._marks[quantity] = total
+                self.turned = True
+        return out
+
+    def _calculated_totals(self) -> list[tuple[Quantity, float]]:
+        """Every calculated total as it stands (kWh)."""
+        totals = []
         for derived in self._derived:
             integrator = self._integrators[derived.power]
-            out[derived.positive] = Entry(QUANTITY_INFO[derived.positive].tidy(integrator.positive_kwh), True)
+            totals.append((derived.positive, integrator.positive_kwh))
             if derived.negative is not None:
-                out[derived.negative] = Entry(
-                    QUANTITY_INFO[derived.negative].tidy(integrator.negative_kwh), True
-                )
-        return out
+                totals.append((derived.negative, integrator.negative_kwh))
+        return totals
 
     def set_poll_interval(self, interval: timedelta) -> None:
         """Follow a new polling interval: calculated totals integrate across up to MAX_GAP_POLLS of them
@@ -237,11 +252,7 @@ class DeviceLedger:
         out: dict[Quantity, float | None] = {q: g.value for q, g in self._guards.items()}
         for quantity, daily in self._daily.items():
             out[quantity] = daily.update(None, when).value
-        for derived in self._derived:
-            integrator = self._integrators[derived.power]
-            out[derived.positive] = integrator.positive_kwh
-            if derived.negative is not None:
-                out[derived.negative] = integrator.negative_kwh
+        out.update(self._calculated_totals())
         # As ``record`` publishes them: a stand-in must not dip below the value shown before it.
         return {quantity: QUANTITY_INFO[quantity].tidy(value) for quantity, value in out.items()}
 
@@ -303,6 +314,7 @@ class DeviceLedger:
                 published = part_state.get("total") if isinstance(part_state, dict) else None
                 if isinstance(published, int | float) and not isinstance(published, bool):
                     part.seed(float(published))
+        self._marks = dict(self._calculated_totals())  # as written
 
 
 _REBASES: Final = frozenset({Decision.RESET, Decision.RELEVELED, Decision.WRAPPED})
