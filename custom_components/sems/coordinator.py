@@ -112,7 +112,7 @@ def failure(err: BaseException | None, name: str) -> tuple[str, dict[str, str]]:
 
 STORAGE_VERSION = 1
 # The energy books change on every poll. They are written at least this often, at once when a counter
-# begins to be held or is rebased or a calculated total grew by 5 % (``PlantMonitor.save_now``), and when
+# begins to be held or is rebased or a total grew by 5 % (``PlantMonitor.save_now``), and when
 # Home Assistant stops. A delayed save
 # alone is not enough: Home Assistant's ``Store.async_delay_save`` pushes its write back at every call, so
 # polled more often than its delay it would write only at a clean stop, and a power cut would restart the

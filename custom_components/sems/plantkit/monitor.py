@@ -117,8 +117,8 @@ class PlantMonitor:
         self._stored: dict[str, Any] = {}  # ledger states restored before their device was read
         self._seeds: dict[tuple[str, Quantity], float] = {}
         self._silent_polls: dict[str, int] = {}  # device key -> polls in a row it was silent alone
-        # The last refresh held a counter (an episode began), rebased one or saw a calculated total grow by
-        # 5 % (``DeviceLedger.turned``): save ``export_state()`` now, not later. A restart from older state
+        # The last refresh held a counter (an episode began), rebased one or saw a total grow by 5 %
+        # (``DeviceLedger.turned``): save ``export_state()`` now, not later. A restart from older state
         # would show a total below the one published.
         self.save_now = False
 

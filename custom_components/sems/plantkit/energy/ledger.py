@@ -36,10 +36,11 @@ DEFAULT_WIDTH: Final = CounterWidth(resolution_kwh=0.001)
 # energy.
 MAX_GAP_POLLS: Final = 3
 MIN_MAX_GAP: Final = timedelta(seconds=90)
-# A calculated total that grew by more than this share of itself since it was last marked asks to be written
-# (``DeviceLedger.turned``). A restart continues it from the books last written; Home Assistant's statistics
-# take a drop of more than 10 % for a new meter and count the whole total again, which a young total (days
-# of a few kWh) would meet within the regular 5 minutes between writes.
+# A published total that grew by more than this share of itself since it was last marked asks to be written
+# (``DeviceLedger.turned``). A restart continues from the books last written: a calculated total at once, a
+# counter while the device shows a boot-time 0 (a power cut reboots it too). Home Assistant's statistics take
+# a drop of more than 10 % for a new meter and count the whole total again, which a young total (a calculated
+# one's first days, today's energy in the morning) would meet within the regular 5 minutes between writes.
 GROWTH_TO_WRITE: Final = 0.05
 
 type Values = Mapping[Quantity, float | None]
@@ -164,10 +165,11 @@ class DeviceLedger:
         self._counters = tuple((q, counter, FLOW_POWER.get(q, _none)) for q, counter in counters)
         self.waiting = False  # a counter the device reports has no confirmed level yet
         # The last record held a counter for the first time in an episode, or rebased one (its published
-        # total no longer follows from the raw counter), or a calculated total outgrew its mark by more than
+        # total no longer follows from the raw counter), or a published total outgrew its mark by more than
         # GROWTH_TO_WRITE: a restart from older state would show less (for a total, 10 % less is a new meter).
         self.turned = False
-        self._marks: dict[Quantity, float] = {}  # calculated totals when they were last restored or turned
+        # Published totals when first seen (after a start or a drop) or when they last turned the books.
+        self._marks: dict[Quantity, float] = {}
         max_gap = max_gap_for(poll_interval)
         self._integrators = {
             d.power: PowerIntegrator(max_gap=max_gap, max_power_w=rated_power * 2) for d in self._derived
@@ -220,8 +222,14 @@ class DeviceLedger:
             self.integrate(reading, when)
         for quantity, total in self._calculated_totals():
             out[quantity] = Entry(QUANTITY_INFO[quantity].tidy(total), True)
-            if total > self._marks.get(quantity, 0.0) * (1 + GROWTH_TO_WRITE):
-                self._marks[quantity] = total
+        for quantity, entry in out.items():
+            mark = self._marks.get(quantity)
+            if entry.value is None:
+                continue
+            if mark is None or entry.value < mark:  # the first value seen, or a new day
+                self._marks[quantity] = entry.value
+            elif entry.value > mark * (1 + GROWTH_TO_WRITE):
+                self._marks[quantity] = entry.value
                 self.turned = True
         return out
 
@@ -314,7 +322,6 @@ class DeviceLedger:
                 published = part_state.get("total") if isinstance(part_state, dict) else None
                 if isinstance(published, int | float) and not isinstance(published, bool):
                     part.seed(float(published))
-        self._marks = dict(self._calculated_totals())  # as written
 
 
 _REBASES: Final = frozenset({Decision.RESET, Decision.RELEVELED, Decision.WRAPPED})
