@@ -512,15 +512,7 @@ async def test_a_power_that_cannot_be_put_back_is_said_to_stay(
     events = async_capture_events(hass, EVENT_CONTROL_CHANGED)
     image = plant.devices["goodwe_et"].image
     image.read_only.add(EXPORT_SWITCH)
-    server = plant.server(ET)
-    follow = server.on_write
-
-    def lock_the_power_once_written(device: SimDevice) -> None:
-        if follow is not None:
-            follow(device)
-        image.read_only.add(EXPORT_LIMIT)
-
-    server.on_write = lock_the_power_once_written
+    plant.server(ET).also_on_write(lambda device: image.read_only.add(EXPORT_LIMIT))
     with pytest.raises(HomeAssistantError) as caught:
         await hass.services.async_call(
             DOMAIN,
@@ -802,12 +794,9 @@ async def test_a_carried_power_that_cannot_be_read_again_is_unknown(
     )
     assert state_of(hass, power) == "1500.0"
     server = plant.server(SUNSPEC_TCP.endpoint)
-    answer_pdu, follow = server.answer_pdu, server.on_write
+    answer_pdu = server.answer_pdu
 
     def answer_the_read_back_then_fall_silent(device: SimDevice) -> None:
-        if follow is not None:
-            follow(device)
-
         def answer(unit_id: int, pdu: bytes) -> bytes | None:
             if pdu[0] == 0x03:  # the first read after the writes: their read-back
                 server.faults.offline = True  # answered, and then nothing more
@@ -816,7 +805,7 @@ async def test_a_carried_power_that_cannot_be_read_again_is_unknown(
 
         server.answer_pdu = answer  # type: ignore[method-assign]
 
-    server.on_write = answer_the_read_back_then_fall_silent
+    undo = server.also_on_write(answer_the_read_back_then_fall_silent)
     freezer.move_to(dt_util.utcnow() + timedelta(seconds=6))  # past the write interval
     await hass.services.async_call(
         DOMAIN, SERVICE_SET_BATTERY_MODE, {"device_id": battery, "mode": "force_charge"}, blocking=True
@@ -824,7 +813,7 @@ async def test_a_carried_power_that_cannot_be_read_again_is_unknown(
     assert (state_of(hass, mode), state_of(hass, power)) == ("force_charge", STATE_UNKNOWN)
 
     server.faults.offline = False
-    server.on_write = follow
+    undo()
     freezer.move_to(dt_util.utcnow() + CONTROL_READ_INTERVAL)  # the controls are read again
     await entry.runtime_data.async_refresh()
     await hass.async_block_till_done()
