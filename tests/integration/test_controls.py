@@ -883,6 +883,26 @@ async def test_a_forced_power_without_a_limit_has_no_number(
 
 
 @pytest.mark.freeze_time(tick=True)
+async def test_a_forced_power_whose_limit_appears_after_setup_gets_its_number(
+    hass: HomeAssistant, plant: SimulatedPlant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A LUNA2000 that states no maximum charging or discharging power when Home Assistant starts (set to 0
+    in the app, or a battery that is not up yet) and states one later: its Forced power number comes then,
+    as a limit that goes away and comes back does; it was missing until the entry was reloaded."""
+    image = plant.devices["huawei_sun2000"].image
+    limits = image.read(RegisterKind.HOLDING, 47075, 4)
+    image.set_words(RegisterKind.HOLDING, 47075, [0, 0, 0, 0])
+    entry = await controlled_plant(hass, plant, HUAWEI_TCP)
+    registry = er.async_get(hass)
+    assert registry.async_get_entity_id("number", DOMAIN, f"{HW_BATTERY}_force_power") is None
+    image.set_words(RegisterKind.HOLDING, 47075, limits)
+    freezer.move_to(dt_util.utcnow() + CONTROL_READ_INTERVAL)  # the controls are read again
+    await entry.runtime_data.async_refresh()
+    await hass.async_block_till_done()
+    assert state_of(hass, entity_id(hass, "number", f"{HW_BATTERY}_force_power")) == "0.0"
+
+
+@pytest.mark.freeze_time(tick=True)
 async def test_a_forced_power_whose_limit_goes_away_is_unavailable(
     hass: HomeAssistant, plant: SimulatedPlant, freezer: FrozenDateTimeFactory
 ) -> None:
