@@ -166,18 +166,33 @@ class PlantMonitor:
         first = not self._fresh
         devices = self._record(readings, now, integrate=not first)
         devices |= self._silent_devices(devices)
+        again = None
         if first and any(ledger.waiting for ledger in self._ledgers.values()):
             # A new guard takes a counter only once a second reading agrees with the first (a torn or
             # boot-time first value must never become the level): ask once more right away. The first
             # reading only confirms counters; calculated totals start from the second.
-            now = self._clock()
-            devices = self._record(await self.client.read(), now)
-            devices |= self._silent_devices(devices)
-        elif first:
+            again_at = self._clock()
+            again = await self._read_again()
+            if again is not None:
+                now = again_at
+                devices = self._record(again, now)
+                devices |= self._silent_devices(devices)
+        if first and again is None:  # calculated totals start from the first reading
             for reading in readings:
                 self._ledgers[reading.identity.key].integrate(reading, now)
         self._snapshot = self._plant_snapshot(devices, now)
         return self._snapshot
+
+    async def _read_again(self) -> list[DeviceReading] | None:
+        """The first poll's second read; None when it fails (a lossy dongle drops a reply): the first read
+        stands, and the next poll confirms its counters."""
+        try:
+            return await self.client.read()
+        except PlantError as err:
+            if isinstance(err, PlantConnectionError):
+                await self.client.close()  # start the next poll on a fresh connection
+            _LOGGER.debug("%s: reading again to confirm the counters failed (%s)", self.name, err)
+            return None
 
     def _plant_snapshot(
         self, devices: dict[str, DeviceSnapshot], now: datetime, *, asleep: bool = False
