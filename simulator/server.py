@@ -153,6 +153,23 @@ class SimServer:
         """Writes that reached one register."""
         return self.writes[(unit_id, address)]
 
+    def also_on_write(self, action: Callable[[SimDevice], None]) -> Callable[[], None]:
+        """Run ``action`` after each write too, after what ``on_write`` does already (the plant following
+        its devices' control registers). Returns the function that undoes it. Tests use it to change a
+        fault at the moment a write lands."""
+        follow = self.on_write
+
+        def both(device: SimDevice) -> None:
+            if follow is not None:
+                follow(device)
+            action(device)
+
+        def undo() -> None:
+            self.on_write = follow
+
+        self.on_write = both
+        return undo
+
     # -- request handling -------------------------------------------------------------------------
 
     def answer_pdu(self, unit_id: int, pdu: bytes) -> bytes | None:

@@ -69,9 +69,10 @@ def async_add_control_entities(
 ) -> None:
     """Add each device's controls of this platform, once they have been read, and only where control of
     the plant is allowed (with control off, no entity offers a write that would be refused). A control
-    with nothing to choose when first read (a forced power whose device states no limit: 0..0 W) gets
-    no entity."""
+    with nothing to choose (a forced power whose device states no limit: 0..0 W) gets no entity until it
+    has (a limit set in the vendor's app, or a battery that was not up when Home Assistant started)."""
     coordinator = entry.runtime_data
+    made: set[tuple[str, Control]] = set()  # (device key, control) with an entity
 
     def entities(identity: DeviceIdentity) -> list[Entity] | None:
         controls = coordinator.controls
@@ -79,14 +80,19 @@ def async_add_control_entities(
             return []
         if controls.states is None:
             return None  # not read yet: the next poll tries again
+        present = {device.key for device in coordinator.devices}
+        made.difference_update({pair for pair in made if pair[0] not in present})  # deleted: made again
         offered = controls.states.get(identity.key, {})
-        return [
-            make(coordinator, identity, description, control)
-            for description in descriptions
-            if (control := _control_of(description)) in offered and offered[control].spec.settable
-        ]
+        new: list[Entity] = []
+        for description in descriptions:
+            pair = (identity.key, control := _control_of(description))
+            if pair in made or control not in offered or not offered[control].spec.settable:
+                continue
+            made.add(pair)
+            new.append(make(coordinator, identity, description, control))
+        return new
 
-    async_add_device_entities(entry, async_add_entities, entities)
+    async_add_device_entities(entry, async_add_entities, entities, again=True)
 
 
 def _control_of(description: EntityDescription) -> Control:

@@ -112,12 +112,17 @@ def failure(err: BaseException | None, name: str) -> tuple[str, dict[str, str]]:
 
 STORAGE_VERSION = 1
 # The energy books change on every poll. They are written at least this often, at once when a counter
-# begins to be held or is rebased or a total grew by 5 % (``PlantMonitor.save_now``), and when
-# Home Assistant stops. A delayed save
-# alone is not enough: Home Assistant's ``Store.async_delay_save`` pushes its write back at every call, so
-# polled more often than its delay it would write only at a clean stop, and a power cut would restart the
-# books from then (calculated totals would drop, and Home Assistant counts a drop of a total as a new meter).
+# begins to be held or is rebased (``PlantMonitor.save_now``; at most once per ``STORAGE_SAVE_SOON``: a
+# device that glitches on every other poll begins a hold each time, and each would rewrite the whole books
+# on the SD card most installs run from), at once when a total grew by 5 % (``PlantMonitor.outgrown``: a
+# young total, this morning's energy, would otherwise restart more than 10 % lower, a new meter to the
+# statistics; about 60 times while a total grows from 1 to 20 kWh, whatever the device does), and when Home
+# Assistant stops. A delayed save alone is not enough: Home Assistant's ``Store.async_delay_save`` pushes
+# its write back at every call, so polled more often than its delay it would write only at a clean stop,
+# and a power cut would restart the books from then (calculated totals would drop, and Home Assistant
+# counts a drop of a total as a new meter).
 STORAGE_SAVE_EVERY = timedelta(minutes=5)
+STORAGE_SAVE_SOON = timedelta(minutes=1)
 
 
 def storage_key(entry_id: str) -> str:
@@ -197,6 +202,7 @@ class SemsCoordinator(DataUpdateCoordinator[PlantSnapshot]):
         )
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, storage_key(entry.entry_id))
         self._saved_at: datetime | None = None  # when the books were last written
+        self._save_soon = False  # a hold or rebase since then: write once STORAGE_SAVE_SOON has passed
         self._issue_id = f"{ISSUE_UNREACHABLE}_{entry.entry_id}"
         self._issue_raised = False
         self._next_census = dt_util.utcnow() + DEVICE_CENSUS_INTERVAL
@@ -262,8 +268,15 @@ class SemsCoordinator(DataUpdateCoordinator[PlantSnapshot]):
             ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
             self._issue_raised = False
         now = dt_util.utcnow()
-        if self.monitor.save_now or self._saved_at is None or now - self._saved_at >= STORAGE_SAVE_EVERY:
-            self._saved_at = now
+        self._save_soon |= self.monitor.save_now
+        age = None if self._saved_at is None else now - self._saved_at  # of the last write
+        if (
+            age is None
+            or age >= STORAGE_SAVE_EVERY
+            or self.monitor.outgrown
+            or (self._save_soon and age >= STORAGE_SAVE_SOON)
+        ):
+            self._saved_at, self._save_soon = now, False
             await self._store.async_save(self.monitor.export_state())
         else:  # written when Home Assistant stops, or once polls stop for that long
             self._store.async_delay_save(self.monitor.export_state, STORAGE_SAVE_EVERY.total_seconds())

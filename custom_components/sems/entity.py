@@ -161,11 +161,14 @@ def async_add_device_entities(
     entry: SemsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
     make: Callable[[DeviceIdentity], list[Entity] | None],
+    *,
+    again: bool = False,
 ) -> None:
     """Add each device's entities (``make``; None: not yet, e.g. no reading of it so far), at setup and
     whenever the coordinator knows a device it had not (one found behind a gateway after setup, or one
     that came back after it was deleted). A device found after setup is registered first, so it hangs
-    off its inverter like the others."""
+    off its inverter like the others. With ``again`` every device is asked at every update, and ``make``
+    returns only the entities it has not made yet (a control that becomes settable later)."""
     coordinator = entry.runtime_data
     added: set[str] = set()
 
@@ -176,7 +179,8 @@ def async_add_device_entities(
         for identity in coordinator.devices:
             if identity.key in added or (made := make(identity)) is None:
                 continue
-            added.add(identity.key)
+            if not again:
+                added.add(identity.key)
             entities.extend(made)
         if entities:
             async_register_devices(coordinator.hass, entry, coordinator.devices)

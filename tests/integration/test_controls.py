@@ -95,6 +95,26 @@ def entity_id(hass: HomeAssistant, platform: str, unique_id: str) -> str:
     return found
 
 
+async def refused(hass: HomeAssistant, service: str, data: dict[str, Any]) -> ServiceValidationError:
+    """The error a sems action is refused with before anything is sent (it must be refused)."""
+    return await raised(hass, service, data, ServiceValidationError)
+
+
+async def failed(hass: HomeAssistant, service: str, data: dict[str, Any]) -> HomeAssistantError:
+    """The error a sems action fails with at the device (it must fail, and not be a refusal)."""
+    caught = await raised(hass, service, data, HomeAssistantError)
+    assert not isinstance(caught, ServiceValidationError)
+    return caught
+
+
+async def raised[E: HomeAssistantError](
+    hass: HomeAssistant, service: str, data: dict[str, Any], error: type[E]
+) -> E:
+    with pytest.raises(error) as caught:
+        await hass.services.async_call(DOMAIN, service, data, blocking=True)
+    return caught.value
+
+
 def state_of(hass: HomeAssistant, entity: str) -> str:
     found = hass.states.get(entity)
     assert found is not None, entity
@@ -125,14 +145,10 @@ async def test_control_is_off_by_default_and_nothing_is_written(
     platforms = {e.domain for e in er.async_entries_for_config_entry(registry, entry.entry_id)}
     assert platforms.isdisjoint({Platform.SELECT, Platform.NUMBER, Platform.SWITCH})
     battery = device_id(hass, entry, ET_BATTERY)
-    with pytest.raises(ServiceValidationError) as caught:
-        await hass.services.async_call(
-            DOMAIN,
-            SERVICE_SET_BATTERY_MODE,
-            {"device_id": battery, "mode": "force_charge", "power": 3000},
-            blocking=True,
-        )
-    assert caught.value.translation_key == "control_not_allowed"
+    caught = await refused(
+        hass, SERVICE_SET_BATTERY_MODE, {"device_id": battery, "mode": "force_charge", "power": 3000}
+    )
+    assert caught.translation_key == "control_not_allowed"
     with pytest.raises(ServiceValidationError):
         await hass.services.async_call(
             DOMAIN,
@@ -350,12 +366,9 @@ async def test_values_outside_the_limits_are_refused(
 ) -> None:
     """Out of range or not offered: a translated ServiceValidationError, and nothing on the wire."""
     entry = await controlled_plant(hass, plant)
-    with pytest.raises(ServiceValidationError) as caught:
-        await hass.services.async_call(
-            DOMAIN, service, {"device_id": device_id(hass, entry, ET_KEY), **data}, blocking=True
-        )
-    assert caught.value.translation_key == key
-    assert str(caught.value)  # the translated message
+    caught = await refused(hass, service, {"device_id": device_id(hass, entry, ET_KEY), **data})
+    assert caught.translation_key == key
+    assert str(caught)  # the translated message
     assert writes(plant) == 0
 
 
@@ -366,20 +379,18 @@ async def test_a_mode_the_device_does_not_offer_lists_the_keys_the_action_accept
     either language: the choices are listed as the action takes them, not as the select shows them."""
     hass.config.language = "vi"
     entry = await controlled_plant(hass, plant, HUAWEI_TCP)
-    with pytest.raises(ServiceValidationError) as caught:
-        await hass.services.async_call(
-            DOMAIN,
-            SERVICE_SET_BATTERY_MODE,
-            {"device_id": device_id(hass, entry, HW_BATTERY), "mode": "Force charge"},
-            blocking=True,
-        )
-    assert caught.value.translation_key == "control_invalid_choice"
-    assert caught.value.translation_placeholders == {
+    caught = await refused(
+        hass,
+        SERVICE_SET_BATTERY_MODE,
+        {"device_id": device_id(hass, entry, HW_BATTERY), "mode": "Force charge"},
+    )
+    assert caught.translation_key == "control_invalid_choice"
+    assert caught.translation_placeholders == {
         "control": "Chế độ",
         "value": "Force charge",
         "options": "self_use, force_charge, force_discharge",  # Huawei has no hold, no off-grid reserve
     }
-    assert "self_use, force_charge, force_discharge" in str(caught.value)
+    assert "self_use, force_charge, force_discharge" in str(caught)
     assert writes(plant, HUAWEI) == 0
 
 
@@ -398,16 +409,14 @@ async def test_a_power_with_a_mode_that_uses_none_is_refused(
     """`power` with a mode that uses none is a mistake in the automation: every brand refuses it alike,
     with a translated message naming the mode, and writes nothing."""
     entry = await controlled_plant(hass, plant, case)
-    with pytest.raises(ServiceValidationError) as caught:
-        await hass.services.async_call(
-            DOMAIN,
-            SERVICE_SET_BATTERY_MODE,
-            {"device_id": device_id(hass, entry, battery), "mode": mode, "power": 1000},
-            blocking=True,
-        )
-    assert caught.value.translation_key == "mode_takes_no_power"
-    assert caught.value.translation_placeholders == {"mode": said}
-    assert said in str(caught.value)
+    caught = await refused(
+        hass,
+        SERVICE_SET_BATTERY_MODE,
+        {"device_id": device_id(hass, entry, battery), "mode": mode, "power": 1000},
+    )
+    assert caught.translation_key == "mode_takes_no_power"
+    assert caught.translation_placeholders == {"mode": said}
+    assert said in str(caught)
     assert writes(plant, case.endpoint) == 0
 
 
@@ -418,39 +427,28 @@ async def test_export_limit_refusals_name_the_control_that_failed(
     control off the refusal is "control is off", before anything is sent."""
     entry = await controlled_plant(hass, plant)
     inverter = device_id(hass, entry, ET_KEY)
-    with pytest.raises(ServiceValidationError) as caught:
-        await hass.services.async_call(
-            DOMAIN,
-            SERVICE_SET_EXPORT_LIMIT,
-            {"device_id": inverter, "enabled": True, "power": 10_001},
-            blocking=True,
-        )
-    assert caught.value.translation_key == "control_out_of_range"
-    assert caught.value.translation_placeholders == {
+    caught = await refused(
+        hass, SERVICE_SET_EXPORT_LIMIT, {"device_id": inverter, "enabled": True, "power": 10_001}
+    )
+    assert caught.translation_key == "control_out_of_range"
+    assert caught.translation_placeholders == {
         "control": "Export limit",
         "value": "10001",
         "minimum": "0",
         "maximum": "10000",
     }
     await allow_control(hass, entry, allowed=False)
-    with pytest.raises(ServiceValidationError) as caught:
-        await hass.services.async_call(
-            DOMAIN,
-            SERVICE_SET_EXPORT_LIMIT,
-            {"device_id": inverter, "enabled": True, "power": 0},
-            blocking=True,
-        )
-    assert caught.value.translation_key == "control_not_allowed"
+    caught = await refused(
+        hass, SERVICE_SET_EXPORT_LIMIT, {"device_id": inverter, "enabled": True, "power": 0}
+    )
+    assert caught.translation_key == "control_not_allowed"
     assert writes(plant) == 0
 
 
 async def test_an_unknown_device_is_refused(hass: HomeAssistant, plant: SimulatedPlant) -> None:
     await controlled_plant(hass, plant)
-    with pytest.raises(ServiceValidationError) as caught:
-        await hass.services.async_call(
-            DOMAIN, SERVICE_SET_BATTERY_MODE, {"device_id": "nope", "mode": "hold"}, blocking=True
-        )
-    assert caught.value.translation_key == "unknown_device"
+    caught = await refused(hass, SERVICE_SET_BATTERY_MODE, {"device_id": "nope", "mode": "hold"})
+    assert caught.translation_key == "unknown_device"
 
 
 async def test_a_write_the_device_does_not_take_leaves_the_real_value(
@@ -488,14 +486,12 @@ async def test_an_export_limit_whose_switch_is_refused_keeps_the_old_power(
     entry = await controlled_plant(hass, plant)
     events = async_capture_events(hass, EVENT_CONTROL_CHANGED)
     plant.devices["goodwe_et"].image.read_only.add(EXPORT_SWITCH)
-    with pytest.raises(HomeAssistantError) as caught:
-        await hass.services.async_call(
-            DOMAIN,
-            SERVICE_SET_EXPORT_LIMIT,
-            {"device_id": device_id(hass, entry, ET_KEY), "enabled": True, "power": 500},
-            blocking=True,
-        )
-    assert caught.value.translation_key == "device_error"
+    caught = await failed(
+        hass,
+        SERVICE_SET_EXPORT_LIMIT,
+        {"device_id": device_id(hass, entry, ET_KEY), "enabled": True, "power": 500},
+    )
+    assert caught.translation_key == "device_error"
     assert register(plant, EXPORT_LIMIT) == 10_000
     assert plant.server(ET).write_count(ET_UNIT, EXPORT_LIMIT) == 2  # the power, and putting it back
     assert state_of(hass, entity_id(hass, "number", f"{ET_KEY}_export_limit_power")) == "10000.0"
@@ -512,25 +508,14 @@ async def test_a_power_that_cannot_be_put_back_is_said_to_stay(
     events = async_capture_events(hass, EVENT_CONTROL_CHANGED)
     image = plant.devices["goodwe_et"].image
     image.read_only.add(EXPORT_SWITCH)
-    server = plant.server(ET)
-    follow = server.on_write
-
-    def lock_the_power_once_written(device: SimDevice) -> None:
-        if follow is not None:
-            follow(device)
-        image.read_only.add(EXPORT_LIMIT)
-
-    server.on_write = lock_the_power_once_written
-    with pytest.raises(HomeAssistantError) as caught:
-        await hass.services.async_call(
-            DOMAIN,
-            SERVICE_SET_EXPORT_LIMIT,
-            {"device_id": device_id(hass, entry, ET_KEY), "enabled": True, "power": 500},
-            blocking=True,
-        )
-    assert not isinstance(caught.value, ServiceValidationError)
-    assert caught.value.translation_key == "control_partly_written"
-    placeholders = caught.value.translation_placeholders
+    plant.server(ET).also_on_write(lambda device: image.read_only.add(EXPORT_LIMIT))
+    caught = await failed(
+        hass,
+        SERVICE_SET_EXPORT_LIMIT,
+        {"device_id": device_id(hass, entry, ET_KEY), "enabled": True, "power": 500},
+    )
+    assert caught.translation_key == "control_partly_written"
+    placeholders = caught.translation_placeholders
     assert placeholders is not None
     assert placeholders["reason"].endswith("answered with Modbus exception 2.")
     assert {key: placeholders[key] for key in ("control", "changed", "value")} == {
@@ -538,7 +523,7 @@ async def test_a_power_that_cannot_be_put_back_is_said_to_stay(
         "changed": "Export limit",
         "value": "500 W",
     }
-    assert "probably still 500 W" in str(caught.value)
+    assert "probably still 500 W" in str(caught)
     assert register(plant, EXPORT_LIMIT) == 500
     assert state_of(hass, entity_id(hass, "number", f"{ET_KEY}_export_limit_power")) == "500.0"
     assert [(e.data["control"], e.data["old"], e.data["new"]) for e in events] == [
@@ -554,16 +539,12 @@ async def test_the_write_budget_refuses_without_writing(hass: HomeAssistant, pla
     await hass.services.async_call(
         "number", SERVICE_SET_VALUE, {ATTR_ENTITY_ID: limit, ATTR_VALUE: 1000}, blocking=True
     )
-    with pytest.raises(ServiceValidationError) as caught:
-        await hass.services.async_call(
-            DOMAIN,
-            SERVICE_SET_EXPORT_LIMIT,
-            {"device_id": inverter, "enabled": False, "power": 2000},
-            blocking=True,
-        )
-    assert caught.value.translation_key == "write_too_soon"  # the 5 s interval, not the hour's count
+    caught = await refused(
+        hass, SERVICE_SET_EXPORT_LIMIT, {"device_id": inverter, "enabled": False, "power": 2000}
+    )
+    assert caught.translation_key == "write_too_soon"  # the 5 s interval, not the hour's count
     placeholders = {"control": "Export limit", "interval": "5", "seconds": "5"}
-    assert caught.value.translation_placeholders == placeholders
+    assert caught.translation_placeholders == placeholders
     assert plant.server(ET).write_count(ET_UNIT, EXPORT_LIMIT) == 1
     assert writes(plant) == 1
     assert state_of(hass, limit) == "1000.0"
@@ -802,12 +783,9 @@ async def test_a_carried_power_that_cannot_be_read_again_is_unknown(
     )
     assert state_of(hass, power) == "1500.0"
     server = plant.server(SUNSPEC_TCP.endpoint)
-    answer_pdu, follow = server.answer_pdu, server.on_write
+    answer_pdu = server.answer_pdu
 
     def answer_the_read_back_then_fall_silent(device: SimDevice) -> None:
-        if follow is not None:
-            follow(device)
-
         def answer(unit_id: int, pdu: bytes) -> bytes | None:
             if pdu[0] == 0x03:  # the first read after the writes: their read-back
                 server.faults.offline = True  # answered, and then nothing more
@@ -816,7 +794,7 @@ async def test_a_carried_power_that_cannot_be_read_again_is_unknown(
 
         server.answer_pdu = answer  # type: ignore[method-assign]
 
-    server.on_write = answer_the_read_back_then_fall_silent
+    undo = server.also_on_write(answer_the_read_back_then_fall_silent)
     freezer.move_to(dt_util.utcnow() + timedelta(seconds=6))  # past the write interval
     await hass.services.async_call(
         DOMAIN, SERVICE_SET_BATTERY_MODE, {"device_id": battery, "mode": "force_charge"}, blocking=True
@@ -824,7 +802,7 @@ async def test_a_carried_power_that_cannot_be_read_again_is_unknown(
     assert (state_of(hass, mode), state_of(hass, power)) == ("force_charge", STATE_UNKNOWN)
 
     server.faults.offline = False
-    server.on_write = follow
+    undo()
     freezer.move_to(dt_util.utcnow() + CONTROL_READ_INTERVAL)  # the controls are read again
     await entry.runtime_data.async_refresh()
     await hass.async_block_till_done()
@@ -884,14 +862,10 @@ async def test_huawei_controls(
     )
     assert plant.physics.state.grid_power >= 0
     assert state_of(hass, entity_id(hass, "switch", f"{HW_KEY}_export_limit")) == "on"
-    with pytest.raises(ServiceValidationError) as caught:
-        await hass.services.async_call(
-            DOMAIN,
-            SERVICE_SET_BATTERY_MODE,
-            {"device_id": device_id(hass, entry, HW_BATTERY), "mode": "hold"},
-            blocking=True,
-        )
-    assert caught.value.translation_key == "control_invalid_choice"
+    caught = await refused(
+        hass, SERVICE_SET_BATTERY_MODE, {"device_id": device_id(hass, entry, HW_BATTERY), "mode": "hold"}
+    )
+    assert caught.translation_key == "control_invalid_choice"
 
 
 async def test_a_forced_power_without_a_limit_has_no_number(
@@ -906,6 +880,26 @@ async def test_a_forced_power_without_a_limit_has_no_number(
     assert registry.async_get_entity_id("number", DOMAIN, f"{HW_BATTERY}_force_power") is None
     assert state_of(hass, entity_id(hass, "select", f"{HW_BATTERY}_battery_mode")) == "self_use"
     assert state_of(hass, entity_id(hass, "number", f"{HW_BATTERY}_min_soc")) == "10.0"
+
+
+@pytest.mark.freeze_time(tick=True)
+async def test_a_forced_power_whose_limit_appears_after_setup_gets_its_number(
+    hass: HomeAssistant, plant: SimulatedPlant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A LUNA2000 that states no maximum charging or discharging power when Home Assistant starts (set to 0
+    in the app, or a battery that is not up yet) and states one later: its Forced power number comes then,
+    as a limit that goes away and comes back does; it was missing until the entry was reloaded."""
+    image = plant.devices["huawei_sun2000"].image
+    limits = image.read(RegisterKind.HOLDING, 47075, 4)
+    image.set_words(RegisterKind.HOLDING, 47075, [0, 0, 0, 0])
+    entry = await controlled_plant(hass, plant, HUAWEI_TCP)
+    registry = er.async_get(hass)
+    assert registry.async_get_entity_id("number", DOMAIN, f"{HW_BATTERY}_force_power") is None
+    image.set_words(RegisterKind.HOLDING, 47075, limits)
+    freezer.move_to(dt_util.utcnow() + CONTROL_READ_INTERVAL)  # the controls are read again
+    await entry.runtime_data.async_refresh()
+    await hass.async_block_till_done()
+    assert state_of(hass, entity_id(hass, "number", f"{HW_BATTERY}_force_power")) == "0.0"
 
 
 @pytest.mark.freeze_time(tick=True)

@@ -463,14 +463,7 @@ async def test_a_first_part_that_cannot_be_put_back_is_reported_as_left(night: S
     image = night.devices["goodwe_et"].image
     image.read_only.add(EXPORT_ENABLED)
     server = night.server(ET)
-    follow = server.on_write
-
-    def lock_the_power_once_written(device: SimDevice) -> None:
-        if follow is not None:
-            follow(device)
-        image.read_only.add(EXPORT_LIMIT)
-
-    server.on_write = lock_the_power_once_written
+    server.also_on_write(lambda device: image.read_only.add(EXPORT_LIMIT))
     async with (controller := await _controller(night, ET)).client:
         with pytest.raises(PartlyWrittenError) as caught:
             await controller.set_export_limit(ET_KEY, True, 200)
@@ -492,17 +485,14 @@ async def test_a_device_gone_silent_halfway_leaves_the_first_part_reported(night
     so does putting the power back. The error names the power as changed and not confirmed set back (the
     timeout as its cause): a late device may still have taken the put-back, as this one did."""
     server = night.server(ET)
-    follow = server.on_write
     written: list[SimDevice] = []
 
     def fall_silent_at_the_second_write(device: SimDevice) -> None:
-        if follow is not None:
-            follow(device)
         written.append(device)
         if len(written) == 2:
             server.faults.delay = 0.5  # past the client's timeout
 
-    server.on_write = fall_silent_at_the_second_write
+    server.also_on_write(fall_silent_at_the_second_write)
     async with (controller := await _controller(night, ET, reply_timeout=0.2)).client:
         with pytest.raises(PartlyWrittenError) as caught:
             await controller.set_export_limit(ET_KEY, True, 200)

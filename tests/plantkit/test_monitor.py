@@ -203,3 +203,36 @@ async def test_a_replaced_counter_continues_at_the_units_resolution(plant: Simul
     assert published == sorted(published)
     assert published[0] < published[-1] < published[0] + 1  # continued, the 100 kWh jump not counted
     assert all(value == round(value, 3) for value in published), published
+
+
+async def test_a_lost_second_read_at_the_first_poll_keeps_the_first(plant: SimulatedPlant) -> None:
+    """The first poll reads twice (a counter's first value must agree with a second before it is taken). A
+    lossy dongle that loses the second read's replies does not fail the poll: the first read is shown, its
+    counters wait, and the next poll confirms them. The timeout escaped ``refresh`` (Home Assistant logged
+    it at ERROR as unexpected and retried the setup)."""
+    name = "goodwe_et_tcp"
+    server = plant.server(name)
+    monitor, client = await _monitor(plant, name, TransportType.TCP)
+    async with client:
+        before = server.count()
+        await client.read()
+        per_read = server.count() - before
+        answer_pdu = server.answer_pdu
+        asked = 0
+
+        def lose_the_second_read(unit_id: int, pdu: bytes) -> bytes | None:
+            nonlocal asked
+            asked += 1
+            return answer_pdu(unit_id, pdu) if asked <= per_read else None
+
+        server.answer_pdu = lose_the_second_read  # type: ignore[method-assign]
+        first = await monitor.refresh()
+        server.answer_pdu = answer_pdu  # type: ignore[method-assign]
+        assert asked > per_read  # it did read again
+        inverter = next(d for d in first.devices.values() if d.identity.role is Role.INVERTER)
+        assert inverter.fresh
+        assert inverter.value(Quantity.PV_POWER) is not None
+        assert inverter.value(Quantity.PV_ENERGY_TOTAL) is None  # waiting for a reading that agrees
+
+        second = await monitor.refresh()
+        assert second[inverter.identity.key].value(Quantity.PV_ENERGY_TOTAL) is not None

@@ -24,6 +24,7 @@ def _device(
     rated: int | None = None,
     serial: str = "S1",
     source: Source = Source.FRESH,
+    read_at: datetime = NOON,
 ) -> DeviceSnapshot:
     identity = DeviceIdentity(role, "p", 1, "M", "X", serial, location=location, rated_power=rated)
     return DeviceSnapshot(
@@ -33,7 +34,7 @@ def _device(
         status=status,
         faults=(),
         source=source,
-        read_at=NOON,
+        read_at=read_at,
     )
 
 
@@ -188,3 +189,21 @@ def test_status_is_the_inverters_unless_a_device_faults(battery: DeviceStatus, p
 def test_held_values_stay_marked_held() -> None:
     devices = {"inv": _device(Role.INVERTER, {Q.PV_POWER: 1000}, source=Source.HELD)}
     assert PlantTotals(UTC).totals(devices, NOON)[Q.PV_POWER] == Sample(1000, Source.HELD)
+
+
+def test_an_inverter_held_across_midnight_does_not_carry_yesterday_into_today() -> None:
+    """Two hybrid inverters behind one gateway poll through the night; the second is silent at the first
+    polls after midnight, so the monitor holds its last snapshot: yesterday's 20 kWh, read before midnight.
+    That is no energy of today: kept as the day's highest, it stood as today's production all day."""
+    plant = PlantTotals(UTC)
+    evening = NOON + timedelta(hours=11, minutes=59)
+    after = evening + timedelta(minutes=2)
+    yesterday = _device(Role.INVERTER, {Q.PV_ENERGY_TODAY: 20.0}, serial="S2", read_at=evening)
+    held = _device(Role.INVERTER, {Q.PV_ENERGY_TODAY: 20.0}, serial="S2", source=Source.HELD, read_at=evening)
+    first = {"a": _device(Role.INVERTER, {Q.PV_ENERGY_TODAY: 30.0}, read_at=evening), "b": yesterday}
+    assert plant.totals(first, evening)[Q.PV_ENERGY_TODAY].value == 50.0
+    awake = {"a": _device(Role.INVERTER, {Q.PV_ENERGY_TODAY: 0.0}, read_at=after), "b": held}
+    assert plant.totals(awake, after)[Q.PV_ENERGY_TODAY].value == 0.0
+    back = _device(Role.INVERTER, {Q.PV_ENERGY_TODAY: 0.0}, serial="S2", read_at=after + timedelta(hours=8))
+    morning = {"a": _device(Role.INVERTER, {Q.PV_ENERGY_TODAY: 1.0}, read_at=after + timedelta(hours=8))}
+    assert plant.totals({**morning, "b": back}, after + timedelta(hours=8))[Q.PV_ENERGY_TODAY].value == 1.0

@@ -117,10 +117,12 @@ class PlantMonitor:
         self._stored: dict[str, Any] = {}  # ledger states restored before their device was read
         self._seeds: dict[tuple[str, Quantity], float] = {}
         self._silent_polls: dict[str, int] = {}  # device key -> polls in a row it was silent alone
-        # The last refresh held a counter (an episode began), rebased one or saw a total grow by 5 %
-        # (``DeviceLedger.turned``): save ``export_state()`` now, not later. A restart from older state
-        # would show a total below the one published.
+        # The last refresh held a counter (an episode began) or rebased one: save ``export_state()`` now,
+        # not later. A restart from older state would show a total below the one published.
         self.save_now = False
+        # The last refresh saw a total grow by 5 % since it last did (``DeviceLedger.outgrown``): save at
+        # once. A restart from older state would show it that much lower (10 %: a new meter).
+        self.outgrown = False
 
     @property
     def devices(self) -> list[DeviceIdentity]:
@@ -155,7 +157,7 @@ class PlantMonitor:
         failed ``unavailable_after`` polls in a row and its inverter is not asleep.
         """
         now = self._clock()
-        self.save_now = False
+        self.save_now = self.outgrown = False
         try:
             readings = await self.client.read()
         except PlantError as err:
@@ -167,18 +169,33 @@ class PlantMonitor:
         first = not self._fresh
         devices = self._record(readings, now, integrate=not first)
         devices |= self._silent_devices(devices)
+        again = None
         if first and any(ledger.waiting for ledger in self._ledgers.values()):
             # A new guard takes a counter only once a second reading agrees with the first (a torn or
             # boot-time first value must never become the level): ask once more right away. The first
             # reading only confirms counters; calculated totals start from the second.
-            now = self._clock()
-            devices = self._record(await self.client.read(), now)
-            devices |= self._silent_devices(devices)
-        elif first:
+            again_at = self._clock()
+            again = await self._read_again()
+            if again is not None:
+                now = again_at
+                devices = self._record(again, now)
+                devices |= self._silent_devices(devices)
+        if first and again is None:  # calculated totals start from the first reading
             for reading in readings:
                 self._ledgers[reading.identity.key].integrate(reading, now)
         self._snapshot = self._plant_snapshot(devices, now)
         return self._snapshot
+
+    async def _read_again(self) -> list[DeviceReading] | None:
+        """The first poll's second read; None when it fails (a lossy dongle drops a reply): the first read
+        stands, and the next poll confirms its counters."""
+        try:
+            return await self.client.read()
+        except PlantError as err:
+            if isinstance(err, PlantConnectionError):
+                await self.client.close()  # start the next poll on a fresh connection
+            _LOGGER.debug("%s: reading again to confirm the counters failed (%s)", self.name, err)
+            return None
 
     def _plant_snapshot(
         self, devices: dict[str, DeviceSnapshot], now: datetime, *, asleep: bool = False
@@ -289,6 +306,7 @@ class PlantMonitor:
         ledger = self._ledger(reading)
         energy = ledger.record(reading, now, integrate=integrate)
         self.save_now |= ledger.turned
+        self.outgrown |= ledger.outgrown
         values = {quantity: value for quantity, value in reading.values.items() if quantity not in energy}
         held: dict[Quantity, Source] = {}
         for quantity, entry in energy.items():

@@ -8,7 +8,7 @@
   else the inverters' AC output plus the grid exchange (what the house takes from both);
 - ``pv_energy_today``: today's production (the inverters' daily counters); it never goes down within a day
   either (an inverter behind a gateway that stops answering is left out of the snapshot, and its share
-  would come back as new energy after a dip);
+  would come back as new energy after a dip); an inverter's held reading from before midnight is left out;
 - ``self_consumed_energy_today``: today's production that did not go to the grid; it never goes down within
   a day (a counter held by its guard while the other one moves on would make it dip, and Home Assistant
   takes a dip of a daily total for a new day);
@@ -151,10 +151,19 @@ class PlantTotals:
         return Sample(max(output.value + grid.value, 0.0), source)
 
     def _produced(self, inverters: list[DeviceSnapshot], now: datetime) -> Sample | None:
-        produced = _sum(_values(inverters, Quantity.PV_ENERGY_TODAY))
+        today = now.astimezone(self.timezone).date()
+        # A silent inverter's last snapshot, held, read before midnight still shows yesterday's energy
+        # (kept as the day's highest, it would stand as today's production all day).
+        of_today = [
+            d
+            for d in inverters
+            if d.source is not Source.HELD
+            or d.read_at is None
+            or d.read_at.astimezone(self.timezone).date() >= today
+        ]
+        produced = _sum(_values(of_today, Quantity.PV_ENERGY_TODAY))
         if produced is None or produced.value is None:
             return produced
-        today = now.astimezone(self.timezone).date()
         before = self._produced_today
         value = produced.value if before is None or before[0] != today else max(produced.value, before[1])
         self._produced_today = (today, value)

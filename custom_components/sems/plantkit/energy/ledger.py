@@ -37,7 +37,7 @@ DEFAULT_WIDTH: Final = CounterWidth(resolution_kwh=0.001)
 MAX_GAP_POLLS: Final = 3
 MIN_MAX_GAP: Final = timedelta(seconds=90)
 # A published total that grew by more than this share of itself since it was last marked asks to be written
-# (``DeviceLedger.turned``). A restart continues from the books last written: a calculated total at once, a
+# (``DeviceLedger.outgrown``). A restart continues from the books last written: a calculated total at once, a
 # counter while the device shows a boot-time 0 (a power cut reboots it too). Home Assistant's statistics take
 # a drop of more than 10 % for a new meter and count the whole total again, which a young total (a calculated
 # one's first days, today's energy in the morning) would meet within the regular 5 minutes between writes.
@@ -164,11 +164,14 @@ class DeviceLedger:
         ]
         self._counters = tuple((q, counter, FLOW_POWER.get(q, _none)) for q, counter in counters)
         self.waiting = False  # a counter the device reports has no confirmed level yet
-        # The last record held a counter for the first time in an episode, or rebased one (its published
-        # total no longer follows from the raw counter), or a published total outgrew its mark by more than
-        # GROWTH_TO_WRITE: a restart from older state would show less (for a total, 10 % less is a new meter).
+        # The last record held a counter for the first time in an episode, or rebased one: its published
+        # total no longer follows from the raw counter, so a restart from older state would show less.
         self.turned = False
-        # Published totals when first seen (after a start or a drop) or when they last turned the books.
+        # The last record saw a published total outgrow its mark by more than GROWTH_TO_WRITE: a restart
+        # from older state would show that much less (10 % less is a new meter to the statistics). It comes
+        # about 60 times as a total grows from 1 to 20 kWh, whatever the device does.
+        self.outgrown = False
+        # Published totals when first seen (after a start or a drop) or when they last outgrew their mark.
         self._marks: dict[Quantity, float] = {}
         max_gap = max_gap_for(poll_interval)
         self._integrators = {
@@ -201,7 +204,7 @@ class DeviceLedger:
         """
         values = reading.values
         out: dict[Quantity, Entry] = {}
-        self.waiting = self.turned = False
+        self.waiting = self.turned = self.outgrown = False
         for quantity, counter, flow_power in self._counters:
             raw = values.get(quantity)
             result = counter.update(raw, when, flow_power(values))
@@ -230,7 +233,7 @@ class DeviceLedger:
                 self._marks[quantity] = entry.value
             elif entry.value > mark * (1 + GROWTH_TO_WRITE):
                 self._marks[quantity] = entry.value
-                self.turned = True
+                self.outgrown = True
         return out
 
     def _calculated_totals(self) -> list[tuple[Quantity, float]]:
