@@ -31,6 +31,10 @@ from simulator.plant import SimulatedPlant
 from .common import poll
 from .conftest import ALL_CASES, GOODWE_ET_TCP, SUNSPEC_TCP, PlantCase, add_plant
 
+# Tests that move Home Assistant's clock start at noon in its test location (San Diego): one started at the
+# real time could pass local midnight, where today's energy starts again (a CI run at 23:33 local failed so).
+NOON = "2026-06-21 19:00:00+00:00"
+
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(recorder_mock: Recorder, enable_custom_integrations: None) -> None:
@@ -219,6 +223,7 @@ def shown_total(entry: ConfigEntry, key: str) -> float | None:
     return entry.runtime_data.data.devices[key].values[Quantity.PV_ENERGY_TOTAL].value
 
 
+@pytest.mark.freeze_time(NOON)
 async def test_the_energy_books_are_saved_while_polling(
     hass: HomeAssistant, plant: SimulatedPlant, hass_storage: dict[str, Any], freezer: FrozenDateTimeFactory
 ) -> None:
@@ -243,6 +248,7 @@ async def test_the_energy_books_are_saved_while_polling(
     assert totals[-1] == shown_total(entry, inverter.key)
 
 
+@pytest.mark.freeze_time(NOON)
 async def test_a_counter_held_or_rebased_is_saved_at_once(
     hass: HomeAssistant, plant: SimulatedPlant, hass_storage: dict[str, Any], freezer: FrozenDateTimeFactory
 ) -> None:
@@ -269,6 +275,7 @@ async def test_a_counter_held_or_rebased_is_saved_at_once(
     assert stored_total(hass_storage, entry, inverter.key) == shown
 
 
+@pytest.mark.freeze_time(NOON)
 async def test_a_power_cut_never_makes_a_calculated_total_a_new_meter(
     hass: HomeAssistant, plant: SimulatedPlant, hass_storage: dict[str, Any], freezer: FrozenDateTimeFactory
 ) -> None:
@@ -299,6 +306,7 @@ async def test_a_power_cut_never_makes_a_calculated_total_a_new_meter(
     )
 
 
+@pytest.mark.freeze_time(NOON)
 async def test_a_counter_that_glitches_on_every_other_poll_does_not_write_the_books_each_time(
     hass: HomeAssistant, plant: SimulatedPlant, hass_storage: dict[str, Any], freezer: FrozenDateTimeFactory
 ) -> None:
