@@ -56,7 +56,7 @@ from .plantkit.exceptions import (
     UnsupportedDeviceError,
 )
 from .plantkit.model import QUANTITY_INFO, DeviceIdentity, Kind, Quantity
-from .plantkit.monitor import NightRules, PlantMonitor
+from .plantkit.monitor import WRITE_EVERY, NightRules, PlantMonitor
 from .plantkit.naming import device_name
 from .plantkit.snapshot import PlantSnapshot
 
@@ -111,18 +111,6 @@ def failure(err: BaseException | None, name: str) -> tuple[str, dict[str, str]]:
 
 
 STORAGE_VERSION = 1
-# The energy books change on every poll. They are written at least this often, at once when a counter
-# begins to be held or is rebased (``PlantMonitor.save_now``; at most once per ``STORAGE_SAVE_SOON``: a
-# device that glitches on every other poll begins a hold each time, and each would rewrite the whole books
-# on the SD card most installs run from), at once when a total grew by 5 % (``PlantMonitor.outgrown``: a
-# young total, this morning's energy, would otherwise restart more than 10 % lower, a new meter to the
-# statistics; about 60 times while a total grows from 1 to 20 kWh, whatever the device does), and when Home
-# Assistant stops. A delayed save alone is not enough: Home Assistant's ``Store.async_delay_save`` pushes
-# its write back at every call, so polled more often than its delay it would write only at a clean stop,
-# and a power cut would restart the books from then (calculated totals would drop, and Home Assistant
-# counts a drop of a total as a new meter).
-STORAGE_SAVE_EVERY = timedelta(minutes=5)
-STORAGE_SAVE_SOON = timedelta(minutes=1)
 
 
 def storage_key(entry_id: str) -> str:
@@ -201,8 +189,6 @@ class SemsCoordinator(DataUpdateCoordinator[PlantSnapshot]):
             poll_interval=self.update_interval or poll_interval(entry, client.devices),
         )
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, storage_key(entry.entry_id))
-        self._saved_at: datetime | None = None  # when the books were last written
-        self._save_soon = False  # a hold or rebase since then: write once STORAGE_SAVE_SOON has passed
         self._issue_id = f"{ISSUE_UNREACHABLE}_{entry.entry_id}"
         self._issue_raised = False
         self._next_census = dt_util.utcnow() + DEVICE_CENSUS_INTERVAL
@@ -267,19 +253,13 @@ class SemsCoordinator(DataUpdateCoordinator[PlantSnapshot]):
         if self.monitor.failed_polls == 0 and self._issue_raised:
             ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
             self._issue_raised = False
-        now = dt_util.utcnow()
-        self._save_soon |= self.monitor.save_now
-        age = None if self._saved_at is None else now - self._saved_at  # of the last write
-        if (
-            age is None
-            or age >= STORAGE_SAVE_EVERY
-            or self.monitor.outgrown
-            or (self._save_soon and age >= STORAGE_SAVE_SOON)
-        ):
-            self._saved_at, self._save_soon = now, False
-            await self._store.async_save(self.monitor.export_state())
-        else:  # written when Home Assistant stops, or once polls stop for that long
-            self._store.async_delay_save(self.monitor.export_state, STORAGE_SAVE_EVERY.total_seconds())
+        # Written when the library says (``PlantMonitor.state_to_write``); otherwise when Home Assistant
+        # stops, or once polls stop for that long (a delayed save alone is pushed back at every call).
+        state = self.monitor.state_to_write(dt_util.utcnow())
+        if state is not None:
+            await self._store.async_save(state)
+        else:
+            self._store.async_delay_save(self.monitor.export_state, WRITE_EVERY.total_seconds())
         if self.controls is not None:
             await self.controls.async_read_if_due()
         return snapshot

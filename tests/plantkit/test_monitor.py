@@ -236,3 +236,26 @@ async def test_a_lost_second_read_at_the_first_poll_keeps_the_first(plant: Simul
 
         second = await monitor.refresh()
         assert second[inverter.identity.key].value(Quantity.PV_ENERGY_TOTAL) is not None
+
+
+async def test_the_state_is_due_for_writing_at_first_then_every_5_minutes(plant: SimulatedPlant) -> None:
+    """``state_to_write`` gives the state at the first refresh, then every 5 minutes, and between only when
+    a total grew by 5 % (today's energy at noon does now and then): the polls between change nothing a
+    restart could not take up again."""
+    clock = Clock()
+    monitor, client = await _monitor(plant, "goodwe_et_tcp", TransportType.TCP, clock=clock)
+    due, grown = [], []
+    async with client:
+        for _ in range(31):  # 15 minutes at 30 s
+            await monitor.refresh()
+            assert not monitor.save_now
+            grown.append(monitor.outgrown)
+            due.append(monitor.state_to_write(clock.now) is not None)
+            clock.tick(30)
+            plant.advance(30)
+    assert due[0]
+    last = 0  # the poll of the last write
+    for index in range(1, len(due)):
+        assert due[index] == (grown[index] or index - last >= 10), index  # 10 polls: 5 minutes
+        last = index if due[index] else last
+    assert not all(due)

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, Final
 
 from .client import PlantClient
 from .energy.ledger import DeviceLedger
@@ -80,6 +80,11 @@ def looked_idle(reading: DeviceReading) -> bool:
     return reading.status is not DeviceStatus.FAULT and pv_power is not None and pv_power <= 0
 
 
+# How often the energy books' state is due for writing (``PlantMonitor.state_to_write``).
+WRITE_EVERY: Final = timedelta(minutes=5)
+WRITE_SOON: Final = timedelta(minutes=1)  # the soonest a hold or rebase is written after the last write
+
+
 class PlantMonitor:
     """Refreshes one endpoint's devices and says what each value means (see the module docstring)."""
 
@@ -123,6 +128,8 @@ class PlantMonitor:
         # The last refresh saw a total grow by 5 % since it last did (``DeviceLedger.outgrown``): save at
         # once. A restart from older state would show it that much lower (10 %: a new meter).
         self.outgrown = False
+        self._written_at: datetime | None = None  # when state_to_write last gave the state
+        self._write_soon = False  # a hold or rebase since then
 
     @property
     def devices(self) -> list[DeviceIdentity]:
@@ -390,6 +397,25 @@ class PlantMonitor:
         """What the energy books must remember across a restart, JSON-safe."""
         ledgers = {**self._stored, **{key: ledger.to_state() for key, ledger in self._ledgers.items()}}
         return {"version": STATE_VERSION, "ledgers": ledgers, "plant": self._plant.to_state()}
+
+    def state_to_write(self, now: datetime) -> dict[str, Any] | None:
+        """``export_state()`` when the caller should write it now (and it counts as written), else None.
+
+        Due at the first call, then every ``WRITE_EVERY``, at once when a total grew by 5 % (``outgrown``:
+        a young total, this morning's energy, would otherwise restart more than 10 % lower after a power
+        cut, a new meter to Home Assistant's statistics; about 60 times while a total grows from 1 to
+        20 kWh), and when a counter began to be held or was rebased (``save_now``), at most once per
+        ``WRITE_SOON`` (a device glitching on every other poll begins a hold each time, and each write
+        is the whole state, on the SD card most installs run from).
+        """
+        self._write_soon |= self.save_now
+        age = None if self._written_at is None else now - self._written_at
+        if not (
+            age is None or age >= WRITE_EVERY or self.outgrown or (self._write_soon and age >= WRITE_SOON)
+        ):
+            return None
+        self._written_at, self._write_soon = now, False
+        return self.export_state()
 
     def restore_state(self, data: Mapping[str, Any]) -> None:
         """Continue from ``export_state``'s output (other versions and malformed parts are ignored)."""
